@@ -1,0 +1,10 @@
+// Internal: the body of each program; tools/*.cpp hold one-line mains.
+#pragma once
+
+namespace tandem::cli {
+
+int bleu_main(int argc, char** argv);    ///< tandem-bleu
+int vocab_main(int argc, char** argv);   ///< tandem-vocab
+int corpus_main(int argc, char** argv);  ///< tandem-corpus
+
+}  // namespace tandem::cli

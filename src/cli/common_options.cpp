@@ -1,0 +1,55 @@
+#include "cli/common_options.h"
+
+#include <iostream>
+
+#include "tandem/error.h"
+#include "tandem/util/cpu_threads.h"
+
+namespace tandem::cli {
+
+int run_guarded(const std::string& program, const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const Error& e) {
+    std::cerr << program << ": error: " << e.what() << "\n";
+  } catch (const po::error& e) {
+    std::cerr << program << ": error: " << e.what() << "; see " << program << " --help\n";
+  } catch (const std::exception& e) {
+    std::cerr << program << ": internal error (please report it): " << e.what() << "\n";
+    return 2;
+  }
+  return 1;
+}
+
+void add_cpu_threads_option(po::options_description& options, int* threads) {
+  options.add_options()("cpu-threads", po::value<int>(threads)->default_value(0),
+                        "CPU threads to use; 0 = all cores");
+}
+
+int announce_cpu_threads(const std::string& program, int threads) {
+  if (threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more, got " + std::to_string(threads));
+  const int resolved = util::resolve_cpu_threads(threads);
+  std::cerr << program << ": " << resolved << " CPU thread" << (resolved == 1 ? "" : "s") << "\n";
+  return resolved;
+}
+
+po::variables_map parse(int argc, char** argv, const po::options_description& options,
+                        const po::positional_options_description* positional, int extra_style) {
+  const int style = (po::command_line_style::default_style & ~po::command_line_style::allow_guessing) |
+                    extra_style;
+  po::command_line_parser parser(argc, argv);
+  parser.options(options).style(style);
+  if (positional != nullptr) parser.positional(*positional);
+  po::variables_map vm;
+  po::store(parser.run(), vm);
+  return vm;
+}
+
+bool print_help_if_asked(const po::variables_map& vm, const std::string& usage,
+                         const po::options_description& visible) {
+  if (vm.count("help") == 0) return false;
+  std::cout << usage << "\n\n" << visible << "\n";
+  return true;
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,33 @@
+// Internal to the programs: what every command line shares.
+#pragma once
+
+#include <boost/program_options.hpp>
+
+#include <functional>
+#include <string>
+
+namespace tandem::cli {
+
+namespace po = boost::program_options;
+
+/// Runs a program's body: a tandem::Error or an option error becomes
+/// "PROGRAM: error: MESSAGE" on stderr and exit code 1; other exceptions say
+/// they are a bug, with exit code 2.
+int run_guarded(const std::string& program, const std::function<int()>& body);
+
+/// Adds --cpu-threads (default 0 = all cores) writing into `threads`.
+void add_cpu_threads_option(po::options_description& options, int* threads);
+
+/// Resolves `threads` (0 = all cores) and prints "PROGRAM: N CPU threads" on stderr.
+int announce_cpu_threads(const std::string& program, int threads);
+
+/// Parses argv with GNU-style options; `positional` may be null.
+po::variables_map parse(int argc, char** argv, const po::options_description& options,
+                        const po::positional_options_description* positional,
+                        int extra_style = 0);
+
+/// Prints "Usage: ..." and the options when --help was given; true if it did.
+bool print_help_if_asked(const po::variables_map& vm, const std::string& usage,
+                         const po::options_description& visible);
+
+}  // namespace tandem::cli

@@ -1,0 +1,131 @@
+#include "tandem/vocab/vocab_trainer.h"
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "spm_library.h"
+#include "tandem/data/line_reader.h"
+#include "tandem/error.h"
+#include "tandem/util/utf8.h"
+#include "tandem/vocab/special_ids.h"
+#include "tandem/vocab/tokenizer.h"
+
+namespace tandem::vocab {
+namespace {
+
+namespace fs = std::filesystem;
+
+const char* model_type_name(ModelType type) {
+  switch (type) {
+    case ModelType::kUnigram: return "unigram";
+    case ModelType::kBpe: return "bpe";
+    case ModelType::kChar: return "char";
+    case ModelType::kWord: return "word";
+  }
+  return "unigram";
+}
+
+// A private folder under $TMPDIR, removed when it goes out of scope.
+struct TempDir {
+  fs::path path;
+  TempDir() {
+    std::string pattern = (fs::temp_directory_path() / "tandem-vocab-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) {
+      throw Error("cannot create a temporary folder under " + fs::temp_directory_path().string() +
+                  "; set TMPDIR to a writable folder");
+    }
+    path = pattern;
+  }
+  ~TempDir() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+// Copies every non-empty line of the inputs into one plain file, checking UTF-8.
+void gather_text(const VocabOptions& options, const fs::path& out_path, VocabReport& report) {
+  std::ofstream out(out_path, std::ios::binary);
+  if (!out) throw Error(out_path.string() + ": cannot write the training text");
+  std::string line;
+  for (const auto& input : options.inputs) {
+    data::LineReader reader(input);
+    while (reader.next(line)) {
+      ++report.lines_read;
+      if (reader.line_number() == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+      if (!line.empty() && line.back() == '\r') line.pop_back();
+      if (const auto bad = util::find_invalid_utf8(line)) {
+        throw Error(input + ":" + std::to_string(reader.line_number()) +
+                    ": invalid UTF-8 at byte " + std::to_string(*bad + 1) +
+                    "; convert the file to UTF-8 (e.g. iconv) or remove the line");
+      }
+      if (line.find_first_not_of(" \t") == std::string::npos) {
+        ++report.empty_lines;
+        continue;
+      }
+      out << line << '\n';
+    }
+  }
+  if (report.lines_read == report.empty_lines) {
+    throw Error("the vocabulary inputs hold no text (" + std::to_string(report.lines_read) +
+                " lines, all empty)");
+  }
+}
+
+}  // namespace
+
+ModelType parse_model_type(const std::string& name) {
+  for (const auto type : {ModelType::kUnigram, ModelType::kBpe, ModelType::kChar, ModelType::kWord}) {
+    if (name == model_type_name(type)) return type;
+  }
+  throw Error("unknown model type '" + name + "'; use unigram, bpe, char or word");
+}
+
+VocabReport train_vocab(const VocabOptions& options, const std::string& model_path) {
+  if (options.inputs.empty()) throw Error("no input files for the vocabulary; pass --input FILE...");
+  if (options.vocab_size <= 4) {
+    throw Error("--vocab-size must be above 4 (the four special ids), got " +
+                std::to_string(options.vocab_size));
+  }
+  if (options.character_coverage <= 0.0 || options.character_coverage > 1.0) {
+    throw Error("--character-coverage must be in (0, 1], got " +
+                std::to_string(options.character_coverage));
+  }
+  const auto& lib = detail::SpmLibrary::get();
+  VocabReport report;
+  TempDir temp;
+  const fs::path text = temp.path / "text.txt";
+  gather_text(options, text, report);
+
+  const fs::path prefix = temp.path / "model";
+  std::ostringstream args;
+  args << "--input=" << text.string() << " --model_prefix=" << prefix.string()
+       << " --vocab_size=" << options.vocab_size << " --model_type=" << model_type_name(options.model_type)
+       << " --character_coverage=" << options.character_coverage
+       << " --byte_fallback=" << (options.byte_fallback ? "true" : "false")
+       << " --normalization_rule_name=" << options.normalization << " --pad_id=" << kPadId
+       << " --unk_id=" << kUnkId << " --bos_id=" << kBosId << " --eos_id=" << kEosId
+       << " --num_threads=" << std::max(1, options.threads)
+       << " --input_sentence_size=" << options.max_sentences
+       << " --shuffle_input_sentence=true --max_sentence_length=65536 --minloglevel=1";
+  char err[detail::kErrorCapacity] = {0};
+  if (lib.train(args.str().c_str(), err, sizeof(err)) != 0) {
+    throw Error(std::string("SentencePiece training failed: ") + err);
+  }
+
+  // Check the result loads, then move it into place atomically.
+  const fs::path trained = prefix.string() + ".model";
+  report.vocab_size = Tokenizer::load(trained.string()).vocab_size();
+  const fs::path target(model_path);
+  const fs::path staging = target.string() + ".tmp";
+  std::error_code ec;
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  fs::copy_file(trained, staging, fs::copy_options::overwrite_existing, ec);
+  if (!ec) fs::rename(staging, target, ec);
+  if (ec) throw Error(model_path + ": cannot write the model (" + ec.message() + ")");
+  return report;
+}
+
+}  // namespace tandem::vocab

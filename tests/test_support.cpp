@@ -1,0 +1,141 @@
+#include "test_support.h"
+
+#include <sys/wait.h>
+#include <zlib.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "tandem/vocab/vocab_trainer.h"
+
+namespace tandem::test {
+namespace fs = std::filesystem;
+
+namespace {
+
+struct TempRoot {
+  fs::path path;
+  TempRoot() {
+    std::string pattern = (fs::temp_directory_path() / "tandem-test-XXXXXX").string();
+    if (mkdtemp(pattern.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    path = pattern;
+  }
+  ~TempRoot() {
+    std::error_code ignored;
+    fs::remove_all(path, ignored);
+  }
+};
+
+TempRoot& root() {
+  static TempRoot r;
+  return r;
+}
+
+}  // namespace
+
+std::string temp_dir() {
+  static int counter = 0;
+  const fs::path dir = root().path / std::to_string(counter++);
+  fs::create_directories(dir);
+  return dir.string();
+}
+
+void write_file(const std::string& path, const std::string& content) {
+  std::ofstream out(path, std::ios::binary);
+  out << content;
+}
+
+void write_gzip(const std::string& path, const std::string& content) {
+  gzFile f = gzopen(path.c_str(), "wb");
+  gzwrite(f, content.data(), static_cast<unsigned>(content.size()));
+  gzclose(f);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+const std::vector<std::string>& sample_sentences() {
+  static const std::vector<std::string> sentences = {
+      "Ein Mann fährt mit dem Fahrrad über die Straße.",
+      "Zwei Hunde spielen im Schnee, und die Kinder lachen.",
+      "Größere Häuser stehen am Fluss; Übermorgen regnet es.",
+      "Un homme âgé lit le journal près de la fenêtre.",
+      "Les enfants jouent dans le jardin à côté de l'église.",
+      "Où est le café ? Il coûte trois euros, n'est-ce pas ?",
+      "Muž v červené bundě jde po ulici s pejskem.",
+      "Děti si hrají na hřišti a ptáci zpívají.",
+      "Příliš žluťoučký kůň úpěl ďábelské ódy.",
+      "A young woman is reading a book in the park.",
+      "Two dogs are running on the beach at sunset.",
+      "The quick brown fox jumps over the lazy dog.",
+      "I love pizza 🍕 and coffee ☕ with friends 😀.",
+      "Party time 🎉🎉 — see you at 8 pm! 👍",
+      "我喜欢学习中文。今天天气很好。",
+      "東京は日本の首都です。桜がきれいです。",
+      "서울은 한국의 수도입니다.",
+  };
+  return sentences;
+}
+
+const std::string& sample_model_path() {
+  static const std::string path = [] {
+    const std::string dir = temp_dir();
+    std::string text;
+    for (int copy = 0; copy < 20; ++copy) {
+      for (const auto& s : sample_sentences()) text += s + "\n";
+    }
+    write_file(dir + "/text.txt", text);
+    vocab::VocabOptions options;
+    options.inputs = {dir + "/text.txt"};
+    options.vocab_size = 200;
+    options.character_coverage = 1.0;
+    const std::string model = dir + "/sample.spm";
+    vocab::train_vocab(options, model);
+    return model;
+  }();
+  return path;
+}
+
+const vocab::Tokenizer& sample_tokenizer() {
+  static const vocab::Tokenizer tokenizer = vocab::Tokenizer::load(sample_model_path());
+  return tokenizer;
+}
+
+std::string shell_quote(const std::string& s) {
+  std::string out = "'";
+  for (const char c : s) {
+    if (c == '\'') {
+      out += "'\\''";
+    } else {
+      out.push_back(c);
+    }
+  }
+  return out + "'";
+}
+
+ProgramResult run_program(const std::string& name, const std::string& args, const std::string& input) {
+  const std::string dir = temp_dir();
+  write_file(dir + "/stdin", input);
+  const std::string command = std::string(TANDEM_BIN_DIR) + "/" + name + " " + args + " < " +
+                              dir + "/stdin > " + dir + "/stdout 2> " + dir + "/stderr";
+  const int status = std::system(command.c_str());
+  ProgramResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_file(dir + "/stdout");
+  result.err = read_file(dir + "/stderr");
+  return result;
+}
+
+std::string peers_dir() {
+  const fs::path dir = fs::path(TANDEM_SOURCE_DIR) / ".." / "shared" / "peers";
+  return fs::exists(dir) ? fs::canonical(dir).string() : std::string();
+}
+
+}  // namespace tandem::test

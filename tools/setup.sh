@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Installs what Tandem needs on Debian 12 (when missing), then configures and
+# builds a Release build into build/ (reused when present).
+#
+#   tools/setup.sh            # used by recipes/dates/run.sh and tools/run-tests.sh
+#   TANDEM_CMAKE_ARGS="-DTANDEM_WERROR=ON" tools/setup.sh
+#
+# Why these packages:
+# - libopenblas0-openmp: Debian's LibTorch calls whatever libblas.so.3 the
+#   alternatives system points at; the default reference BLAS is about 11x
+#   slower at matrix products than OpenBLAS. The OpenMP flavour matches
+#   LibTorch's own OpenMP threads. This script also makes it the active BLAS.
+# - libsentencepiece-dev: loaded in a link namespace of its own (see
+#   src/vocab/spm_shim/spm_shim.h), because its protobuf clashes with LibTorch's.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+BUILD_DIR="${TANDEM_BUILD_DIR:-$ROOT/build}"
+
+PACKAGES=(
+  g++ make cmake pkg-config python3
+  libtorch-dev libgloo-dev libopenblas0-openmp
+  libsentencepiece-dev sentencepiece
+  libboost-program-options-dev
+  libgtest-dev libgmock-dev
+  libicu-dev zlib1g-dev nlohmann-json3-dev
+)
+
+missing=()
+for package in "${PACKAGES[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$package")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  if [[ "$(id -u)" != 0 ]]; then
+    echo "tandem setup: these Debian packages are missing; install them as root, then run again:" >&2
+    echo "  apt-get update && apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+  echo "tandem setup: installing ${missing[*]}" >&2
+  apt-get update -q
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing[@]}"
+fi
+
+# Make OpenBLAS (OpenMP) the BLAS LibTorch calls.
+blas_alternative=libblas.so.3-x86_64-linux-gnu
+openblas=/usr/lib/x86_64-linux-gnu/openblas-openmp/libblas.so.3
+current="$(update-alternatives --query "$blas_alternative" 2>/dev/null | awk '/^Value:/ {print $2}')"
+if [[ "$current" != "$openblas" && -e "$openblas" ]]; then
+  if [[ "$(id -u)" == 0 ]]; then
+    update-alternatives --set "$blas_alternative" "$openblas" >&2
+  else
+    echo "tandem setup: warning: the active BLAS is $current, which is slow; as root run" >&2
+    echo "  update-alternatives --set $blas_alternative $openblas" >&2
+  fi
+fi
+
+jobs="$(nproc 2>/dev/null || echo 2)"
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${TANDEM_CMAKE_ARGS:-} >&2
+cmake --build "$BUILD_DIR" -j "$jobs" >&2

@@ -1,0 +1,81 @@
+// Decoder: one step of the target side; training and every search call step().
+//
+// Usage:
+//   DecoderState state = decoder->start(encoder_output);
+//   for (...) {
+//     StepOutput out = decoder->step(previous_tokens, state);   // advances `state`
+//     torch::Tensor logits = decoder->logits(out.features);     // [B, V]
+//   }
+//
+// One step (E = dim_emb, H = dim_rnn, M = encoder state width):
+//   e   = dropout(embedding(y_{t-1}))                                   [B, E]
+//   Bahdanau: c = attend(s_{t-1});  s_t = RNN([e; c], s_{t-1});  f = tanh(W [s_t; c; e])
+//   Luong:    s_t = RNN([e; f_{t-1}], s_{t-1});  c = attend(s_t);    f = tanh(W [c; s_t])
+//             (f_{t-1} is fed back: input feeding)
+//   none:     s_t = RNN(e, s_{t-1});  f = tanh(W [s_t; e])
+//   logits = W_out dropout(f) + b   with W_out the target embeddings when tied   [B, V]
+// The features f are E wide, so the output layer can share the embedding matrix,
+// and logits() may run once over all time steps in training.
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/dropout.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/modules/linear.h>
+#include <torch/nn/pimpl.h>
+
+#include <memory>
+
+#include "tandem/model/attention.h"
+#include "tandem/model/encoder.h"
+#include "tandem/model/model_options.h"
+#include "tandem/model/recurrent_state.h"
+#include "tandem/model/rnn_stack.h"
+
+namespace tandem::model {
+
+/// Everything the decoder carries from one step to the next, batch-major.
+struct DecoderState {
+  RecurrentState rnn;      ///< [dec_depth, B, H]
+  AttentionMemory memory;  ///< encoder states with precomputed keys (empty without attention)
+  torch::Tensor feed;      ///< [B, E] previous features for Luong input feeding (else undefined)
+
+  /// The states of rows `indices` (e.g. the surviving beams), in that order.
+  DecoderState reorder(const torch::Tensor& indices) const;
+};
+
+struct StepOutput {
+  torch::Tensor features;   ///< [B, E] input of the output layer
+  torch::Tensor attention;  ///< [B, S] attention weights (undefined with --attention none)
+};
+
+class DecoderImpl : public torch::nn::Module {
+ public:
+  /// `embeddings` belongs to the model (it may be tied); the decoder uses it
+  /// without registering it.
+  DecoderImpl(const ModelOptions& options, torch::nn::Embedding embeddings);
+
+  /// The first state, from the encoder's output (bridge or zeros).
+  DecoderState start(const EncoderOutput& encoded);
+
+  /// One step. @param previous [B] int64 the previous target tokens (bos first)
+  StepOutput step(const torch::Tensor& previous, DecoderState& state);
+
+  /// @param features [..., E] @return logits [..., V]
+  torch::Tensor logits(const torch::Tensor& features);
+
+ private:
+  ModelOptions options_;
+  torch::nn::Embedding embeddings_;
+  torch::nn::Dropout embedding_dropout_;
+  torch::nn::Dropout output_dropout_;
+  std::shared_ptr<RnnStackImpl> rnn_;
+  Attention attention_{nullptr};
+  torch::nn::Linear bridge_{nullptr};
+  torch::nn::Linear features_{nullptr};
+  torch::Tensor output_weight_;  // [V, E]: the embeddings when tied
+  torch::Tensor output_bias_;    // [V]
+};
+TORCH_MODULE(Decoder);
+
+}  // namespace tandem::model

@@ -1,0 +1,88 @@
+// ModelOptions: the architecture of a Tandem model, saved with its weights.
+//
+// Usage:
+//   auto options = tandem::model::ModelOptions(/*source_vocab=*/8000, /*target_vocab=*/8000)
+//                      .cell(CellType::kLstm).attention(AttentionType::kLuongGeneral);
+//   options.validate();                      // throws tandem::Error a user can act on
+//   std::string text = options.to_text();    // "cell=lstm\nattention=luong-general\n..."
+//   auto same = ModelOptions::from_text(text, "model.ckpt");
+#pragma once
+
+#include <torch/arg.h>
+
+#include <cstdint>
+#include <string>
+
+namespace tandem::model {
+
+/// Recurrent cell kinds: the plain tanh (Elman) cell, GRU and LSTM.
+enum class CellType { kRnn, kGru, kLstm };
+
+/// Attention over the encoder states: Bahdanau (additive, from the previous
+/// decoder state), Luong dot and general (multiplicative, from the current
+/// state, with input feeding), or none (Sutskever et al. 2014).
+enum class AttentionType { kNone, kBahdanau, kLuongDot, kLuongGeneral };
+
+/// How the decoder's first state is made: a learned bridge from the encoder's
+/// final state, or zeros.
+enum class DecoderInit { kBridge, kZeros };
+
+CellType parse_cell_type(const std::string& name);
+std::string cell_type_name(CellType cell);
+AttentionType parse_attention_type(const std::string& name);
+std::string attention_type_name(AttentionType attention);
+DecoderInit parse_decoder_init(const std::string& name);
+std::string decoder_init_name(DecoderInit init);
+
+struct ModelOptions {
+  ModelOptions(int64_t source_vocab, int64_t target_vocab)
+      : source_vocab_(source_vocab), target_vocab_(target_vocab) {}
+
+  /// Source vocabulary size (pieces).
+  TORCH_ARG(int64_t, source_vocab);
+  /// Target vocabulary size (pieces).
+  TORCH_ARG(int64_t, target_vocab);
+  /// Embedding width (--dim-emb). Default 256.
+  TORCH_ARG(int64_t, dim_emb) = 256;
+  /// Recurrent state width per direction (--dim-rnn). Default 512.
+  TORCH_ARG(int64_t, dim_rnn) = 512;
+  /// Encoder layers (--enc-depth). Default 1.
+  TORCH_ARG(int64_t, enc_depth) = 1;
+  /// Decoder layers (--dec-depth). Default 1.
+  TORCH_ARG(int64_t, dec_depth) = 1;
+  /// Cell kind of encoder and decoder (--cell). Default GRU.
+  TORCH_ARG(CellType, cell) = CellType::kGru;
+  /// Bidirectional encoder (--enc-type bidirectional). Default true.
+  TORCH_ARG(bool, bidirectional) = true;
+  /// Attention kind (--attention). Default Bahdanau.
+  TORCH_ARG(AttentionType, attention) = AttentionType::kBahdanau;
+  /// Decoder's first state (--dec-init). Default bridge.
+  TORCH_ARG(DecoderInit, decoder_init) = DecoderInit::kBridge;
+  /// One embedding matrix for source and target (--tied-embeddings-src; needs equal vocabularies). Default false.
+  TORCH_ARG(bool, shared_embeddings) = false;
+  /// Output layer reuses the target embedding matrix (--tied-embeddings). Default true.
+  TORCH_ARG(bool, tied_output) = true;
+  /// Dropout on embeddings (--dropout-emb). Default 0.1.
+  TORCH_ARG(double, dropout_emb) = 0.1;
+  /// Dropout between stacked recurrent layers (--dropout-rnn). Default 0.1.
+  TORCH_ARG(double, dropout_rnn) = 0.1;
+  /// Dropout before the output layer (--dropout-out). Default 0.1.
+  TORCH_ARG(double, dropout_out) = 0.1;
+
+ public:
+  /// Width of the encoder states the attention reads: dim_rnn x directions.
+  int64_t memory_size() const { return dim_rnn() * (bidirectional() ? 2 : 1); }
+
+  /// Throws tandem::Error naming the option when a value cannot work.
+  void validate() const;
+
+  /// One "key=value" line per field.
+  std::string to_text() const;
+
+  /// Parses to_text(); `origin` names the file in errors.
+  static ModelOptions from_text(const std::string& text, const std::string& origin);
+
+  bool operator==(const ModelOptions& other) const { return to_text() == other.to_text(); }
+};
+
+}  // namespace tandem::model

@@ -1,0 +1,59 @@
+// Seq2Seq: embeddings, encoder and decoder; the model Tandem trains and translates with.
+//
+// Usage:
+//   Seq2Seq model(ModelOptions(8000, 8000).cell(CellType::kGru));
+//   torch::Tensor logits = model->forward(batch);   // teacher forcing: [B, T, V]
+//
+//   // search: the narrow interface
+//   EncoderOutput enc = model->encode(source, lengths);
+//   DecoderState state = model->start(enc);
+//   StepOutput out = model->step(previous_tokens, state);
+//   torch::Tensor logp = torch::log_softmax(model->logits(out.features), -1);
+//
+// Parameters are named after where they live: "source_embeddings.weight",
+// "encoder.rnn.rnn.weight_ih_l0", "decoder.attention.key.weight", ...
+#pragma once
+
+#include <torch/nn/module.h>
+#include <torch/nn/modules/embedding.h>
+#include <torch/nn/pimpl.h>
+
+#include "tandem/data/batch.h"
+#include "tandem/model/decoder.h"
+#include "tandem/model/encoder.h"
+#include "tandem/model/model_options.h"
+
+namespace tandem::model {
+
+class Seq2SeqImpl : public torch::nn::Module {
+ public:
+  explicit Seq2SeqImpl(const ModelOptions& options);
+
+  /// @param source [B, S] int64; @param lengths [B] int64
+  EncoderOutput encode(const torch::Tensor& source, const torch::Tensor& lengths);
+
+  /// The decoder's first state for an encoded batch.
+  DecoderState start(const EncoderOutput& encoded);
+
+  /// One decoder step; @param previous [B] int64
+  StepOutput step(const torch::Tensor& previous, DecoderState& state);
+
+  /// @param features [..., E] @return logits [..., V]
+  torch::Tensor logits(const torch::Tensor& features);
+
+  /// Teacher forcing: the gold previous tokens go in; the output layer runs
+  /// once over all steps. @return logits [B, T, V]
+  torch::Tensor forward(const data::Batch& batch);
+
+  const ModelOptions& options() const { return options_; }
+
+ private:
+  ModelOptions options_;
+  torch::nn::Embedding source_embeddings_{nullptr};
+  torch::nn::Embedding target_embeddings_{nullptr};
+  Encoder encoder_{nullptr};
+  Decoder decoder_{nullptr};
+};
+TORCH_MODULE(Seq2Seq);
+
+}  // namespace tandem::model

@@ -1,0 +1,128 @@
+#include "tandem/model/decoder.h"
+
+#include <torch/torch.h>
+
+namespace tandem::model {
+namespace {
+
+bool is_luong(AttentionType type) {
+  return type == AttentionType::kLuongDot || type == AttentionType::kLuongGeneral;
+}
+
+// Width of the vector the features layer reads.
+int64_t features_input(const ModelOptions& o) {
+  switch (o.attention()) {
+    case AttentionType::kBahdanau: return o.dim_rnn() + o.memory_size() + o.dim_emb();  // [s; c; e]
+    case AttentionType::kLuongDot:
+    case AttentionType::kLuongGeneral: return o.memory_size() + o.dim_rnn();  // [c; s]
+    case AttentionType::kNone: return o.dim_rnn() + o.dim_emb();              // [s; e]
+  }
+  return 0;
+}
+
+// Width of the RNN's input.
+int64_t rnn_input(const ModelOptions& o) {
+  switch (o.attention()) {
+    case AttentionType::kBahdanau: return o.dim_emb() + o.memory_size();  // [e; c]
+    case AttentionType::kLuongDot:
+    case AttentionType::kLuongGeneral: return 2 * o.dim_emb();  // [e; f_{t-1}]
+    case AttentionType::kNone: return o.dim_emb();
+  }
+  return 0;
+}
+
+}  // namespace
+
+DecoderState DecoderState::reorder(const torch::Tensor& indices) const {
+  DecoderState out;
+  out.rnn = rnn.reorder(indices);
+  if (memory.values.defined()) out.memory = memory.reorder(indices);
+  if (feed.defined()) out.feed = feed.index_select(0, indices);
+  return out;
+}
+
+DecoderImpl::DecoderImpl(const ModelOptions& options, torch::nn::Embedding embeddings)
+    : options_(options),
+      embeddings_(std::move(embeddings)),
+      embedding_dropout_(register_module("embedding_dropout", torch::nn::Dropout(options.dropout_emb()))),
+      output_dropout_(register_module("output_dropout", torch::nn::Dropout(options.dropout_out()))),
+      rnn_(register_module("rnn", make_rnn_stack(options.cell(), RnnStackOptions(rnn_input(options), options.dim_rnn())
+                                                                     .layers(options.dec_depth())
+                                                                     .dropout(options.dropout_rnn())))) {
+  if (options.attention() != AttentionType::kNone) {
+    attention_ = register_module("attention", Attention(options.attention(), options.memory_size(), options.dim_rnn()));
+  }
+  if (options.decoder_init() == DecoderInit::kBridge) {
+    bridge_ = register_module("bridge",
+                              torch::nn::Linear(options.memory_size(), options.dec_depth() * options.dim_rnn()));
+  }
+  features_ = register_module("features", torch::nn::Linear(features_input(options), options.dim_emb()));
+  if (options.tied_output()) {
+    output_weight_ = embeddings_->weight;
+  } else {
+    output_weight_ = register_parameter(
+        "output_weight", torch::empty({options.target_vocab(), options.dim_emb()}).normal_(0.0, 0.02));
+  }
+  output_bias_ = register_parameter("output_bias", torch::zeros({options.target_vocab()}));
+}
+
+DecoderState DecoderImpl::start(const EncoderOutput& encoded) {
+  const int64_t batch = encoded.memory.size(0);
+  const int64_t layers = options_.dec_depth();
+  const int64_t hidden = options_.dim_rnn();
+  DecoderState state;
+  if (bridge_) {
+    state.rnn.h = torch::tanh(bridge_->forward(encoded.final))  // [B, L x H]
+                      .view({batch, layers, hidden})            // [B, L, H]
+                      .transpose(0, 1)                          // [L, B, H]
+                      .contiguous();
+  } else {
+    state.rnn.h = torch::zeros({layers, batch, hidden}, encoded.memory.options());  // [L, B, H]
+  }
+  if (options_.cell() == CellType::kLstm) state.rnn.c = torch::zeros_like(state.rnn.h);  // [L, B, H]
+  if (attention_) state.memory = attention_->prepare(encoded.memory, encoded.mask);
+  if (is_luong(options_.attention())) {
+    state.feed = torch::zeros({batch, options_.dim_emb()}, encoded.memory.options());  // [B, E]
+  }
+  return state;
+}
+
+StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state) {
+  const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, E]
+  StepOutput out;
+  const auto run_rnn = [&](const torch::Tensor& input) {  // input [B, I] -> s_t [B, H]
+    auto [outputs, next] = rnn_->forward(input.unsqueeze(1), /*lengths=*/{}, state.rnn);  // [B, 1, H]
+    state.rnn = next;
+    return outputs.squeeze(1);
+  };
+  switch (options_.attention()) {
+    case AttentionType::kBahdanau: {
+      auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory);  // [B, M], [B, S]
+      const auto s = run_rnn(torch::cat({e, context}, /*dim=*/-1));                  // [B, H]
+      out.features = torch::tanh(features_->forward(torch::cat({s, context, e}, /*dim=*/-1)));  // [B, E]
+      out.attention = weights;
+      break;
+    }
+    case AttentionType::kLuongDot:
+    case AttentionType::kLuongGeneral: {
+      const auto s = run_rnn(torch::cat({e, state.feed}, /*dim=*/-1));  // [B, H]
+      auto [context, weights] = attention_->forward(s, state.memory);    // [B, M], [B, S]
+      out.features = torch::tanh(features_->forward(torch::cat({context, s}, /*dim=*/-1)));  // [B, E]
+      out.attention = weights;
+      state.feed = out.features;
+      break;
+    }
+    case AttentionType::kNone: {
+      const auto s = run_rnn(e);                                                                // [B, H]
+      out.features = torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1)));          // [B, E]
+      break;
+    }
+  }
+  return out;
+}
+
+torch::Tensor DecoderImpl::logits(const torch::Tensor& features) {
+  return torch::nn::functional::linear(output_dropout_->forward(features), output_weight_, output_bias_);
+}
+
+}  // namespace tandem::model

@@ -1,0 +1,54 @@
+#include "tandem/model/seq2seq.h"
+
+#include <torch/torch.h>
+
+#include "tandem/vocab/special_ids.h"
+
+namespace tandem::model {
+namespace {
+
+torch::nn::Embedding make_embeddings(int64_t vocab, int64_t dim) {
+  torch::nn::Embedding embeddings(torch::nn::EmbeddingOptions(vocab, dim).padding_idx(vocab::kPadId));
+  torch::NoGradGuard no_grad;
+  embeddings->weight.normal_(0.0, 0.1);
+  embeddings->weight[vocab::kPadId].zero_();
+  return embeddings;
+}
+
+}  // namespace
+
+Seq2SeqImpl::Seq2SeqImpl(const ModelOptions& options) : options_(options) {
+  options.validate();
+  source_embeddings_ = register_module("source_embeddings", make_embeddings(options.source_vocab(), options.dim_emb()));
+  target_embeddings_ = options.shared_embeddings()
+                           ? source_embeddings_
+                           : register_module("target_embeddings",
+                                             make_embeddings(options.target_vocab(), options.dim_emb()));
+  encoder_ = register_module("encoder", Encoder(options, source_embeddings_));
+  decoder_ = register_module("decoder", Decoder(options, target_embeddings_));
+}
+
+EncoderOutput Seq2SeqImpl::encode(const torch::Tensor& source, const torch::Tensor& lengths) {
+  return encoder_->forward(source, lengths);
+}
+
+DecoderState Seq2SeqImpl::start(const EncoderOutput& encoded) { return decoder_->start(encoded); }
+
+StepOutput Seq2SeqImpl::step(const torch::Tensor& previous, DecoderState& state) {
+  return decoder_->step(previous, state);
+}
+
+torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features) { return decoder_->logits(features); }
+
+torch::Tensor Seq2SeqImpl::forward(const data::Batch& batch) {
+  auto state = start(encode(batch.source, batch.source_lengths));
+  const int64_t steps = batch.target_input.size(1);
+  std::vector<torch::Tensor> features;
+  features.reserve(static_cast<size_t>(steps));
+  for (int64_t t = 0; t < steps; ++t) {
+    features.push_back(step(batch.target_input.select(/*dim=*/1, t), state).features);  // [B, E]
+  }
+  return logits(torch::stack(features, /*dim=*/1));  // [B, T, E] -> [B, T, V]
+}
+
+}  // namespace tandem::model

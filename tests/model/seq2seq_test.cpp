@@ -1,0 +1,221 @@
+#include "tandem/model/seq2seq.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <tuple>
+
+#include "tandem/error.h"
+#include "tandem/train/loss.h"
+#include "tandem/vocab/special_ids.h"
+
+namespace tandem::model {
+namespace {
+
+constexpr int64_t kVocab = 23;
+
+ModelOptions tiny(CellType cell, AttentionType attention, bool bidirectional, int64_t depth) {
+  return ModelOptions(kVocab, kVocab)
+      .dim_emb(8)
+      .dim_rnn(bidirectional && attention == AttentionType::kLuongDot ? 12 : 12)
+      .enc_depth(depth)
+      .dec_depth(depth)
+      .cell(cell)
+      .bidirectional(bidirectional && attention != AttentionType::kLuongDot)
+      .attention(attention)
+      .dropout_emb(0.0)
+      .dropout_rnn(0.0)
+      .dropout_out(0.0);
+}
+
+// A batch from id rows (no bos/eos), padded as data::make_batch pads.
+data::Batch batch_of(const std::vector<std::vector<int64_t>>& sources, const std::vector<std::vector<int64_t>>& targets) {
+  const auto rows = static_cast<int64_t>(sources.size());
+  size_t s_max = 0;
+  size_t t_max = 0;
+  for (const auto& s : sources) s_max = std::max(s_max, s.size());
+  for (const auto& t : targets) t_max = std::max(t_max, t.size());
+  data::Batch b;
+  b.source = torch::full({rows, static_cast<int64_t>(s_max) + 1}, vocab::kPadId, torch::kInt64);
+  b.source_lengths = torch::empty({rows}, torch::kInt64);
+  b.target_input = torch::full({rows, static_cast<int64_t>(t_max) + 1}, vocab::kPadId, torch::kInt64);
+  b.target_output = b.target_input.clone();
+  for (int64_t r = 0; r < rows; ++r) {
+    const auto& s = sources[static_cast<size_t>(r)];
+    const auto& t = targets[static_cast<size_t>(r)];
+    for (size_t i = 0; i < s.size(); ++i) b.source[r][static_cast<int64_t>(i)] = s[i];
+    b.source[r][static_cast<int64_t>(s.size())] = vocab::kEosId;
+    b.source_lengths[r] = static_cast<int64_t>(s.size()) + 1;
+    b.target_input[r][0] = vocab::kBosId;
+    for (size_t i = 0; i < t.size(); ++i) {
+      b.target_input[r][static_cast<int64_t>(i) + 1] = t[i];
+      b.target_output[r][static_cast<int64_t>(i)] = t[i];
+    }
+    b.target_output[r][static_cast<int64_t>(t.size())] = vocab::kEosId;
+  }
+  return b;
+}
+
+int64_t count_parameters(Seq2Seq& model) {
+  int64_t n = 0;
+  for (const auto& p : model->parameters()) n += p.numel();
+  return n;
+}
+
+// The parameter count written out from the architecture.
+int64_t expected_parameters(const ModelOptions& o) {
+  const int64_t gates = o.cell() == CellType::kRnn ? 1 : o.cell() == CellType::kGru ? 3 : 4;
+  const int64_t E = o.dim_emb();
+  const int64_t H = o.dim_rnn();
+  const int64_t M = o.memory_size();
+  const int64_t dirs = o.bidirectional() ? 2 : 1;
+  const auto rnn = [&](int64_t input, int64_t layers, int64_t directions) {
+    int64_t n = 0;
+    for (int64_t l = 0; l < layers; ++l) {
+      const int64_t in = l == 0 ? input : H * directions;
+      n += directions * (gates * H * in + gates * H * H + 2 * gates * H);
+    }
+    return n;
+  };
+  int64_t n = o.source_vocab() * E + (o.shared_embeddings() ? 0 : o.target_vocab() * E);
+  n += rnn(E, o.enc_depth(), dirs);
+  int64_t dec_in = E;
+  int64_t features_in = H + E;
+  switch (o.attention()) {
+    case AttentionType::kBahdanau:
+      dec_in = E + M, features_in = H + M + E, n += M * H + H * H + H;
+      break;
+    case AttentionType::kLuongGeneral:
+      dec_in = 2 * E, features_in = M + H, n += M * H;
+      break;
+    case AttentionType::kLuongDot:
+      dec_in = 2 * E, features_in = M + H;
+      break;
+    case AttentionType::kNone:
+      break;
+  }
+  n += rnn(dec_in, o.dec_depth(), 1);
+  if (o.decoder_init() == DecoderInit::kBridge) n += M * o.dec_depth() * H + o.dec_depth() * H;
+  n += features_in * E + E;
+  n += (o.tied_output() ? 0 : o.target_vocab() * E) + o.target_vocab();
+  return n;
+}
+
+using Config = std::tuple<CellType, AttentionType, bool, int64_t>;
+
+class Seq2SeqConfigTest : public ::testing::TestWithParam<Config> {
+ protected:
+  ModelOptions options() const {
+    const auto [cell, attention, bidirectional, depth] = GetParam();
+    return tiny(cell, attention, bidirectional, depth);
+  }
+};
+
+TEST_P(Seq2SeqConfigTest, ShapesAndParameterCount) {
+  torch::manual_seed(1);
+  Seq2Seq model(options());
+  EXPECT_EQ(count_parameters(model), expected_parameters(options()));
+  const auto batch = batch_of({{5, 6, 7}, {8}}, {{9, 10}, {11, 12, 13, 14}});
+  const auto logits = model->forward(batch);
+  EXPECT_EQ(logits.sizes(), (std::vector<int64_t>{2, 5, kVocab}));
+  const auto encoded = model->encode(batch.source, batch.source_lengths);
+  EXPECT_EQ(encoded.memory.sizes(), (std::vector<int64_t>{2, 4, options().memory_size()}));
+  EXPECT_EQ(encoded.final.sizes(), (std::vector<int64_t>{2, options().memory_size()}));
+}
+
+TEST_P(Seq2SeqConfigTest, PaddingChangesNothing) {
+  torch::manual_seed(2);
+  Seq2Seq model(options());
+  model->eval();
+  const std::vector<int64_t> short_src = {5, 6};
+  const std::vector<int64_t> short_tgt = {7, 8};
+  const auto alone = batch_of({short_src}, {short_tgt});
+  const auto padded = batch_of({{9, 10, 11, 12, 13, 14}, short_src}, {{15, 16, 17, 18, 19}, short_tgt});
+  const auto enc_alone = model->encode(alone.source, alone.source_lengths);
+  const auto enc_padded = model->encode(padded.source, padded.source_lengths);
+  EXPECT_TRUE(torch::allclose(enc_alone.memory[0], enc_padded.memory[1].slice(0, 0, 3), 1e-5, 1e-6));
+  EXPECT_TRUE(torch::allclose(enc_alone.final[0], enc_padded.final[1], 1e-5, 1e-6));
+  EXPECT_EQ(enc_padded.memory[1].slice(0, 3).abs().sum().item<float>(), 0.0f);  // padding rows are zero
+  const auto loss_alone = train::cross_entropy(model->forward(alone), alone.target_output, 0.0);
+  const auto logits_padded = model->forward(padded);
+  const auto loss_row = train::cross_entropy(logits_padded.slice(0, 1, 2), padded.target_output.slice(0, 1, 2), 0.0);
+  EXPECT_NEAR(loss_alone.nll.item<float>(), loss_row.nll.item<float>(), 1e-4);
+  EXPECT_EQ(loss_alone.tokens, 3);
+}
+
+TEST_P(Seq2SeqConfigTest, GradientsReachEveryParameter) {
+  torch::manual_seed(3);
+  Seq2Seq model(options());
+  const auto batch = batch_of({{5, 6, 7}, {8, 9}}, {{10, 11}, {12, 13, 14}});
+  train::cross_entropy(model->forward(batch), batch.target_output, 0.1).loss.backward();
+  for (const auto& p : model->named_parameters()) {
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_GT(p.value().grad().abs().sum().item<float>(), 0.0f) << p.key();
+  }
+}
+
+TEST_P(Seq2SeqConfigTest, AttentionIsADistributionOverRealPositions) {
+  if (options().attention() == AttentionType::kNone) GTEST_SKIP() << "no attention";
+  torch::manual_seed(4);
+  Seq2Seq model(options());
+  model->eval();
+  const auto batch = batch_of({{5, 6, 7, 8, 9}, {10}}, {{11}, {12}});
+  auto state = model->start(model->encode(batch.source, batch.source_lengths));
+  for (int step = 0; step < 3; ++step) {
+    const auto out = model->step(torch::full({2}, vocab::kBosId, torch::kInt64), state);
+    EXPECT_TRUE(torch::allclose(out.attention.sum(-1), torch::ones({2}), 1e-5, 1e-6));
+    EXPECT_EQ(out.attention[1].slice(0, 2).abs().sum().item<float>(), 0.0f);  // row 1 has 2 real positions
+    EXPECT_GT(out.attention[1].slice(0, 0, 2).sum().item<float>(), 0.99f);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Architectures, Seq2SeqConfigTest,
+    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2},
+                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1},
+                      Config{CellType::kRnn, AttentionType::kNone, false, 2},
+                      Config{CellType::kGru, AttentionType::kNone, true, 1},
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3}));
+
+TEST(Seq2SeqTest, TyingAndSharingEmbeddings) {
+  auto options = tiny(CellType::kGru, AttentionType::kBahdanau, true, 1);
+  options.shared_embeddings(true).tied_output(true).decoder_init(DecoderInit::kZeros);
+  Seq2Seq shared(options);
+  EXPECT_EQ(count_parameters(shared), expected_parameters(options));
+  options.shared_embeddings(false).tied_output(false);
+  Seq2Seq untied(options);
+  EXPECT_EQ(count_parameters(untied), expected_parameters(options));
+}
+
+TEST(Seq2SeqTest, OverfitsASmallBatch) {
+  torch::manual_seed(5);
+  Seq2Seq model(tiny(CellType::kGru, AttentionType::kBahdanau, true, 1).dim_emb(16).dim_rnn(32));
+  const auto batch = batch_of({{5, 6, 7, 8}, {9, 10}, {11, 12, 13}, {14}},
+                              {{8, 7, 6, 5}, {10, 9}, {13, 12, 11}, {14, 14}});
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(0.02));
+  double last = 0;
+  for (int step = 0; step < 150; ++step) {
+    adam.zero_grad();
+    const auto result = train::cross_entropy(model->forward(batch), batch.target_output, 0.0);
+    (result.loss / result.tokens).backward();
+    adam.step();
+    last = (result.nll / result.tokens).item<double>();
+  }
+  EXPECT_LT(last, 0.02);
+}
+
+TEST(Seq2SeqTest, OptionsRoundTripAndValidate) {
+  const auto options = tiny(CellType::kLstm, AttentionType::kLuongGeneral, true, 2).tied_output(false);
+  EXPECT_EQ(ModelOptions::from_text(options.to_text(), "x"), options);
+  EXPECT_THROW(ModelOptions::from_text("dim-emb=8\n", "broken.ckpt"), Error);
+  EXPECT_THROW(ModelOptions(10, 12).shared_embeddings(true).validate(), Error);
+  EXPECT_THROW(ModelOptions(10, 10).attention(AttentionType::kLuongDot).validate(), Error);  // bidirectional
+  EXPECT_THROW(ModelOptions(10, 10).dropout_emb(1.0).validate(), Error);
+  EXPECT_THROW(parse_cell_type("transformer"), Error);
+}
+
+}  // namespace
+}  // namespace tandem::model

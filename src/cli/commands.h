@@ -6,5 +6,6 @@ namespace tandem::cli {
 int bleu_main(int argc, char** argv);    ///< tandem-bleu
 int vocab_main(int argc, char** argv);   ///< tandem-vocab
 int corpus_main(int argc, char** argv);  ///< tandem-corpus
+int train_main(int argc, char** argv);   ///< tandem-train
 
 }  // namespace tandem::cli

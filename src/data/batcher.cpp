@@ -133,6 +133,11 @@ const std::vector<int64_t>& Batcher::next() {
   return current_plan_[static_cast<size_t>(position_.index++)];
 }
 
+int64_t Batcher::completed_epochs() {
+  ensure_plan();
+  return position_.index >= static_cast<int64_t>(current_plan_.size()) ? position_.epoch + 1 : position_.epoch;
+}
+
 void Batcher::seek(BatchPosition position) {
   if (position.epoch < 0 || position.index < 0) {
     throw Error("invalid batch position (epoch " + std::to_string(position.epoch) + ", batch " +

@@ -112,7 +112,8 @@ VocabReport train_vocab(const VocabOptions& options, const std::string& model_pa
        << " --shuffle_input_sentence=true --max_sentence_length=65536 --minloglevel=1";
   char err[detail::kErrorCapacity] = {0};
   if (lib.train(args.str().c_str(), err, sizeof(err)) != 0) {
-    throw Error(std::string("SentencePiece training failed: ") + err);
+    throw Error(std::string("SentencePiece training failed: ") + err +
+                "; with too little text for the vocabulary size, choose a smaller size");
   }
 
   // Check the result loads, then move it into place atomically.

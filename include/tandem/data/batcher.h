@@ -66,6 +66,9 @@ class Batcher {
   /// Continues from a saved position.
   void seek(BatchPosition position);
 
+  /// Epochs whose every batch next() has returned.
+  int64_t completed_epochs();
+
  private:
   void ensure_plan();
 

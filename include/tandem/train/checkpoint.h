@@ -1,0 +1,73 @@
+// Checkpoints: one self-contained file with everything to translate or resume.
+//
+// Usage:
+//   save_checkpoint("model/model.ckpt", model, &optimizer, meta);   // atomic
+//   LoadedCheckpoint ckpt = load_checkpoint("model/model.ckpt", torch::kCPU);
+//   ckpt.model->eval();                         // ready to translate
+//   restore_optimizer(ckpt, optimizer);         // to resume training
+//
+// A checkpoint holds the weights, the model options, both SentencePiece models
+// (their bytes), the training state (updates, data position, best metrics,
+// schedule), the optimizer state and the random generator's state. It is
+// written to PATH.tmp, flushed to disk, then renamed over PATH, so PATH is
+// always a complete checkpoint. Loading a file that is not one gives an error
+// naming it.
+#pragma once
+
+#include <torch/optim/optimizer.h>
+#include <torch/serialize/input-archive.h>
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+#include "tandem/data/batcher.h"
+#include "tandem/model/model_options.h"
+#include "tandem/model/seq2seq.h"
+
+namespace tandem::train {
+
+/// Where training stands; saved with every checkpoint.
+struct TrainState {
+  int64_t updates = 0;                  ///< optimizer steps done
+  data::BatchPosition position;         ///< the next batch
+  int64_t sentences = 0;                ///< sentence pairs trained on
+  int64_t target_tokens = 0;            ///< target tokens trained on
+  double seconds = 0.0;                 ///< training time so far
+  int64_t validations = 0;              ///< validations done
+  int64_t stalled = 0;                  ///< validations since the first metric last improved
+  std::map<std::string, double> best;   ///< best value of each validation metric
+  std::string scheduler;                ///< LrScheduler::state()
+  int64_t corpus_pairs = 0;             ///< training pairs, to detect a changed corpus
+
+  std::string to_text() const;
+  static TrainState from_text(const std::string& text, const std::string& origin);
+};
+
+struct CheckpointMeta {
+  model::ModelOptions options{1, 1};
+  std::string source_vocab;  ///< SentencePiece model bytes
+  std::string target_vocab;  ///< SentencePiece model bytes
+  TrainState state;
+};
+
+struct LoadedCheckpoint {
+  CheckpointMeta meta;
+  model::Seq2Seq model{nullptr};
+  torch::serialize::InputArchive archive;
+};
+
+/// Writes a checkpoint atomically; `optimizer` may be null (a model only).
+void save_checkpoint(const std::string& path, model::Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta);
+
+/// Loads model and metadata onto `device`; throws tandem::Error naming the file.
+LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device);
+
+/// Restores the optimizer state saved with the checkpoint.
+void restore_optimizer(LoadedCheckpoint& checkpoint, torch::optim::Optimizer& optimizer, const std::string& path);
+
+/// Restores LibTorch's default CPU random generator as it was when saved.
+void restore_random_state(LoadedCheckpoint& checkpoint, const std::string& path);
+
+}  // namespace tandem::train

@@ -1,0 +1,70 @@
+// TrainOptions: everything tandem-train is told, typed; src/cli fills it.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "tandem/data/batcher.h"
+#include "tandem/model/model_options.h"
+#include "tandem/train/lr_schedule.h"
+
+namespace tandem::train {
+
+enum class OptimizerType { kAdam, kSgd };
+
+OptimizerType parse_optimizer(const std::string& name);
+
+struct TrainOptions {
+  /// Folder of checkpoints, logs and (when trained here) the vocabulary. Required.
+  std::string model_dir;
+  /// Source and target training files (plain or .gz). Required.
+  std::vector<std::string> train_sets;
+  /// SentencePiece models: one joint or one per side; empty = train a joint one into model_dir.
+  std::vector<std::string> vocabs;
+  /// Pieces of the vocabulary trained when `vocabs` is empty (--dim-vocabs). Default 8000.
+  int32_t vocab_size = 8000;
+  /// Source and target validation files; empty = no validation.
+  std::vector<std::string> valid_sets;
+  /// Skip training pairs with a side longer than this (--max-length). Default 100.
+  int64_t max_length = 100;
+  /// Skip and count pairs with invalid UTF-8 instead of stopping. Default off.
+  bool skip_invalid_utf8 = false;
+  /// Batching: --mini-batch, --mini-batch-tokens, --maxi-batch, --seed.
+  data::BatchOptions batching;
+  /// Architecture (ignored when resuming: the checkpoint's is used).
+  model::ModelOptions model{1, 1};
+  /// Adam (default) or SGD (--optim).
+  OptimizerType optimizer = OptimizerType::kAdam;
+  /// Learning rate and its schedule.
+  LrScheduleOptions lr;
+  /// Gradient clipping by global norm; 0 = off (--clip-norm). Default 1.
+  double clip_norm = 1.0;
+  /// Label smoothing (--label-smoothing). Default 0.
+  double label_smoothing = 0.0;
+  /// Stop after this many epochs / updates / seconds; 0 = no limit.
+  int64_t after_epochs = 0;
+  int64_t after_updates = 0;
+  double after_seconds = 0.0;
+  /// Stop after this many validations without improvement of the first metric; 0 = never. Default 10.
+  int64_t early_stopping = 10;
+  /// Validate (and save) every this many updates (--valid-freq). Default 1000.
+  int64_t valid_freq = 1000;
+  /// Log every this many updates (--disp-freq). Default 100.
+  int64_t disp_freq = 100;
+  /// Validation metrics, the first decides early stopping and plateaus:
+  /// cross-entropy, perplexity, bleu. Default cross-entropy perplexity bleu.
+  std::vector<std::string> valid_metrics{"cross-entropy", "perplexity", "bleu"};
+  /// Sentences per validation batch. Default 64.
+  int64_t valid_mini_batch = 64;
+  /// Translations of the validation set go to model_dir/valid.output (--valid-translation-output). Default on.
+  bool keep_valid_translations = true;
+  /// Seed of initialisation, dropout and shuffling. Default 1111.
+  uint64_t seed = 1111;
+  /// cpu, cuda or cuda:N. Default cpu.
+  std::string device = "cpu";
+  /// Print progress lines on stderr. Default on.
+  bool verbose = true;
+};
+
+}  // namespace tandem::train

@@ -1,0 +1,31 @@
+// Trainer: teacher-forced training with validation, checkpoints and exact resume.
+//
+// Usage:
+//   TrainOptions options;  // model_dir, train_sets, valid_sets, ... (see train_options.h)
+//   TrainState final_state = Trainer(options).run();
+//
+// In model_dir: model.ckpt (the last state, for resuming), model.best-METRIC.ckpt
+// (best weights per validation metric), train.log.jsonl (every log line as JSON),
+// valid.output (the last validation translations), vocab.spm when Tandem
+// trained the vocabulary. Running again on a model_dir that holds model.ckpt
+// resumes: with a fixed seed on CPU, the losses continue update by update as
+// if the run had never stopped.
+#pragma once
+
+#include "tandem/train/checkpoint.h"
+#include "tandem/train/train_options.h"
+
+namespace tandem::train {
+
+class Trainer {
+ public:
+  explicit Trainer(TrainOptions options);
+
+  /// Trains until a stopping condition holds; returns where training stands.
+  TrainState run();
+
+ private:
+  TrainOptions options_;
+};
+
+}  // namespace tandem::train

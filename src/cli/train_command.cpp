@@ -1,0 +1,189 @@
+// tandem-train: trains a model; options on the command line or in an INI file.
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "tandem/error.h"
+#include "tandem/train/trainer.h"
+#include "tandem/util/cpu_threads.h"
+
+namespace tandem::cli {
+namespace {
+
+constexpr const char* kProgram = "tandem-train";
+constexpr const char* kUsage =
+    "Usage: tandem-train --model DIR --train-sets SRC TGT [--valid-sets SRC TGT] [options]\n"
+    "Trains a recurrent encoder-decoder with attention. Running it again on a DIR that\n"
+    "holds model.ckpt resumes exactly where it stopped. Options may also come from an\n"
+    "INI file (--config FILE, 'name = value' lines); the command line wins.\n"
+    "Example: tandem-train --model m --train-sets train.en.gz train.de.gz \\\n"
+    "           --valid-sets val.en.gz val.de.gz --cell gru --attention bahdanau --after-epochs 10";
+
+// String forms of the enum-valued options, filled by Boost and parsed after.
+struct RawOptions {
+  std::string cell = "gru";
+  std::string enc_type = "bidirectional";
+  std::string attention = "bahdanau";
+  std::string dec_init = "bridge";
+  std::string optimizer = "adam";
+  std::string lr_schedule = "constant";
+  std::string config;
+  double after_minutes = 0.0;
+  bool no_shuffle = false;
+  bool tied_embeddings = true;
+  int threads = 0;
+};
+
+po::options_description describe(train::TrainOptions& t, model::ModelOptions& m, RawOptions& r) {
+  po::options_description general("General");
+  general.add_options()
+      ("help,h", "show this help")
+      ("config,c", po::value<std::string>(&r.config), "INI file with options (the command line wins)")
+      ("dump-config", "print the effective configuration as INI and exit")
+      ("model,m", po::value<std::string>(&t.model_dir), "model folder (checkpoints, logs); resumes when it holds one")
+      ("device", po::value<std::string>(&t.device)->default_value(t.device), "cpu, cuda or cuda:N")
+      ("seed", po::value<uint64_t>(&t.seed)->default_value(t.seed), "seed of initialisation, dropout and shuffling")
+      ("quiet", "no progress lines");
+  add_cpu_threads_option(general, &r.threads);
+
+  po::options_description data("Data");
+  data.add_options()
+      ("train-sets,t", po::value<std::vector<std::string>>(&t.train_sets)->multitoken(), "source and target files (plain or .gz)")
+      ("valid-sets", po::value<std::vector<std::string>>(&t.valid_sets)->multitoken(), "validation source and target files")
+      ("vocabs,v", po::value<std::vector<std::string>>(&t.vocabs)->multitoken(),
+       "SentencePiece model(s): one joint or source and target; none = train a joint one into the model folder")
+      ("dim-vocabs", po::value<int32_t>(&t.vocab_size)->default_value(t.vocab_size), "pieces of a vocabulary trained here")
+      ("max-length", po::value<int64_t>(&t.max_length)->default_value(t.max_length), "skip pairs with a side longer than this (pieces)")
+      ("skip-invalid-utf8", po::bool_switch(&t.skip_invalid_utf8), "skip and count pairs with invalid UTF-8")
+      ("mini-batch", po::value<int64_t>(&t.batching.max_sentences)->default_value(t.batching.max_sentences), "sentence pairs per batch at most")
+      ("mini-batch-tokens", po::value<int64_t>(&t.batching.max_tokens)->default_value(t.batching.max_tokens), "padded tokens per batch at most; 0 = no limit")
+      ("maxi-batch", po::value<int64_t>(&t.batching.window)->default_value(t.batching.window), "sort by length within this many batches")
+      ("no-shuffle", po::bool_switch(&r.no_shuffle), "keep corpus order");
+
+  po::options_description model("Model (ignored when resuming)");
+  model.add_options()
+      ("cell", po::value<std::string>(&r.cell)->default_value(r.cell), "rnn (tanh), gru or lstm")
+      ("dim-emb", po::value<int64_t>(&m.dim_emb())->default_value(m.dim_emb()), "embedding width")
+      ("dim-rnn", po::value<int64_t>(&m.dim_rnn())->default_value(m.dim_rnn()), "recurrent state width (per direction)")
+      ("enc-depth", po::value<int64_t>(&m.enc_depth())->default_value(m.enc_depth()), "encoder layers")
+      ("dec-depth", po::value<int64_t>(&m.dec_depth())->default_value(m.dec_depth()), "decoder layers")
+      ("enc-type", po::value<std::string>(&r.enc_type)->default_value(r.enc_type), "bidirectional or unidirectional")
+      ("attention", po::value<std::string>(&r.attention)->default_value(r.attention), "bahdanau, luong-dot, luong-general or none")
+      ("dec-init", po::value<std::string>(&r.dec_init)->default_value(r.dec_init), "bridge (learned, from the encoder) or zeros")
+      ("tied-embeddings", po::value<bool>(&r.tied_embeddings)->default_value(true), "output layer reuses the target embeddings")
+      ("tied-embeddings-src", po::bool_switch(&m.shared_embeddings()), "one embedding matrix for both sides (joint vocabulary)")
+      ("dropout-emb", po::value<double>(&m.dropout_emb())->default_value(m.dropout_emb()), "dropout on embeddings")
+      ("dropout-rnn", po::value<double>(&m.dropout_rnn())->default_value(m.dropout_rnn()), "dropout between recurrent layers")
+      ("dropout-out", po::value<double>(&m.dropout_out())->default_value(m.dropout_out()), "dropout before the output layer");
+
+  po::options_description training("Training");
+  training.add_options()
+      ("optim", po::value<std::string>(&r.optimizer)->default_value(r.optimizer), "adam or sgd")
+      ("learn-rate,l", po::value<double>(&t.lr.base)->default_value(t.lr.base), "learning rate")
+      ("lr-schedule", po::value<std::string>(&r.lr_schedule)->default_value(r.lr_schedule), "constant, inverse-sqrt or plateau")
+      ("lr-warmup", po::value<int64_t>(&t.lr.warmup)->default_value(t.lr.warmup), "updates of linear warm-up")
+      ("lr-decay", po::value<double>(&t.lr.decay)->default_value(t.lr.decay), "plateau: factor per decay")
+      ("lr-patience", po::value<int64_t>(&t.lr.patience)->default_value(t.lr.patience), "plateau: validations without improvement before a decay")
+      ("lr-min", po::value<double>(&t.lr.minimum)->default_value(t.lr.minimum), "lowest learning rate")
+      ("clip-norm", po::value<double>(&t.clip_norm)->default_value(t.clip_norm), "clip gradients to this global norm; 0 = off")
+      ("label-smoothing", po::value<double>(&t.label_smoothing)->default_value(t.label_smoothing), "label smoothing")
+      ("after-epochs,e", po::value<int64_t>(&t.after_epochs)->default_value(0), "stop after this many epochs; 0 = no limit")
+      ("after-updates", po::value<int64_t>(&t.after_updates)->default_value(0), "stop after this many updates; 0 = no limit")
+      ("after-time", po::value<double>(&r.after_minutes)->default_value(0.0), "stop after this many minutes; 0 = no limit")
+      ("early-stopping", po::value<int64_t>(&t.early_stopping)->default_value(t.early_stopping), "stop after this many validations without improvement; 0 = never")
+      ("valid-freq", po::value<int64_t>(&t.valid_freq)->default_value(t.valid_freq), "validate and save every this many updates")
+      ("disp-freq", po::value<int64_t>(&t.disp_freq)->default_value(t.disp_freq), "log every this many updates")
+      ("valid-metrics", po::value<std::vector<std::string>>(&t.valid_metrics)->multitoken(),
+       "cross-entropy, perplexity, bleu; the first decides early stopping (default: all three)")
+      ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch");
+
+  po::options_description all;
+  all.add(general).add(data).add(model).add(training);
+  return all;
+}
+
+// The effective configuration as INI, loadable with --config.
+void dump_config(const po::variables_map& vm) {
+  for (const auto& [name, value] : vm) {
+    if (name == "dump-config" || name == "config" || name == "help") continue;
+    const auto& any = value.value();
+    if (const auto* s = boost::any_cast<std::string>(&any)) {
+      std::cout << name << " = " << *s << "\n";
+    } else if (const auto* list = boost::any_cast<std::vector<std::string>>(&any)) {
+      for (const auto& item : *list) std::cout << name << " = " << item << "\n";
+    } else if (const auto* i = boost::any_cast<int64_t>(&any)) {
+      std::cout << name << " = " << *i << "\n";
+    } else if (const auto* i32 = boost::any_cast<int32_t>(&any)) {
+      std::cout << name << " = " << *i32 << "\n";
+    } else if (const auto* i = boost::any_cast<int>(&any)) {
+      std::cout << name << " = " << *i << "\n";
+    } else if (const auto* u = boost::any_cast<uint64_t>(&any)) {
+      std::cout << name << " = " << *u << "\n";
+    } else if (const auto* d = boost::any_cast<double>(&any)) {
+      std::ostringstream text;
+      text << *d;
+      std::cout << name << " = " << text.str() << "\n";
+    } else if (const auto* b = boost::any_cast<bool>(&any)) {
+      std::cout << name << " = " << (*b ? "true" : "false") << "\n";
+    } else if (any.empty()) {
+      std::cout << name << " = true\n";
+    }
+  }
+}
+
+int run(int argc, char** argv) {
+  train::TrainOptions t;
+  model::ModelOptions& m = t.model;
+  RawOptions r;
+  const auto options = describe(t, m, r);
+  auto vm = parse(argc, argv, options, nullptr);
+  if (print_help_if_asked(vm, kUsage, options)) return 0;
+  if (vm.count("config") > 0) {
+    const std::string path = vm["config"].as<std::string>();
+    std::ifstream in(path);
+    if (!in) throw Error(path + ": cannot open the configuration file");
+    try {
+      po::store(po::parse_config_file(in, options), vm);  // values already given on the command line stay
+    } catch (const po::error& e) {
+      throw Error(path + ": " + e.what());
+    }
+  }
+  po::notify(vm);
+  if (vm.count("dump-config") > 0) {
+    dump_config(vm);
+    return 0;
+  }
+  if (t.model_dir.empty()) throw Error("--model DIR is required (where checkpoints and logs go)");
+  if (t.train_sets.empty()) throw Error("--train-sets SRC TGT is required");
+  if (r.enc_type != "bidirectional" && r.enc_type != "unidirectional") {
+    throw Error("unknown --enc-type '" + r.enc_type + "'; use bidirectional or unidirectional");
+  }
+  m.cell(model::parse_cell_type(r.cell))
+      .attention(model::parse_attention_type(r.attention))
+      .decoder_init(model::parse_decoder_init(r.dec_init))
+      .bidirectional(r.enc_type == "bidirectional")
+      .tied_output(r.tied_embeddings);
+  t.optimizer = train::parse_optimizer(r.optimizer);
+  t.lr.type = train::parse_lr_schedule(r.lr_schedule);
+  t.after_seconds = r.after_minutes * 60.0;
+  t.batching.shuffle = !r.no_shuffle;
+  t.batching.seed = t.seed;
+  t.verbose = vm.count("quiet") == 0;
+  if (r.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more");
+  const int threads = util::set_torch_threads(r.threads);
+  std::cerr << kProgram << ": " << threads << " CPU thread" << (threads == 1 ? "" : "s") << "\n";
+  train::Trainer(t).run();
+  return 0;
+}
+
+}  // namespace
+
+int train_main(int argc, char** argv) {
+  return run_guarded(kProgram, [&] { return run(argc, argv); });
+}
+
+}  // namespace tandem::cli

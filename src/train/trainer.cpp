@@ -1,0 +1,343 @@
+#include "tandem/train/trainer.h"
+
+#include <torch/torch.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+
+#include "tandem/data/batch.h"
+#include "tandem/data/parallel_corpus.h"
+#include "tandem/error.h"
+#include "tandem/train/loss.h"
+#include "tandem/train/lr_schedule.h"
+#include "tandem/train/validator.h"
+#include "tandem/vocab/tokenizer.h"
+#include "tandem/vocab/vocab_trainer.h"
+
+namespace tandem::train {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+constexpr int kMaxNonFiniteInARow = 10;
+
+std::string format_number(double value, int decimals) {
+  char buffer[64];
+  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
+  return buffer;
+}
+
+// Appends one JSON object per line to train.log.jsonl.
+class JsonLog {
+ public:
+  explicit JsonLog(const std::string& path) : out_(path, std::ios::app) {
+    if (!out_) throw Error(path + ": cannot open the training log for writing; check permissions");
+  }
+  void write(const std::string& type, const std::vector<std::pair<std::string, double>>& fields) {
+    out_ << "{\"type\": \"" << type << "\"";
+    char buffer[64];
+    for (const auto& [key, value] : fields) {
+      std::snprintf(buffer, sizeof(buffer), "%.9g", value);
+      out_ << ", \"" << key << "\": " << (std::isfinite(value) ? buffer : "null");
+    }
+    out_ << "}\n";
+    out_.flush();
+  }
+
+ private:
+  std::ofstream out_;
+};
+
+torch::Device parse_device(const std::string& name) {
+  try {
+    torch::Device device(name);
+    if (device.is_cuda() && !torch::cuda::is_available()) {
+      throw Error("--device " + name + ": this LibTorch build or machine has no CUDA device; use --device cpu");
+    }
+    return device;
+  } catch (const c10::Error&) {
+    throw Error("unknown --device '" + name + "'; use cpu, cuda or cuda:N");
+  }
+}
+
+std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerType type, model::Seq2Seq& model, double lr) {
+  if (type == OptimizerType::kSgd) {
+    return std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(lr));
+  }
+  return std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(lr));
+}
+
+void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
+  for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
+}
+
+bool improves(const std::string& metric, double value, const std::map<std::string, double>& best) {
+  const auto it = best.find(metric);
+  if (it == best.end()) return true;
+  return lower_is_better(metric) ? value < it->second : value > it->second;
+}
+
+}  // namespace
+
+OptimizerType parse_optimizer(const std::string& name) {
+  if (name == "adam") return OptimizerType::kAdam;
+  if (name == "sgd") return OptimizerType::kSgd;
+  throw Error("unknown --optim '" + name + "'; use adam or sgd");
+}
+
+Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
+  if (options_.model_dir.empty()) throw Error("--model (the model folder) is required");
+  if (options_.train_sets.size() != 2) throw Error("--train-sets takes two files: source and target");
+  if (!options_.valid_sets.empty() && options_.valid_sets.size() != 2) {
+    throw Error("--valid-sets takes two files: source and target");
+  }
+  if (options_.vocabs.size() > 2) throw Error("--vocabs takes one (joint) or two SentencePiece models");
+  if (options_.valid_metrics.empty()) throw Error("--valid-metrics needs at least one metric");
+  for (const auto& metric : options_.valid_metrics) check_metric(metric);
+  if (options_.clip_norm < 0) throw Error("--clip-norm must not be negative");
+  if (options_.label_smoothing < 0 || options_.label_smoothing >= 1) throw Error("--label-smoothing must be in [0, 1)");
+  if (options_.valid_freq < 0 || options_.disp_freq < 0) throw Error("--valid-freq and --disp-freq must not be negative");
+}
+
+TrainState Trainer::run() {
+  const auto& o = options_;
+  std::ostream& log = std::cerr;
+  const fs::path dir(o.model_dir);
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(o.model_dir + ": cannot create the model folder (" + ec.message() + ")");
+  const std::string last_path = (dir / "model.ckpt").string();
+  const torch::Device device = parse_device(o.device);
+  torch::manual_seed(o.seed);
+
+  // Model, vocabularies and state: from the last checkpoint, or new.
+  std::unique_ptr<LoadedCheckpoint> resumed;
+  CheckpointMeta meta;
+  model::Seq2Seq model{nullptr};
+  if (fs::exists(last_path)) {
+    resumed = std::make_unique<LoadedCheckpoint>(load_checkpoint(last_path, device));
+    meta = resumed->meta;
+    model = resumed->model;
+    if (o.verbose) {
+      log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
+          << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
+    }
+  } else {
+    std::vector<std::string> vocab_paths = o.vocabs;
+    if (vocab_paths.empty()) {
+      const std::string trained = (dir / "vocab.spm").string();
+      if (!fs::exists(trained)) {
+        vocab::VocabOptions vocab_options;
+        vocab_options.inputs = o.train_sets;
+        vocab_options.vocab_size = o.vocab_size;
+        if (o.verbose) log << "training a joint vocabulary of " << o.vocab_size << " pieces into " << trained << "\n";
+        vocab::train_vocab(vocab_options, trained);
+      }
+      vocab_paths = {trained};
+    }
+    const auto source_tok = vocab::Tokenizer::load(vocab_paths[0]);
+    const auto target_tok = vocab_paths.size() == 2 ? vocab::Tokenizer::load(vocab_paths[1]) : source_tok;
+    meta.options = o.model;
+    meta.options.source_vocab(source_tok.vocab_size()).target_vocab(target_tok.vocab_size());
+    meta.source_vocab = source_tok.model_bytes();
+    meta.target_vocab = target_tok.model_bytes();
+    model = model::Seq2Seq(meta.options);
+    model->to(device);
+  }
+  TrainState& state = meta.state;
+  const auto source_tok = vocab::Tokenizer::from_bytes(meta.source_vocab, last_path + " (source vocabulary)");
+  const auto target_tok = vocab::Tokenizer::from_bytes(meta.target_vocab, last_path + " (target vocabulary)");
+
+  // Data.
+  data::CorpusOptions corpus_options;
+  corpus_options.source_path = o.train_sets[0];
+  corpus_options.target_path = o.train_sets[1];
+  corpus_options.max_length = o.max_length;
+  corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
+  const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
+  if (o.verbose) log << "train corpus: " << corpus.report().summary() << "\n";
+  if (corpus.size() == 0) throw Error("no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
+  if (resumed && state.corpus_pairs != corpus.size()) {
+    throw Error("the training corpus changed since " + last_path + " was written (" +
+                std::to_string(state.corpus_pairs) + " pairs then, " + std::to_string(corpus.size()) +
+                " now); resuming would not continue the same run: restore the files or start a new --model folder");
+  }
+  state.corpus_pairs = corpus.size();
+  std::vector<int64_t> source_lengths;
+  std::vector<int64_t> target_lengths;
+  for (const auto& pair : corpus.pairs()) {
+    source_lengths.push_back(static_cast<int64_t>(pair.source.size()));
+    target_lengths.push_back(static_cast<int64_t>(pair.target.size()));
+  }
+  data::Batcher batcher(source_lengths, target_lengths, o.batching);
+  batcher.seek(state.position);
+
+  std::unique_ptr<Validator> validator;
+  if (!o.valid_sets.empty()) {
+    validator = std::make_unique<Validator>(o.valid_sets[0], o.valid_sets[1], source_tok, target_tok, o.valid_mini_batch);
+  }
+  const bool with_bleu =
+      std::find(o.valid_metrics.begin(), o.valid_metrics.end(), "bleu") != o.valid_metrics.end();
+
+  // Optimizer, schedule and random state.
+  LrScheduler scheduler(o.lr);
+  auto optimizer = make_optimizer(o.optimizer, model, scheduler.rate(state.updates + 1));
+  if (resumed) {
+    restore_optimizer(*resumed, *optimizer, last_path);
+    restore_random_state(*resumed, last_path);
+    if (!state.scheduler.empty()) scheduler.restore(state.scheduler);
+    resumed.reset();
+  }
+  JsonLog json((dir / "train.log.jsonl").string());
+  int64_t parameters = 0;
+  for (const auto& p : model->parameters()) parameters += p.numel();
+  if (o.verbose) {
+    log << "model: " << parameters << " parameters, " << model::cell_type_name(meta.options.cell()) << ", "
+        << model::attention_type_name(meta.options.attention()) << " attention; device " << device.str() << "\n";
+  }
+
+  const auto save_last = [&] {
+    state.scheduler = scheduler.state();
+    save_checkpoint(last_path, model, optimizer.get(), meta);
+  };
+  const auto validate = [&]() -> bool {  // returns true when early stopping says stop
+    std::vector<std::string> translations;
+    const auto metrics = validator->run(model, device, with_bleu, o.keep_valid_translations ? &translations : nullptr);
+    ++state.validations;
+    std::ostringstream line;
+    line << "valid · up " << state.updates;
+    std::vector<std::pair<std::string, double>> fields{{"update", static_cast<double>(state.updates)}};
+    bool first_improved = false;
+    for (size_t m = 0; m < o.valid_metrics.size(); ++m) {
+      const auto& metric = o.valid_metrics[m];
+      const double value = metrics.at(metric);
+      const bool improved = improves(metric, value, state.best);
+      if (improved) {
+        state.best[metric] = value;
+        state.scheduler = scheduler.state();
+        save_checkpoint((dir / ("model.best-" + metric + ".ckpt")).string(), model, nullptr, meta);
+      }
+      if (m == 0) first_improved = improved;
+      line << " · " << metric << " " << format_number(value, metric == "perplexity" ? 2 : 4)
+           << (improved ? " (new best)" : "");
+      fields.emplace_back(metric, value);
+    }
+    state.stalled = first_improved ? 0 : state.stalled + 1;
+    scheduler.on_validation(first_improved);
+    if (!first_improved) line << " · stalled " << state.stalled << "x";
+    fields.emplace_back("stalled", static_cast<double>(state.stalled));
+    json.write("valid", fields);
+    if (o.verbose) log << line.str() << "\n";
+    if (o.keep_valid_translations) {
+      std::ofstream out(dir / "valid.output");
+      for (const auto& t : translations) out << t << "\n";
+    }
+    return o.early_stopping > 0 && state.stalled >= o.early_stopping;
+  };
+
+  // The loop.
+  model->train();
+  const auto run_start = Clock::now();
+  const double seconds_before = state.seconds;
+  auto display_start = Clock::now();
+  double display_loss = 0.0;
+  double display_nll = 0.0;
+  int64_t display_tokens = 0;
+  int64_t display_sentences = 0;
+  int non_finite_in_a_row = 0;
+  bool stop_early = false;
+  bool validated_last = false;
+  const auto elapsed = [&] {
+    return seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
+  };
+  while (true) {
+    if (o.after_updates > 0 && state.updates >= o.after_updates) break;
+    if (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) break;
+    if (o.after_seconds > 0 && elapsed() >= o.after_seconds) break;
+    if (stop_early) break;
+
+    const auto indices = batcher.next();
+    const auto batch = data::make_batch(corpus, indices, device);
+    const double lr = scheduler.rate(state.updates + 1);
+    set_learning_rate(*optimizer, lr);
+    optimizer->zero_grad();
+    const auto result = cross_entropy(model->forward(batch), batch.target_output, o.label_smoothing);
+    const double loss_sum = result.loss.item<double>();
+    if (!std::isfinite(loss_sum)) {
+      ++non_finite_in_a_row;
+      std::cerr << "warning: update " << state.updates + 1 << ": the loss is " << loss_sum
+                << "; the update is skipped\n";
+      if (non_finite_in_a_row >= kMaxNonFiniteInARow) {
+        throw Error("the loss was not finite " + std::to_string(non_finite_in_a_row) +
+                    " times in a row; lower --learn-rate or check the data. " + last_path +
+                    " holds the last good state");
+      }
+      state.position = batcher.position();
+      continue;
+    }
+    non_finite_in_a_row = 0;
+    (result.loss / static_cast<double>(result.tokens)).backward();
+    if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip_norm);
+    optimizer->step();
+    ++state.updates;
+    state.position = batcher.position();
+    state.sentences += static_cast<int64_t>(indices.size());
+    state.target_tokens += result.tokens;
+    display_loss += loss_sum;
+    display_nll += result.nll.item<double>();
+    display_tokens += result.tokens;
+    display_sentences += static_cast<int64_t>(indices.size());
+    validated_last = false;
+
+    if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) {
+      const double seconds = std::chrono::duration<double>(Clock::now() - display_start).count();
+      const double loss = display_loss / static_cast<double>(display_tokens);
+      const double ppl = std::exp(display_nll / static_cast<double>(display_tokens));
+      const double speed = static_cast<double>(display_tokens) / std::max(seconds, 1e-9);
+      if (o.verbose) {
+        char lr_text[32];
+        std::snprintf(lr_text, sizeof(lr_text), "%.2e", lr);
+        log << "ep " << state.position.epoch + 1 << " · up " << state.updates << " · sents " << state.sentences
+            << " · loss " << format_number(loss, 4) << " · ppl " << format_number(ppl, 2) << " · lr " << lr_text
+            << " · " << format_number(speed, 0) << " tok/s · " << format_number(elapsed(), 1) << "s\n";
+      }
+      json.write("train", {{"epoch", static_cast<double>(state.position.epoch + 1)},
+                           {"update", static_cast<double>(state.updates)},
+                           {"sentences", static_cast<double>(state.sentences)},
+                           {"loss", loss},
+                           {"perplexity", ppl},
+                           {"learn_rate", lr},
+                           {"target_tokens_per_second", speed},
+                           {"seconds", elapsed()}});
+      display_loss = display_nll = 0.0;
+      display_tokens = display_sentences = 0;
+      display_start = Clock::now();
+    }
+    if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
+      state.seconds = elapsed();
+      if (validator) stop_early = validate();
+      validated_last = true;
+      save_last();
+    }
+  }
+  state.seconds = elapsed();
+  // A validation at the stop would change the early-stopping and plateau
+  // counters, and a resumed run would differ from one never stopped: validate
+  // here only when periodic validation is off.
+  if (!validated_last && validator && o.valid_freq == 0) validate();
+  save_last();
+  if (o.verbose) {
+    log << "stopped after " << state.updates << " updates, " << format_number(state.seconds, 1) << "s"
+        << (stop_early ? " (early stopping)" : "") << "; " << last_path << " holds the last state\n";
+  }
+  return state;
+}
+
+}  // namespace tandem::train

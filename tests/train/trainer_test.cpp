@@ -1,0 +1,164 @@
+#include "tandem/train/trainer.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+
+#include "tandem/error.h"
+#include "test_support.h"
+
+namespace tandem::train {
+namespace {
+
+// A copy task on the multilingual sample sentences, tiny sizes.
+TrainOptions copy_task(const std::string& dir) {
+  std::string text;
+  for (const auto& s : test::sample_sentences()) text += s + "\n";
+  test::write_file(dir + "/train.src", text);
+  test::write_file(dir + "/train.tgt", text);
+  test::write_file(dir + "/valid.src", "Ein Mann fährt.\nZwei Hunde spielen.\n");
+  test::write_file(dir + "/valid.tgt", "Ein Mann fährt.\nZwei Hunde spielen.\n");
+  TrainOptions o;
+  o.model_dir = dir + "/model";
+  o.train_sets = {dir + "/train.src", dir + "/train.tgt"};
+  o.valid_sets = {dir + "/valid.src", dir + "/valid.tgt"};
+  o.vocabs = {test::sample_model_path()};
+  o.model.dim_emb(8).dim_rnn(16);
+  o.batching.max_sentences = 4;
+  o.batching.window = 2;
+  o.valid_freq = 4;
+  o.disp_freq = 1;
+  o.early_stopping = 0;
+  o.seed = 3;
+  o.lr.base = 0.01;
+  o.verbose = false;
+  return o;
+}
+
+// update -> logged training loss, exactly as written.
+std::map<int64_t, double> logged_losses(const std::string& model_dir) {
+  std::ifstream in(model_dir + "/train.log.jsonl");
+  std::map<int64_t, double> losses;
+  std::string line;
+  while (std::getline(in, line)) {
+    const auto j = nlohmann::json::parse(line);
+    if (j["type"] == "train") losses[j["update"].get<int64_t>()] = j["loss"].get<double>();
+  }
+  return losses;
+}
+
+TEST(TrainerTest, StoppedAndResumedEqualsUninterrupted) {
+  torch::set_num_threads(1);
+  const std::string dir = test::temp_dir();
+  auto straight = copy_task(dir);
+  straight.model_dir = dir + "/straight";
+  straight.after_updates = 12;
+  EXPECT_EQ(Trainer(straight).run().updates, 12);
+
+  auto interrupted = copy_task(dir);
+  interrupted.model_dir = dir + "/interrupted";
+  interrupted.after_updates = 5;  // not a validation point
+  EXPECT_EQ(Trainer(interrupted).run().updates, 5);
+  interrupted.after_updates = 9;
+  EXPECT_EQ(Trainer(interrupted).run().updates, 9);
+  interrupted.after_updates = 12;
+  EXPECT_EQ(Trainer(interrupted).run().updates, 12);
+
+  const auto expected = logged_losses(straight.model_dir);
+  ASSERT_EQ(expected.size(), 12u);
+  EXPECT_EQ(logged_losses(interrupted.model_dir), expected);
+  auto a = load_checkpoint(straight.model_dir + "/model.ckpt", torch::kCPU);
+  auto b = load_checkpoint(interrupted.model_dir + "/model.ckpt", torch::kCPU);
+  const auto pa = a.model->named_parameters();
+  const auto pb = b.model->named_parameters();
+  for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  b.meta.state.seconds = a.meta.state.seconds;  // wall-clock time is the one thing allowed to differ
+  EXPECT_EQ(a.meta.state.to_text(), b.meta.state.to_text());
+}
+
+TEST(TrainerTest, KeepsBestCheckpointsPerMetricAndTheLastOne) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.after_updates = 8;
+  Trainer(o).run();
+  for (const char* name : {"model.ckpt", "model.best-cross-entropy.ckpt", "model.best-perplexity.ckpt",
+                           "model.best-bleu.ckpt", "train.log.jsonl", "valid.output"}) {
+    EXPECT_TRUE(std::filesystem::exists(o.model_dir + "/" + name)) << name;
+  }
+  auto best = load_checkpoint(o.model_dir + "/model.best-bleu.ckpt", torch::kCPU);
+  EXPECT_EQ(best.meta.options.dim_rnn(), 16);
+  std::ifstream in(o.model_dir + "/valid.output");
+  int lines = 0;
+  for (std::string line; std::getline(in, line);) ++lines;
+  EXPECT_EQ(lines, 2);
+}
+
+TEST(TrainerTest, StopsAfterEpochs) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.after_epochs = 2;
+  o.valid_freq = 0;
+  std::vector<int64_t> ones(test::sample_sentences().size(), 1);
+  const auto state = Trainer(o).run();
+  EXPECT_EQ(state.position.epoch, 1);
+  EXPECT_EQ(state.sentences, 2 * static_cast<int64_t>(test::sample_sentences().size()));
+}
+
+TEST(TrainerTest, EarlyStoppingAfterValidationsWithoutImprovement) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.optimizer = OptimizerType::kSgd;
+  o.lr.base = 1e-30;  // the weights cannot change: nothing improves after the first validation
+  o.lr.minimum = 1e-30;
+  o.valid_freq = 1;
+  o.early_stopping = 2;
+  o.valid_metrics = {"cross-entropy"};
+  const auto state = Trainer(o).run();
+  EXPECT_EQ(state.updates, 3);
+  EXPECT_EQ(state.stalled, 2);
+}
+
+TEST(TrainerTest, ResumingOnAChangedCorpusIsAnError) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.after_updates = 2;
+  Trainer(o).run();
+  test::write_file(dir + "/train.src", "Nur eine Zeile.\n");
+  test::write_file(dir + "/train.tgt", "Nur eine Zeile.\n");
+  o.after_updates = 4;
+  try {
+    Trainer(o).run();
+    FAIL() << "resumed on another corpus";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("corpus changed"), std::string::npos) << e.what();
+  }
+}
+
+using Architecture = std::tuple<model::CellType, model::AttentionType>;
+class TrainerArchitectureTest : public ::testing::TestWithParam<Architecture> {};
+
+TEST_P(TrainerArchitectureTest, TrainsAndValidates) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  const auto [cell, attention] = GetParam();
+  o.model.cell(cell).attention(attention).bidirectional(attention != model::AttentionType::kLuongDot);
+  o.after_updates = 4;
+  const auto state = Trainer(o).run();
+  EXPECT_EQ(state.updates, 4);
+  EXPECT_EQ(state.validations, 1);
+  EXPECT_TRUE(std::isfinite(state.best.at("cross-entropy")));
+  EXPECT_GE(state.best.at("bleu"), 0.0);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    CellsAndAttention, TrainerArchitectureTest,
+    ::testing::Combine(::testing::Values(model::CellType::kRnn, model::CellType::kGru, model::CellType::kLstm),
+                       ::testing::Values(model::AttentionType::kBahdanau, model::AttentionType::kLuongDot,
+                                         model::AttentionType::kLuongGeneral, model::AttentionType::kNone)));
+
+}  // namespace
+}  // namespace tandem::train

@@ -311,6 +311,7 @@ TrainState Trainer::run() {
       json.write("train", {{"epoch", static_cast<double>(state.position.epoch + 1)},
                            {"update", static_cast<double>(state.updates)},
                            {"sentences", static_cast<double>(state.sentences)},
+                           {"target_tokens", static_cast<double>(state.target_tokens)},
                            {"loss", loss},
                            {"perplexity", ppl},
                            {"learn_rate", lr},

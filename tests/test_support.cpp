@@ -91,9 +91,9 @@ const std::string& sample_model_path() {
     for (int copy = 0; copy < 20; ++copy) {
       for (const auto& s : sample_sentences()) text += s + "\n";
     }
-    write_file(dir + "/text.txt", text);
+    write_file(dir + "/sample.spm.txt", text);  // kept for tests that train other vocabularies
     vocab::VocabOptions options;
-    options.inputs = {dir + "/text.txt"};
+    options.inputs = {dir + "/sample.spm.txt"};
     options.vocab_size = 200;
     options.character_coverage = 1.0;
     const std::string model = dir + "/sample.spm";

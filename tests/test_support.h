@@ -24,7 +24,7 @@ std::string read_file(const std::string& path);
 /// Multilingual training text: German, French, Czech, English, emoji and CJK.
 const std::vector<std::string>& sample_sentences();
 
-/// Path of a unigram model trained once on sample_sentences().
+/// Path of a unigram model trained once on sample_sentences() (their text is at this path + ".txt").
 const std::string& sample_model_path();
 
 /// The tokenizer of sample_model_path().

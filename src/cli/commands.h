@@ -7,5 +7,7 @@ int bleu_main(int argc, char** argv);    ///< tandem-bleu
 int vocab_main(int argc, char** argv);   ///< tandem-vocab
 int corpus_main(int argc, char** argv);  ///< tandem-corpus
 int train_main(int argc, char** argv);   ///< tandem-train
+int translate_main(int argc, char** argv);  ///< tandem-translate
+int score_main(int argc, char** argv);      ///< tandem-score
 
 }  // namespace tandem::cli

@@ -99,7 +99,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("disp-freq", po::value<int64_t>(&t.disp_freq)->default_value(t.disp_freq), "log every this many updates")
       ("valid-metrics", po::value<std::vector<std::string>>(&t.valid_metrics)->multitoken(),
        "cross-entropy, perplexity, bleu; the first decides early stopping (default: all three)")
-      ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch");
+      ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch")
+      ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations");
 
   po::options_description all;
   all.add(general).add(data).add(model).add(training);

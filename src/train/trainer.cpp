@@ -181,7 +181,8 @@ TrainState Trainer::run() {
 
   std::unique_ptr<Validator> validator;
   if (!o.valid_sets.empty()) {
-    validator = std::make_unique<Validator>(o.valid_sets[0], o.valid_sets[1], source_tok, target_tok, o.valid_mini_batch);
+    validator = std::make_unique<Validator>(o.valid_sets[0], o.valid_sets[1], source_tok, target_tok,
+                                            o.valid_mini_batch, o.valid_beam_size);
   }
   const bool with_bleu =
       std::find(o.valid_metrics.begin(), o.valid_metrics.end(), "bleu") != o.valid_metrics.end();

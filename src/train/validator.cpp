@@ -4,13 +4,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <numeric>
 
 #include "tandem/data/batch.h"
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
-#include "tandem/search/greedy_search.h"
 #include "tandem/train/loss.h"
+#include "tandem/translator.h"
 #include "tandem/vocab/special_ids.h"
 
 namespace tandem::train {
@@ -46,12 +47,14 @@ void check_metric(const std::string& metric) {
 
 Validator::Validator(const std::string& source_path, const std::string& target_path,
                      const vocab::Tokenizer& source_tokenizer, const vocab::Tokenizer& target_tokenizer,
-                     int64_t mini_batch)
+                     int64_t mini_batch, int64_t beam_size)
     : corpus_(load_valid_corpus(source_path, target_path, source_tokenizer, target_tokenizer)),
+      source_tokenizer_(source_tokenizer),
       target_tokenizer_(target_tokenizer),
-      mini_batch_(std::max<int64_t>(1, mini_batch)) {
+      mini_batch_(std::max<int64_t>(1, mini_batch)),
+      beam_size_(beam_size) {
   if (corpus_.size() == 0) throw Error(source_path + ": the validation set holds no usable pair");
-  for (const auto& line : data::read_text_lines(source_path)) sources_.push_back(source_tokenizer.encode(line));
+  sources_ = data::read_text_lines(source_path);
   references_ = data::read_text_lines(target_path);
 }
 
@@ -82,31 +85,14 @@ std::map<std::string, double> Validator::run(model::Seq2Seq& model, torch::Devic
   metrics["perplexity"] = std::exp(metrics["cross-entropy"]);
 
   if (!with_bleu && translations == nullptr) return metrics;
-  // Translate every line, in length-sorted batches, back in input order.
-  std::vector<size_t> line_order(sources_.size());
-  std::iota(line_order.begin(), line_order.end(), 0);
-  std::stable_sort(line_order.begin(), line_order.end(),
-                   [&](size_t a, size_t b) { return sources_[a].size() < sources_[b].size(); });
-  std::vector<std::string> hypotheses(sources_.size());
-  for (size_t start = 0; start < line_order.size(); start += static_cast<size_t>(mini_batch_)) {
-    const size_t end = std::min(line_order.size(), start + static_cast<size_t>(mini_batch_));
-    size_t longest = 0;
-    for (size_t k = start; k < end; ++k) longest = std::max(longest, sources_[line_order[k]].size());
-    const auto rows = static_cast<int64_t>(end - start);
-    auto source = torch::full({rows, static_cast<int64_t>(longest) + 1}, vocab::kPadId, torch::kInt64);  // [B, S]
-    auto lengths = torch::empty({rows}, torch::kInt64);                                                 // [B]
-    for (size_t k = start; k < end; ++k) {
-      const auto& ids = sources_[line_order[k]];
-      const auto r = static_cast<int64_t>(k - start);
-      for (size_t i = 0; i < ids.size(); ++i) source[r][static_cast<int64_t>(i)] = ids[i];
-      source[r][static_cast<int64_t>(ids.size())] = vocab::kEosId;
-      lengths[r] = static_cast<int64_t>(ids.size()) + 1;
-    }
-    const auto outputs = search::greedy_search(model, source.to(device), lengths.to(device), {});
-    for (size_t k = start; k < end; ++k) {
-      hypotheses[line_order[k]] = target_tokenizer_.decode(outputs[k - start]);
-    }
-  }
+  // Translate every line with the search that tandem-translate uses.
+  Translator translator({model}, source_tokenizer_, target_tokenizer_, device);
+  TranslateOptions options;
+  options.mini_batch = mini_batch_;
+  options.search.beam_size = beam_size_;
+  options.max_input_length = std::numeric_limits<int64_t>::max();
+  std::vector<std::string> hypotheses;
+  for (auto& result : translator.translate(sources_, options)) hypotheses.push_back(std::move(result.texts.front()));
   if (with_bleu) {
     std::vector<std::vector<std::string>> references;
     references.reserve(references_.size());

@@ -14,6 +14,7 @@
 #include <torch/types.h>
 
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "tandem/data/parallel_corpus.h"
@@ -34,5 +35,13 @@ struct Batch {
 /// Builds the tensors of pairs `indices` of `corpus` on `device`.
 Batch make_batch(const ParallelCorpus& corpus, const std::vector<int64_t>& indices,
                  torch::Device device = torch::kCPU);
+
+/// The same from piece ids (no bos/eos); `indices` is left empty.
+Batch make_batch(const std::vector<std::vector<int32_t>>& sources, const std::vector<std::vector<int32_t>>& targets,
+                 torch::Device device = torch::kCPU);
+
+/// Source side only: [B, S] ids + eos, padded, and [B] lengths.
+std::pair<torch::Tensor, torch::Tensor> make_source_batch(const std::vector<std::vector<int32_t>>& sources,
+                                                          torch::Device device = torch::kCPU);
 
 }  // namespace tandem::data

@@ -57,6 +57,8 @@ struct TrainOptions {
   std::vector<std::string> valid_metrics{"cross-entropy", "perplexity", "bleu"};
   /// Sentences per validation batch. Default 64.
   int64_t valid_mini_batch = 64;
+  /// Beam size of the validation translations (--valid-beam-size). Default 5.
+  int64_t valid_beam_size = 5;
   /// Translations of the validation set go to model_dir/valid.output (--valid-translation-output). Default on.
   bool keep_valid_translations = true;
   /// Seed of initialisation, dropout and shuffling. Default 1111.

@@ -1,12 +1,12 @@
 // Validator: cross entropy, perplexity and BLEU of a model on a validation set.
 //
 // Usage:
-//   Validator validator(source_file, target_file, source_tok, target_tok, /*mini_batch=*/64);
+//   Validator validator(source_file, target_file, source_tok, target_tok, /*mini_batch=*/64, /*beam=*/5);
 //   std::map<std::string, double> metrics = validator.run(model, device, &translations);
 //
 // Cross entropy and perplexity are over the real target tokens of the pairs a
 // training corpus would keep (empty pairs are left out). BLEU translates every
-// source line (greedy until beam search lands), decodes the pieces to text and
+// source line with beam search (as tandem-translate), decodes the pieces to text and
 // scores it against the raw reference lines with sacreBLEU's 13a BLEU.
 #pragma once
 
@@ -31,7 +31,7 @@ void check_metric(const std::string& metric);
 class Validator {
  public:
   Validator(const std::string& source_path, const std::string& target_path, const vocab::Tokenizer& source_tokenizer,
-            const vocab::Tokenizer& target_tokenizer, int64_t mini_batch);
+            const vocab::Tokenizer& target_tokenizer, int64_t mini_batch, int64_t beam_size);
 
   /// Evaluates `model` (in eval mode, without gradients; restores train mode).
   /// `translations`, when given, receives the translation of every source line.
@@ -40,10 +40,12 @@ class Validator {
 
  private:
   data::ParallelCorpus corpus_;
-  std::vector<std::vector<int32_t>> sources_;  // every source line, encoded
-  std::vector<std::string> references_;        // every reference line, raw
+  std::vector<std::string> sources_;     // every source line, raw
+  std::vector<std::string> references_;  // every reference line, raw
+  vocab::Tokenizer source_tokenizer_;
   vocab::Tokenizer target_tokenizer_;
   int64_t mini_batch_;
+  int64_t beam_size_;
 };
 
 }  // namespace tandem::train

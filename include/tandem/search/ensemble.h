@@ -1,0 +1,41 @@
+// Ensemble: the narrow model interface the search sees (start, step, reorder).
+//
+// One model is an ensemble of one. Several models must share their target
+// vocabulary; their log-probabilities are combined as a weighted sum.
+#pragma once
+
+#include <torch/types.h>
+
+#include <vector>
+
+#include "tandem/model/seq2seq.h"
+
+namespace tandem::search {
+
+/// The decoder states of every model for the same rows.
+struct EnsembleState {
+  std::vector<model::DecoderState> states;
+
+  EnsembleState reorder(const torch::Tensor& indices) const;
+};
+
+class Ensemble {
+ public:
+  /// `weights` empty means 1 for every model.
+  Ensemble(std::vector<model::Seq2Seq> models, std::vector<double> weights);
+
+  /// Encodes a batch. @param source [B, S]; @param lengths [B]
+  EnsembleState start(const torch::Tensor& source, const torch::Tensor& lengths);
+
+  /// One step for every row. @param previous [N] @return log-probabilities [N, V]
+  /// and, in `attention` when given, the first model's attention weights [N, S].
+  torch::Tensor step(const torch::Tensor& previous, EnsembleState& state, torch::Tensor* attention);
+
+  int64_t target_vocab() const { return models_.front()->options().target_vocab(); }
+
+ private:
+  std::vector<model::Seq2Seq> models_;
+  std::vector<double> weights_;
+};
+
+}  // namespace tandem::search

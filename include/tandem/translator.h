@@ -1,0 +1,118 @@
+// Translator: raw text in, raw text out, with a trained Tandem model.
+//
+// Usage:
+//   auto translator = tandem::Translator::load({"model_dir"}, torch::kCPU);
+//   tandem::TranslateOptions options;             // beam 5, mini-batch 64
+//   auto results = translator.translate({"Ein Hund läuft.", ""}, options);
+//   std::cout << results[0].texts[0] << "\n";    // "A dog is running."
+//   translator.translate_stream(std::cin, std::cout, options, &std::cerr);
+//
+// Contract: exactly one result per input line, in input order. An empty (or
+// all-space) line gives an empty translation without running the model. Invalid
+// UTF-8 is replaced by U+FFFD and counted; a '\r' before the newline and a byte
+// order mark are dropped; a line longer than max_input_length pieces is cut to
+// that length and flagged. SentencePiece encoding and decoding happen inside.
+// A model path is a checkpoint file or a model folder, where the first of
+// model.best-bleu.ckpt, model.best-cross-entropy.ckpt, model.best-perplexity.ckpt
+// and model.ckpt that exists is used.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+#include "tandem/model/seq2seq.h"
+#include "tandem/search/beam_search.h"
+#include "tandem/vocab/tokenizer.h"
+
+namespace tandem {
+
+enum class AlignmentOutput { kNone, kHard, kSoft };
+
+struct TranslateOptions {
+  /// Beam size, normalization, sampling, ... (search/beam_search.h).
+  search::SearchOptions search;
+  /// Sentences translated together (--mini-batch). Default 64.
+  int64_t mini_batch = 64;
+  /// Mini-batches read, sorted by length and translated before output (--maxi-batch). Default 100.
+  int64_t maxi_batch = 100;
+  /// Source pieces kept per line; longer lines are cut (--max-input-length). Default 256.
+  int64_t max_input_length = 256;
+  /// Print every hypothesis in Moses n-best format (--n-best). Default off.
+  bool n_best = false;
+  /// Add the score to 1-best lines (--output-scores). Default off.
+  bool output_scores = false;
+  /// Append attention alignments (--alignment hard|soft). Default none.
+  AlignmentOutput alignment = AlignmentOutput::kNone;
+};
+
+struct TranslationResult {
+  std::vector<search::Hypothesis> hypotheses;  ///< best first; empty for an empty line
+  std::vector<std::string> texts;              ///< decoded hypotheses, same order ("" for an empty line)
+  int64_t source_pieces = 0;                   ///< pieces the model read (after any cut)
+  bool truncated = false;                      ///< the line was cut to max_input_length
+  size_t replaced_bytes = 0;                   ///< invalid UTF-8 sequences replaced by U+FFFD
+};
+
+struct StreamStats {
+  int64_t lines = 0;           ///< lines translated
+  int64_t output_pieces = 0;   ///< pieces in the 1-best outputs
+  int64_t truncated = 0;       ///< lines cut to max_input_length
+  int64_t replaced = 0;        ///< lines with invalid UTF-8 replaced
+  double seconds = 0.0;        ///< wall time
+};
+
+class Translator {
+ public:
+  /// Loads checkpoints (files or model folders); several make an ensemble.
+  static Translator load(const std::vector<std::string>& paths, torch::Device device,
+                         std::vector<double> weights = {});
+
+  /// Wraps models already in memory (e.g. during training).
+  Translator(std::vector<model::Seq2Seq> models, vocab::Tokenizer source, vocab::Tokenizer target,
+             torch::Device device, std::vector<double> weights = {});
+
+  /// Translates lines; one result per line, in order.
+  std::vector<TranslationResult> translate(const std::vector<std::string>& lines, const TranslateOptions& options);
+
+  /// Translates `in` line by line into `out`, writing and flushing after each
+  /// maxi-batch; warnings (cut lines, replaced bytes) go to `log` when given.
+  /// `progress` is called after each maxi-batch.
+  StreamStats translate_stream(std::istream& in, std::ostream& out, const TranslateOptions& options,
+                               std::ostream* log = nullptr,
+                               const std::function<void(const StreamStats&)>& progress = {});
+
+  /// log P(target | source) of each pair under the (first) model: the sum over
+  /// the target pieces and eos. `pieces`, when given, receives each target's
+  /// piece count + 1 (for eos), the length a per-token normalization divides by.
+  std::vector<double> score(const std::vector<std::string>& sources, const std::vector<std::string>& targets,
+                            int64_t mini_batch, std::vector<int64_t>* pieces = nullptr);
+
+  /// The same for piece ids (no bos/eos).
+  std::vector<double> score_ids(const std::vector<std::vector<int32_t>>& sources,
+                                const std::vector<std::vector<int32_t>>& targets, int64_t mini_batch);
+
+  /// The output line(s) for result `line_id` (0-based), without the final newline.
+  static std::string format(const TranslationResult& result, int64_t line_id, const TranslateOptions& options);
+
+  const vocab::Tokenizer& source_tokenizer() const { return source_; }
+  const vocab::Tokenizer& target_tokenizer() const { return target_; }
+  std::vector<model::Seq2Seq>& models() { return models_; }
+  torch::Device device() const { return device_; }
+
+ private:
+  std::vector<model::Seq2Seq> models_;
+  vocab::Tokenizer source_;
+  vocab::Tokenizer target_;
+  torch::Device device_;
+  search::Ensemble ensemble_;
+};
+
+/// The checkpoint file a model path stands for (see above); throws tandem::Error.
+std::string resolve_model_path(const std::string& path);
+
+}  // namespace tandem

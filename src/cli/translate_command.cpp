@@ -1,0 +1,198 @@
+// tandem-translate: raw text in, raw text out; and tandem-score.
+#include <unistd.h>
+
+#include <cmath>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "tandem/data/line_reader.h"
+#include "tandem/error.h"
+#include "tandem/translator.h"
+#include "tandem/util/cpu_threads.h"
+
+namespace tandem::cli {
+namespace {
+
+constexpr const char* kUsage =
+    "Usage: tandem-translate --models MODEL [MODEL ...] [-i FILE] [-o FILE] [options]\n"
+    "Translates raw text, one output line per input line, in order. A MODEL is a\n"
+    "model folder (its best-BLEU checkpoint) or a checkpoint file; several make an ensemble.\n"
+    "Example: tandem-translate -m model_dir -b 5 < test.en > test.de";
+constexpr const char* kScoreUsage =
+    "Usage: tandem-score --models MODEL --train-sets SRC TGT [--normalize] [--summary]\n"
+    "Prints log P(target | source) of every line pair under the model (sum over the\n"
+    "target pieces and eos), or with --summary the corpus cross entropy and perplexity.";
+
+struct Common {
+  std::vector<std::string> models;
+  std::vector<double> weights;
+  std::string device = "cpu";
+  int threads = 0;
+};
+
+void add_common(po::options_description& options, Common& c) {
+  options.add_options()
+      ("help,h", "show this help")
+      ("models,m", po::value<std::vector<std::string>>(&c.models)->multitoken()->required(),
+       "model folders or checkpoint files")
+      ("device", po::value<std::string>(&c.device)->default_value(c.device), "cpu, cuda or cuda:N");
+  add_cpu_threads_option(options, &c.threads);
+}
+
+torch::Device start(const std::string& program, const Common& c) {
+  if (c.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more");
+  const int threads = util::set_torch_threads(c.threads);
+  std::cerr << program << ": " << threads << " CPU thread" << (threads == 1 ? "" : "s") << "\n";
+  try {
+    torch::Device device(c.device);
+    if (device.is_cuda() && !torch::cuda::is_available()) throw Error("--device " + c.device + ": no CUDA device here");
+    return device;
+  } catch (const c10::Error&) {
+    throw Error("unknown --device '" + c.device + "'; use cpu, cuda or cuda:N");
+  }
+}
+
+int translate(int argc, char** argv) {
+  Common c;
+  TranslateOptions t;
+  std::string input = "-";
+  std::string output = "-";
+  std::string sampling = "none";
+  std::string alignment = "none";
+  bool quiet = false;
+  po::options_description options("Options");
+  add_common(options, c);
+  options.add_options()
+      ("weights", po::value<std::vector<double>>(&c.weights)->multitoken(), "ensemble weights, one per model")
+      ("input,i", po::value<std::string>(&input)->default_value(input), "input file (plain or .gz); - for stdin")
+      ("output,o", po::value<std::string>(&output)->default_value(output), "output file; - for stdout")
+      ("beam-size,b", po::value<int64_t>(&t.search.beam_size)->default_value(t.search.beam_size), "beam size; 1 is greedy")
+      ("normalize,n", po::value<double>(&t.search.normalize)->default_value(0.0), "divide scores by length^ALPHA")
+      ("word-penalty", po::value<double>(&t.search.word_penalty)->default_value(0.0), "subtract this per output token")
+      ("max-length-factor", po::value<double>(&t.search.max_length_factor)->default_value(t.search.max_length_factor),
+       "output length limit relative to the input length")
+      ("max-input-length", po::value<int64_t>(&t.max_input_length)->default_value(t.max_input_length),
+       "cut input lines longer than this many pieces (with a warning)")
+      ("mini-batch", po::value<int64_t>(&t.mini_batch)->default_value(t.mini_batch), "sentences translated together")
+      ("maxi-batch", po::value<int64_t>(&t.maxi_batch)->default_value(t.maxi_batch),
+       "mini-batches read and sorted by length before output")
+      ("n-best", po::bool_switch(&t.n_best), "all hypotheses: id ||| hypothesis ||| F0= score ||| total")
+      ("output-scores", po::bool_switch(&t.output_scores), "append ' ||| score' to each line")
+      ("alignment", po::value<std::string>(&alignment)->default_value(alignment),
+       "append attention alignments over SentencePiece pieces: hard (src-tgt pairs) or soft (weights)")
+      ("sampling", po::value<std::string>(&sampling)->default_value(sampling), "none, full or topk")
+      ("top-k", po::value<int64_t>(&t.search.top_k)->default_value(t.search.top_k), "tokens to draw from with topk")
+      ("temperature", po::value<double>(&t.search.temperature)->default_value(t.search.temperature), "sampling temperature")
+      ("seed", po::value<uint64_t>(&t.search.seed)->default_value(t.search.seed), "sampling seed")
+      ("quiet", po::bool_switch(&quiet), "no progress line and no summary");
+  auto vm = parse(argc, argv, options, nullptr);
+  if (print_help_if_asked(vm, kUsage, options)) return 0;
+  po::notify(vm);
+  if (sampling == "none") t.search.sampling = search::Sampling::kNone;
+  else if (sampling == "full") t.search.sampling = search::Sampling::kFull;
+  else if (sampling == "topk") t.search.sampling = search::Sampling::kTopK;
+  else throw Error("unknown --sampling '" + sampling + "'; use none, full or topk");
+  if (alignment == "none") t.alignment = AlignmentOutput::kNone;
+  else if (alignment == "hard") t.alignment = AlignmentOutput::kHard;
+  else if (alignment == "soft") t.alignment = AlignmentOutput::kSoft;
+  else throw Error("unknown --alignment '" + alignment + "'; use hard or soft");
+  t.search.keep_attention = t.alignment != AlignmentOutput::kNone;
+
+  const auto device = start("tandem-translate", c);
+  auto translator = Translator::load(c.models, device, c.weights);
+  std::ifstream file_in;
+  if (input != "-") {
+    file_in.open(input, std::ios::binary);
+    if (!file_in) throw Error(input + ": cannot open the input file; check the path");
+  }
+  std::ofstream file_out;
+  if (output != "-") {
+    file_out.open(output, std::ios::binary);
+    if (!file_out) throw Error(output + ": cannot write the output file");
+  }
+  std::istream& in = input == "-" ? std::cin : file_in;
+  std::ostream& out = output == "-" ? std::cout : file_out;
+  const bool show_progress = !quiet && isatty(STDERR_FILENO) != 0;
+  const auto stats = translator.translate_stream(in, out, t, &std::cerr, [&](const StreamStats& s) {
+    if (show_progress) {
+      std::cerr << "\r" << s.lines << " sentences, " << static_cast<int64_t>(s.lines / std::max(s.seconds, 1e-9))
+                << " sentences/s" << std::flush;
+    }
+  });
+  if (show_progress) std::cerr << "\n";
+  if (!out) throw Error((output == "-" ? std::string("standard output") : output) + ": writing failed (disk full?)");
+  if (!quiet) {
+    std::cerr << "tandem-translate: " << stats.lines << " sentences, " << stats.output_pieces << " output pieces in "
+              << stats.seconds << " s, " << stats.lines / std::max(stats.seconds, 1e-9) << " sentences/s";
+    if (stats.truncated > 0) std::cerr << "; " << stats.truncated << " lines cut to --max-input-length";
+    if (stats.replaced > 0) std::cerr << "; " << stats.replaced << " lines with invalid UTF-8 replaced";
+    std::cerr << "\n";
+  }
+  return 0;
+}
+
+int score(int argc, char** argv) {
+  Common c;
+  std::vector<std::string> sets;
+  bool normalize = false;
+  bool summary = false;
+  int64_t mini_batch = 64;
+  po::options_description options("Options");
+  add_common(options, c);
+  options.add_options()
+      ("train-sets,t", po::value<std::vector<std::string>>(&sets)->multitoken()->required(), "source and target files")
+      ("normalize", po::bool_switch(&normalize), "divide each score by the target length (pieces + eos)")
+      ("summary", po::bool_switch(&summary), "print only corpus cross entropy and perplexity")
+      ("mini-batch", po::value<int64_t>(&mini_batch)->default_value(mini_batch), "pairs scored together");
+  auto vm = parse(argc, argv, options, nullptr);
+  if (print_help_if_asked(vm, kScoreUsage, options)) return 0;
+  po::notify(vm);
+  if (sets.size() != 2) throw Error("--train-sets takes two files: source and target");
+  if (c.models.size() != 1) throw Error("tandem-score scores with one model; pass one --models path");
+  const auto device = start("tandem-score", c);
+  auto translator = Translator::load(c.models, device);
+  const auto read = [](const std::string& path) {
+    data::LineReader reader(path);
+    std::vector<std::string> lines;
+    std::string line;
+    while (reader.next(line)) lines.push_back(line);
+    return lines;
+  };
+  const auto sources = read(sets[0]);
+  const auto targets = read(sets[1]);
+  if (sources.size() != targets.size()) {
+    throw Error("the files are not line-aligned: " + sets[0] + " has " + std::to_string(sources.size()) +
+                " lines, " + sets[1] + " has " + std::to_string(targets.size()));
+  }
+  std::vector<int64_t> pieces;
+  const auto scores = translator.score(sources, targets, mini_batch, &pieces);
+  if (summary) {
+    double total = 0;
+    int64_t tokens = 0;
+    for (size_t i = 0; i < scores.size(); ++i) total += scores[i], tokens += pieces[i];
+    const double ce = tokens > 0 ? -total / static_cast<double>(tokens) : 0.0;
+    std::printf("cross-entropy %.6f perplexity %.4f over %lld target pieces (eos included), %zu pairs\n", ce,
+                std::exp(ce), static_cast<long long>(tokens), scores.size());
+    return 0;
+  }
+  for (size_t i = 0; i < scores.size(); ++i) {
+    std::printf("%.6f\n", normalize ? scores[i] / static_cast<double>(pieces[i]) : scores[i]);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int translate_main(int argc, char** argv) {
+  return run_guarded("tandem-translate", [&] { return translate(argc, argv); });
+}
+
+int score_main(int argc, char** argv) {
+  return run_guarded("tandem-score", [&] { return score(argc, argv); });
+}
+
+}  // namespace tandem::cli

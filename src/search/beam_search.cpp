@@ -1,0 +1,198 @@
+#include "tandem/search/beam_search.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "tandem/error.h"
+#include "tandem/vocab/special_ids.h"
+
+namespace tandem::search {
+namespace {
+
+constexpr float kNegInf = -std::numeric_limits<float>::infinity();
+
+// A continuation: row `origin` extended by `token`, with cumulative `score`.
+struct Candidate {
+  int64_t origin;
+  int64_t token;
+  double score;
+};
+
+// Every open row of every sentence draws one token.
+std::vector<std::vector<Candidate>> sample_candidates(const torch::Tensor& log_probs, const torch::Tensor& scores,
+                                                      const std::vector<int64_t>& open, int64_t K,
+                                                      const SearchOptions& o, at::Generator& generator) {
+  auto logits = log_probs / std::max(o.temperature, 1e-6);  // [N, V]
+  if (o.sampling == Sampling::kTopK && o.top_k < logits.size(1)) {
+    const auto kth = std::get<0>(logits.topk(o.top_k, /*dim=*/-1)).select(1, o.top_k - 1).unsqueeze(1);  // [N, 1]
+    logits = logits.masked_fill(logits < kth, kNegInf);
+  }
+  const auto probs = torch::softmax(logits, /*dim=*/-1).nan_to_num(0.0);  // rows all -inf give zeros
+  const auto finite = scores.isfinite();                                 // [N]
+  const auto safe = torch::where(finite.unsqueeze(1), probs, torch::ones_like(probs));
+  const auto drawn = torch::multinomial(safe, 1, /*replacement=*/true, generator).squeeze(1);  // [N]
+  const auto drawn_score = (scores + log_probs.gather(1, drawn.unsqueeze(1)).squeeze(1)).to(torch::kFloat64);
+  const auto* tokens = drawn.data_ptr<int64_t>();
+  const auto* values = drawn_score.data_ptr<double>();
+  const auto* alive = finite.data_ptr<bool>();
+  std::vector<std::vector<Candidate>> candidates(open.size());
+  for (size_t b = 0; b < open.size(); ++b) {
+    for (int64_t k = 0; k < open[b]; ++k) {
+      const int64_t row = static_cast<int64_t>(b) * K + k;
+      if (alive[row]) candidates[b].push_back({row, tokens[row], values[row]});
+    }
+    std::sort(candidates[b].begin(), candidates[b].end(),
+              [](const Candidate& x, const Candidate& y) { return x.score > y.score; });
+  }
+  return candidates;
+}
+
+// The best `open[b]` continuations of each sentence over all its rows.
+std::vector<std::vector<Candidate>> best_candidates(const torch::Tensor& log_probs, const torch::Tensor& scores,
+                                                    const std::vector<int64_t>& open, int64_t K) {
+  const int64_t B = static_cast<int64_t>(open.size());
+  const int64_t V = log_probs.size(1);
+  const auto total = (scores.unsqueeze(1) + log_probs).view({B, K * V});  // [B, K x V]
+  auto [top_scores, top_indices] = total.topk(K, /*dim=*/-1);             // [B, K]
+  top_scores = top_scores.to(torch::kFloat64).contiguous();
+  top_indices = top_indices.contiguous();
+  const auto* values = top_scores.data_ptr<double>();
+  const auto* indices = top_indices.data_ptr<int64_t>();
+  std::vector<std::vector<Candidate>> candidates(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) {
+    for (int64_t k = 0; k < open[static_cast<size_t>(b)]; ++k) {
+      const double score = values[b * K + k];
+      if (!std::isfinite(score)) break;
+      const int64_t index = indices[b * K + k];
+      candidates[static_cast<size_t>(b)].push_back({b * K + index / V, index % V, score});
+    }
+  }
+  return candidates;
+}
+
+double ranking_of(double score, size_t tokens, const SearchOptions& o) {
+  const auto length = static_cast<double>(tokens + 1);  // eos included
+  return score / std::pow(length, o.normalize) - o.word_penalty * length;
+}
+
+}  // namespace
+
+std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
+                                                 const torch::Tensor& lengths, const SearchOptions& o) {
+  if (o.beam_size < 1) throw Error("--beam-size must be at least 1");
+  if (o.max_length_factor <= 0) throw Error("--max-length-factor must be above 0");
+  if (o.temperature <= 0) throw Error("--temperature must be above 0");
+  if (o.sampling == Sampling::kTopK && o.top_k < 1) throw Error("--top-k must be at least 1");
+  torch::NoGradGuard no_grad;
+  const int64_t B = source.size(0);
+  const int64_t K = o.beam_size;
+  const int64_t N = B * K;
+  const auto device = source.device();
+  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+
+  // Each sentence's rows start as copies of its encoding.
+  const auto expand = torch::arange(B, torch::kInt64).repeat_interleave(K).to(device);  // [N]
+  auto state = ensemble.start(source, lengths).reorder(expand);
+  std::vector<int64_t> limit(static_cast<size_t>(B));
+  const auto cpu_lengths = lengths.to(torch::kCPU);
+  for (int64_t b = 0; b < B; ++b) {
+    limit[static_cast<size_t>(b)] = std::max<int64_t>(  // at least one token and eos
+        2, static_cast<int64_t>(std::floor(o.max_length_factor * static_cast<double>(cpu_lengths[b].item<int64_t>()))));
+  }
+  // Only beam 0 is live at the start: the others would repeat it.
+  auto scores = torch::full({B, K}, kNegInf, torch::kFloat32);
+  scores.select(1, 0).fill_(0.0);
+  scores = scores.view({N}).to(device);                   // [N]
+  auto previous = torch::full({N}, vocab::kBosId, torch::dtype(torch::kInt64).device(device));  // [N]
+  std::vector<std::vector<int32_t>> histories(static_cast<size_t>(N));
+  std::vector<std::vector<std::vector<float>>> attentions(static_cast<size_t>(N));
+  std::vector<int64_t> open(static_cast<size_t>(B), K);
+  if (o.sampling != Sampling::kNone) {
+    scores = torch::zeros({N}, torch::dtype(torch::kFloat32).device(device));  // every row draws its own sample
+  }
+  std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(B));
+
+  for (int64_t t = 0;; ++t) {
+    bool any_open = false;
+    for (const int64_t n : open) any_open = any_open || n > 0;
+    if (!any_open) break;
+    torch::Tensor attention;
+    auto log_probs = ensemble.step(previous, state, o.keep_attention ? &attention : nullptr).to(torch::kFloat32);
+    // Length rules: no eos first; only eos at the limit.
+    if (t == 0) log_probs.select(1, vocab::kEosId).fill_(kNegInf);
+    std::vector<int64_t> at_limit_rows;
+    for (int64_t b = 0; b < B; ++b) {
+      if (t + 1 >= limit[static_cast<size_t>(b)]) {
+        for (int64_t k = 0; k < K; ++k) at_limit_rows.push_back(b * K + k);
+      }
+    }
+    if (!at_limit_rows.empty()) {
+      const auto rows = torch::tensor(at_limit_rows, torch::kInt64).to(device);
+      auto eos_only = torch::full({static_cast<int64_t>(at_limit_rows.size()), log_probs.size(1)}, kNegInf,
+                                  log_probs.options());
+      eos_only.select(1, vocab::kEosId).copy_(log_probs.index_select(0, rows).select(1, vocab::kEosId));
+      log_probs.index_copy_(0, rows, eos_only);
+    }
+    const auto cpu_log_probs = log_probs.to(torch::kCPU);
+    const auto cpu_scores = scores.to(torch::kCPU);
+    const auto candidates = o.sampling == Sampling::kNone
+                                ? best_candidates(cpu_log_probs, cpu_scores, open, K)
+                                : sample_candidates(cpu_log_probs, cpu_scores, open, K, o, generator);
+    torch::Tensor cpu_attention = o.keep_attention && attention.defined() ? attention.to(torch::kCPU) : torch::Tensor();
+
+    // Sort candidates into finished hypotheses and the next rows.
+    std::vector<int64_t> select(static_cast<size_t>(N));
+    std::vector<int64_t> next_tokens(static_cast<size_t>(N), vocab::kEosId);
+    std::vector<float> next_scores(static_cast<size_t>(N), kNegInf);
+    std::vector<std::vector<int32_t>> next_histories(static_cast<size_t>(N));
+    std::vector<std::vector<std::vector<float>>> next_attentions(static_cast<size_t>(N));
+    for (int64_t b = 0; b < B; ++b) {
+      int64_t slot = 0;
+      for (const auto& c : candidates[static_cast<size_t>(b)]) {
+        std::vector<std::vector<float>> steps;
+        if (cpu_attention.defined()) {
+          steps = attentions[static_cast<size_t>(c.origin)];
+          const auto row = cpu_attention[c.origin].contiguous();
+          steps.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
+        }
+        if (c.token == vocab::kEosId) {
+          Hypothesis h;
+          h.tokens = histories[static_cast<size_t>(c.origin)];
+          h.score = c.score;
+          h.ranking = ranking_of(c.score, h.tokens.size(), o);
+          h.attention = std::move(steps);
+          finished[static_cast<size_t>(b)].push_back(std::move(h));
+          --open[static_cast<size_t>(b)];
+          continue;
+        }
+        const auto row = static_cast<size_t>(b * K + slot++);
+        select[row] = c.origin;
+        next_tokens[row] = c.token;
+        next_scores[row] = static_cast<float>(c.score);
+        next_histories[row] = histories[static_cast<size_t>(c.origin)];
+        next_histories[row].push_back(static_cast<int32_t>(c.token));
+        next_attentions[row] = std::move(steps);
+      }
+      // A sentence that still has open beams but found no candidate is done.
+      if (slot == 0) open[static_cast<size_t>(b)] = 0;
+      for (int64_t k = slot; k < K; ++k) select[static_cast<size_t>(b * K + k)] = b * K;  // idle rows
+    }
+    histories = std::move(next_histories);
+    attentions = std::move(next_attentions);
+    const auto index = torch::tensor(select, torch::kInt64).to(device);
+    state = state.reorder(index);
+    previous = torch::tensor(next_tokens, torch::kInt64).to(device);
+    scores = torch::tensor(next_scores, torch::kFloat32).to(device);
+  }
+  for (auto& hyps : finished) {
+    std::stable_sort(hyps.begin(), hyps.end(),
+                     [](const Hypothesis& a, const Hypothesis& b) { return a.ranking > b.ranking; });
+  }
+  return finished;
+}
+
+}  // namespace tandem::search

@@ -1,0 +1,254 @@
+#include "tandem/translator.h"
+
+#include <torch/torch.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <istream>
+#include <numeric>
+#include <ostream>
+
+#include "tandem/data/batch.h"
+#include "tandem/error.h"
+#include "tandem/train/checkpoint.h"
+#include "tandem/util/utf8.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string format_score(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof(buffer), "%.6f", value);
+  return buffer;
+}
+
+// Attention alignments over source pieces (the source eos left out):
+// hard "i-j" pairs with the most attended source piece i of each output piece j,
+// soft "w,w,... w,w,..." weights per output piece.
+std::string alignment_text(const search::Hypothesis& h, int64_t source_pieces, AlignmentOutput kind) {
+  std::string out;
+  for (size_t j = 0; j < h.tokens.size() && j < h.attention.size(); ++j) {
+    const auto& weights = h.attention[j];
+    const auto n = std::min<int64_t>(source_pieces, static_cast<int64_t>(weights.size()));
+    if (!out.empty()) out += ' ';
+    if (kind == AlignmentOutput::kHard) {
+      int64_t best = 0;
+      for (int64_t i = 1; i < n; ++i) best = weights[static_cast<size_t>(i)] > weights[static_cast<size_t>(best)] ? i : best;
+      out += std::to_string(best) + "-" + std::to_string(j);
+    } else {
+      for (int64_t i = 0; i < n; ++i) {
+        char buffer[32];
+        std::snprintf(buffer, sizeof(buffer), "%s%.4f", i == 0 ? "" : ",", weights[static_cast<size_t>(i)]);
+        out += buffer;
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string resolve_model_path(const std::string& path) {
+  if (!fs::is_directory(path)) return path;
+  for (const char* name : {"model.best-bleu.ckpt", "model.best-cross-entropy.ckpt", "model.best-perplexity.ckpt",
+                           "model.ckpt"}) {
+    const auto candidate = fs::path(path) / name;
+    if (fs::exists(candidate)) return candidate.string();
+  }
+  throw Error(path + ": the folder holds no Tandem checkpoint (model.ckpt); train one with tandem-train");
+}
+
+Translator Translator::load(const std::vector<std::string>& paths, torch::Device device, std::vector<double> weights) {
+  if (paths.empty()) throw Error("no model given; pass --models MODEL_DIR");
+  std::vector<model::Seq2Seq> models;
+  std::string source_bytes;
+  std::string target_bytes;
+  std::string first;
+  for (const auto& given : paths) {
+    const std::string path = resolve_model_path(given);
+    auto checkpoint = train::load_checkpoint(path, device);
+    if (models.empty()) {
+      source_bytes = checkpoint.meta.source_vocab;
+      target_bytes = checkpoint.meta.target_vocab;
+      first = path;
+    } else if (checkpoint.meta.source_vocab != source_bytes || checkpoint.meta.target_vocab != target_bytes) {
+      throw Error(path + ": its vocabularies differ from those of " + first + "; an ensemble needs the same ones");
+    }
+    checkpoint.model->eval();
+    models.push_back(checkpoint.model);
+  }
+  return Translator(std::move(models), vocab::Tokenizer::from_bytes(source_bytes, first + " (source vocabulary)"),
+                    vocab::Tokenizer::from_bytes(target_bytes, first + " (target vocabulary)"), device,
+                    std::move(weights));
+}
+
+Translator::Translator(std::vector<model::Seq2Seq> models, vocab::Tokenizer source, vocab::Tokenizer target,
+                       torch::Device device, std::vector<double> weights)
+    : models_(models), source_(std::move(source)), target_(std::move(target)), device_(device),
+      ensemble_(std::move(models), std::move(weights)) {}
+
+std::vector<TranslationResult> Translator::translate(const std::vector<std::string>& lines,
+                                                     const TranslateOptions& options) {
+  if (options.mini_batch < 1) throw Error("--mini-batch must be at least 1");
+  if (options.max_input_length < 1) throw Error("--max-input-length must be at least 1");
+  std::vector<TranslationResult> results(lines.size());
+  std::vector<std::vector<int32_t>> encoded(lines.size());
+  std::vector<size_t> work;  // lines that need the model
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string text = lines[i];
+    if (!text.empty() && text.back() == '\r') text.pop_back();
+    results[i].replaced_bytes = util::replace_invalid_utf8(text);
+    encoded[i] = source_.encode(text);
+    if (static_cast<int64_t>(encoded[i].size()) > options.max_input_length) {
+      encoded[i].resize(static_cast<size_t>(options.max_input_length));
+      results[i].truncated = true;
+    }
+    results[i].source_pieces = static_cast<int64_t>(encoded[i].size());
+    if (encoded[i].empty()) {
+      results[i].texts.emplace_back();  // an empty line gives an empty line
+    } else {
+      work.push_back(i);
+    }
+  }
+  // Length-sorted mini-batches; results go back to their lines.
+  std::stable_sort(work.begin(), work.end(), [&](size_t a, size_t b) { return encoded[a].size() < encoded[b].size(); });
+  for (size_t start = 0; start < work.size(); start += static_cast<size_t>(options.mini_batch)) {
+    const size_t end = std::min(work.size(), start + static_cast<size_t>(options.mini_batch));
+    std::vector<std::vector<int32_t>> sources;
+    for (size_t k = start; k < end; ++k) sources.push_back(encoded[work[k]]);
+    const auto [source, lengths] = data::make_source_batch(sources, device_);
+    auto hypotheses = search::beam_search(ensemble_, source, lengths, options.search);
+    for (size_t k = start; k < end; ++k) {
+      auto& result = results[work[k]];
+      result.hypotheses = std::move(hypotheses[k - start]);
+      for (const auto& h : result.hypotheses) result.texts.push_back(target_.decode(h.tokens));
+      if (result.texts.empty()) result.texts.emplace_back();
+    }
+  }
+  return results;
+}
+
+std::vector<double> Translator::score(const std::vector<std::string>& sources, const std::vector<std::string>& targets,
+                                      int64_t mini_batch, std::vector<int64_t>* pieces) {
+  if (sources.size() != targets.size()) {
+    throw Error("scoring needs as many target lines as source lines (" + std::to_string(sources.size()) + " and " +
+                std::to_string(targets.size()) + ")");
+  }
+  std::vector<std::vector<int32_t>> src(sources.size());
+  std::vector<std::vector<int32_t>> tgt(targets.size());
+  for (size_t i = 0; i < sources.size(); ++i) {
+    std::string s = sources[i];
+    std::string t = targets[i];
+    util::replace_invalid_utf8(s);
+    util::replace_invalid_utf8(t);
+    src[i] = source_.encode(s);
+    tgt[i] = target_.encode(t);
+  }
+  if (pieces != nullptr) {
+    pieces->clear();
+    for (const auto& t : tgt) pieces->push_back(static_cast<int64_t>(t.size()) + 1);
+  }
+  return score_ids(src, tgt, mini_batch);
+}
+
+std::vector<double> Translator::score_ids(const std::vector<std::vector<int32_t>>& src,
+                                          const std::vector<std::vector<int32_t>>& tgt, int64_t mini_batch) {
+  if (src.size() != tgt.size()) throw Error("scoring needs as many targets as sources");
+  if (mini_batch < 1) throw Error("--mini-batch must be at least 1");
+  torch::NoGradGuard no_grad;
+  auto& model = models_.front();
+  std::vector<size_t> order(src.size());
+  std::iota(order.begin(), order.end(), 0);
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return src[a].size() < src[b].size(); });
+  std::vector<double> scores(src.size());
+  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(mini_batch)) {
+    const size_t end = std::min(order.size(), start + static_cast<size_t>(mini_batch));
+    std::vector<std::vector<int32_t>> batch_src;
+    std::vector<std::vector<int32_t>> batch_tgt;
+    for (size_t k = start; k < end; ++k) {
+      batch_src.push_back(src[order[k]]);
+      batch_tgt.push_back(tgt[order[k]]);
+    }
+    const auto batch = data::make_batch(batch_src, batch_tgt, device_);
+    const auto log_probs = torch::log_softmax(model->forward(batch), /*dim=*/-1);                       // [B, T, V]
+    const auto picked = log_probs.gather(-1, batch.target_output.unsqueeze(-1)).squeeze(-1);          // [B, T]
+    const auto sums = picked.masked_fill(batch.target_output.eq(0), 0.0).sum(/*dim=*/1).to(torch::kCPU);  // [B]
+    for (size_t k = start; k < end; ++k) scores[order[k]] = sums[static_cast<int64_t>(k - start)].item<double>();
+  }
+  return scores;
+}
+
+std::string Translator::format(const TranslationResult& result, int64_t line_id, const TranslateOptions& options) {
+  const auto alignment = [&](size_t i) {
+    if (options.alignment == AlignmentOutput::kNone) return std::string();
+    const std::string text = i < result.hypotheses.size()
+                                 ? alignment_text(result.hypotheses[i], result.source_pieces, options.alignment)
+                                 : std::string();
+    return " ||| " + text;
+  };
+  if (options.n_best) {
+    std::string out;
+    const size_t n = std::max<size_t>(1, result.hypotheses.size());
+    for (size_t i = 0; i < n; ++i) {
+      const bool real = i < result.hypotheses.size();
+      if (i > 0) out += '\n';
+      out += std::to_string(line_id) + " ||| " + result.texts[i] + " ||| F0= " +
+             format_score(real ? result.hypotheses[i].score : 0.0) + " ||| " +
+             format_score(real ? result.hypotheses[i].ranking : 0.0) + alignment(i);
+    }
+    return out;
+  }
+  std::string out = result.texts.front();
+  if (options.output_scores) {
+    out += " ||| " + format_score(result.hypotheses.empty() ? 0.0 : result.hypotheses.front().ranking);
+  }
+  return out + alignment(0);
+}
+
+StreamStats Translator::translate_stream(std::istream& in, std::ostream& out, const TranslateOptions& options,
+                                         std::ostream* log, const std::function<void(const StreamStats&)>& progress) {
+  if (options.maxi_batch < 1) throw Error("--maxi-batch must be at least 1");
+  const auto start = std::chrono::steady_clock::now();
+  StreamStats stats;
+  const size_t block = static_cast<size_t>(options.mini_batch * options.maxi_batch);
+  std::vector<std::string> lines;
+  std::string line;
+  bool more = true;
+  while (more) {
+    lines.clear();
+    while (lines.size() < block && (more = static_cast<bool>(std::getline(in, line)))) {
+      if (stats.lines == 0 && lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+      lines.push_back(line);
+    }
+    if (lines.empty()) break;
+    const auto results = translate(lines, options);
+    for (size_t i = 0; i < results.size(); ++i) {
+      const auto& r = results[i];
+      const int64_t id = stats.lines + static_cast<int64_t>(i);
+      if (log != nullptr && r.truncated) {
+        *log << "warning: input line " << id + 1 << " has more than " << options.max_input_length
+             << " pieces; only the first " << options.max_input_length << " are translated\n";
+      }
+      if (log != nullptr && r.replaced_bytes > 0) {
+        *log << "warning: input line " << id + 1 << ": " << r.replaced_bytes
+             << " invalid UTF-8 sequence(s) replaced by U+FFFD\n";
+      }
+      stats.truncated += r.truncated ? 1 : 0;
+      stats.replaced += r.replaced_bytes > 0 ? 1 : 0;
+      if (!r.hypotheses.empty()) stats.output_pieces += static_cast<int64_t>(r.hypotheses.front().tokens.size());
+      out << format(r, id, options) << '\n';
+    }
+    out.flush();
+    stats.lines += static_cast<int64_t>(results.size());
+    stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (progress) progress(stats);
+  }
+  stats.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  return stats;
+}
+
+}  // namespace tandem

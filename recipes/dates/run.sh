@@ -3,16 +3,17 @@
 #
 #   recipes/dates/run.sh            # sets up, builds, runs; about a minute today
 #
-# What it does today, with the parts of Tandem that exist:
+# Steps:
 #   1. set-up: installs missing Debian packages and builds build/ (tools/setup.sh)
 #   2. data: generates the corpus from a seed (generate.py), splits sharing no date
 #   3. vocabulary: tandem-vocab trains a joint SentencePiece model
 #   4. corpus check: tandem-corpus reads the training pairs as training will
 #   5. training: tandem-train, validating on the validation split
-#   6. scores: exact match and BLEU of the validation translations, next to the
-#      copy-the-input baseline
-# Translating the test split joins these steps with tandem-translate.
-# TRAIN_UPDATES, TRAIN_SIZE and SEED override the defaults.
+#   6. translation: tandem-translate (beam 5) of the test split, dates never seen
+#   7. scores: exact match and BLEU (tandem-bleu) on the test split, next to the
+#      copy-the-input baseline, and a handful of examples
+# TRAIN_UPDATES, TRAIN_SIZE, SEED and TANDEM_DATES_WORK override the defaults;
+# TANDEM_SKIP_SETUP=1 skips step 1 (the test suite uses it, the build being done).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -23,7 +24,7 @@ SEED="${SEED:-1}"
 TRAIN_SIZE="${TRAIN_SIZE:-40000}"
 TRAIN_UPDATES="${TRAIN_UPDATES:-3000}"
 
-"$ROOT/tools/setup.sh"
+if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
 
 echo "== data: $TRAIN_SIZE training pairs, seed $SEED -> $WORK/data"
 python3 "$HERE/generate.py" --out "$WORK/data" --seed "$SEED" --train "$TRAIN_SIZE"
@@ -45,7 +46,7 @@ rm -rf "$WORK/model"
   --vocabs "$WORK/vocab.spm" --cell gru --attention bahdanau --dim-emb 64 --dim-rnn 128 \
   --mini-batch 64 --learn-rate 0.003 --after-updates "$TRAIN_UPDATES" \
   --valid-freq 500 --disp-freq 250 --valid-metrics bleu cross-entropy --early-stopping 0 \
-  2>&1 | grep -E "^(valid|ep|stopped|model)" | sed 's/^/   /'
+  2>&1 | grep --line-buffered -E "^(valid|ep|stopped|model)" | sed "s/^/   /"
 
 score() {  # score NAME HYPOTHESES REFERENCES
   local total exact
@@ -54,7 +55,11 @@ score() {  # score NAME HYPOTHESES REFERENCES
   printf "   %-28s exact match %5s%% (%d / %d)   " "$1" "$(awk -v e="$exact" -v t="$total" 'BEGIN {printf "%.1f", 100 * e / t}')" "$exact" "$total"
   "$BIN/tandem-bleu" "$3" -i "$2" -f text -q | sed 's/ [0-9.\/]* (BP.*//'
 }
-echo "== scores on the validation split"
-paste <(head -n 5 "$WORK/data/valid.src") <(head -n 5 "$WORK/model/valid.output") | sed "s/^/   /; s/\t/  ->  /"
-score "copy-the-input baseline" "$WORK/data/valid.src" "$WORK/data/valid.tgt"
-score "tandem (greedy)" "$WORK/model/valid.output" "$WORK/data/valid.tgt"
+echo "== translating the test split"
+"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 \
+  --input "$WORK/data/test.src" --output "$WORK/test.out" 2>&1 | grep -v "CPU thread" | sed 's/^/   /'
+
+echo "== scores on the test split"
+paste <(head -n 8 "$WORK/data/test.src") <(head -n 8 "$WORK/test.out") | sed "s/^/   /; s/\t/  ->  /"
+score "copy-the-input baseline" "$WORK/data/test.src" "$WORK/data/test.tgt"
+score "tandem (beam 5)" "$WORK/test.out" "$WORK/data/test.tgt"

@@ -8,37 +8,18 @@
 # decoder, 64 sentences a batch), same thread count; runs alternate A B A B.
 # Prints target tokens per second after warm-up (first 5 batches left out) for
 # each run and the ratio Tandem / reference. Needs python3-torch for the peer.
-set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
-DATA="${ROOT}/../shared/data/multi30k"
-THREADS=2
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 BATCHES=60
 ROUNDS=2
+set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
 while (($#)); do
   case "$1" in
-    --data-dir) DATA="$2"; shift 2 ;;
-    --threads) THREADS="$2"; shift 2 ;;
     --batches) BATCHES="$2"; shift 2 ;;
     --rounds) ROUNDS="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 1 ;;
   esac
 done
-PEER="$ROOT/../shared/peers/torch_reference.py"
-BIN="$ROOT/build/bin"
-WORK="${TANDEM_BENCH_WORK:-$HERE/work}"
-mkdir -p "$WORK"
-[[ -x "$BIN/tandem-train" ]] || "$ROOT/tools/setup.sh"
-command -v spm_encode > /dev/null || { echo "needs spm_encode (Debian package sentencepiece)" >&2; exit 1; }
-/usr/bin/python3 -c "import torch" 2> /dev/null || { echo "needs python3-torch for the peer: apt-get install python3-torch" >&2; exit 1; }
-
-if [[ ! -f "$WORK/joint8k.spm" ]]; then
-  "$BIN/tandem-vocab" -i "$DATA/train.en.gz" "$DATA/train.de.gz" -o "$WORK/joint8k.spm" --vocab-size 8000 2> /dev/null
-fi
-for lang in en de; do
-  [[ -f "$WORK/train.$lang" ]] || zcat "$DATA/train.$lang.gz" > "$WORK/train.$lang"
-  [[ -f "$WORK/train.$lang.ids" ]] || spm_encode --model="$WORK/joint8k.spm" --output_format=id < "$WORK/train.$lang" > "$WORK/train.$lang.ids"
-done
+prepare_multi30k train
 
 tandem_run() {
   rm -rf "$WORK/tandem-model"
@@ -66,5 +47,5 @@ printf "%-6s %-22s %-22s %s\n" round "tandem tok/s" "reference tok/s" ratio
 for ((round = 1; round <= ROUNDS; ++round)); do
   t=$(tandem_run)
   p=$(peer_run)
-  printf "%-6s %-22s %-22s %s\n" "$round" "$t" "$p" "$(python3 -c "print(f'{$t / $p:.2f}')")"
+  printf "%-6s %-22s %-22s %s\n" "$round" "$t" "$p" "$(ratio "$t" "$p")"
 done

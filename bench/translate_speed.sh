@@ -9,34 +9,17 @@
 # translates test_2016_flickr (1,000 sentences) with beam 1 and beam 5,
 # mini-batch 64, alternating reference / Tandem. Prints sentences per second
 # (model loading excluded for both), the ratio, and each output's BLEU.
-set -euo pipefail
-HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
-ROOT="$(cd "$HERE/.." && pwd)"
-DATA="${ROOT}/../shared/data/multi30k"
-THREADS=2
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 UPDATES=300
+set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
 while (($#)); do
   case "$1" in
-    --data-dir) DATA="$2"; shift 2 ;;
-    --threads) THREADS="$2"; shift 2 ;;
     --updates) UPDATES="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 1 ;;
   esac
 done
-PEER="$ROOT/../shared/peers/torch_reference.py"
-BIN="$ROOT/build/bin"
-WORK="${TANDEM_BENCH_WORK:-$HERE/work}"
-mkdir -p "$WORK"
-[[ -x "$BIN/tandem-translate" ]] || "$ROOT/tools/setup.sh"
 command -v /usr/bin/time > /dev/null || { echo "needs /usr/bin/time (Debian package time)" >&2; exit 1; }
-
-[[ -f "$WORK/joint8k.spm" ]] || "$BIN/tandem-vocab" -i "$DATA/train.en.gz" "$DATA/train.de.gz" -o "$WORK/joint8k.spm" --vocab-size 8000 2> /dev/null
-for split in train test_2016_flickr; do
-  for lang in en de; do
-    [[ -f "$WORK/$split.$lang" ]] || zcat "$DATA/$split.$lang.gz" > "$WORK/$split.$lang"
-    [[ -f "$WORK/$split.$lang.ids" ]] || spm_encode --model="$WORK/joint8k.spm" --output_format=id < "$WORK/$split.$lang" > "$WORK/$split.$lang.ids"
-  done
-done
+prepare_multi30k train test_2016_flickr
 
 if [[ ! -f "$WORK/ref-$UPDATES.pt" ]]; then
   /usr/bin/python3 "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
@@ -61,6 +44,6 @@ for beam in 1 5; do
     --mini-batch 64 --cpu-threads "$THREADS" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
   tandem_speed=$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1)
   printf "%-6s %-24s %-24s %-7s %s\n" "$beam" "$(printf %.1f "$tandem_speed") ($(bleu "$WORK/tandem.de"))" \
-    "$ref_speed ($(bleu "$WORK/ref.de"))" "$(python3 -c "print('%.2f' % ($tandem_speed / $ref_speed))")" \
+    "$ref_speed ($(bleu "$WORK/ref.de"))" "$(ratio "$tandem_speed" "$ref_speed")" \
     "$(($(cat "$WORK/tandem.rss") / 1024)) MB / $(($(cat "$WORK/ref.rss") / 1024)) MB"
 done

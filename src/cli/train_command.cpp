@@ -174,9 +174,7 @@ int run(int argc, char** argv) {
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;
-  if (r.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more");
-  const int threads = util::set_torch_threads(r.threads);
-  std::cerr << kProgram << ": " << threads << " CPU thread" << (threads == 1 ? "" : "s") << "\n";
+  util::set_torch_threads(announce_cpu_threads(kProgram, r.threads));
   train::Trainer(t).run();
   return 0;
 }

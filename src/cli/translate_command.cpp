@@ -13,6 +13,7 @@
 #include "tandem/error.h"
 #include "tandem/translator.h"
 #include "tandem/util/cpu_threads.h"
+#include "tandem/util/device.h"
 
 namespace tandem::cli {
 namespace {
@@ -43,17 +44,10 @@ void add_common(po::options_description& options, Common& c) {
   add_cpu_threads_option(options, &c.threads);
 }
 
+// Threads (printed) and device, as every LibTorch program sets them up.
 torch::Device start(const std::string& program, const Common& c) {
-  if (c.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more");
-  const int threads = util::set_torch_threads(c.threads);
-  std::cerr << program << ": " << threads << " CPU thread" << (threads == 1 ? "" : "s") << "\n";
-  try {
-    torch::Device device(c.device);
-    if (device.is_cuda() && !torch::cuda::is_available()) throw Error("--device " + c.device + ": no CUDA device here");
-    return device;
-  } catch (const c10::Error&) {
-    throw Error("unknown --device '" + c.device + "'; use cpu, cuda or cuda:N");
-  }
+  util::set_torch_threads(announce_cpu_threads(program, c.threads));
+  return util::parse_device(c.device);
 }
 
 int translate(int argc, char** argv) {

@@ -41,6 +41,14 @@ DecoderState DecoderState::reorder(const torch::Tensor& indices) const {
   return out;
 }
 
+DecoderState DecoderState::reorder_within_sentences(const torch::Tensor& indices) const {
+  DecoderState out;
+  out.rnn = rnn.reorder(indices);
+  out.memory = memory;
+  if (feed.defined()) out.feed = feed.index_select(0, indices);
+  return out;
+}
+
 DecoderImpl::DecoderImpl(const ModelOptions& options, torch::nn::Embedding embeddings)
     : options_(options),
       embeddings_(std::move(embeddings)),

@@ -184,7 +184,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
     histories = std::move(next_histories);
     attentions = std::move(next_attentions);
     const auto index = torch::tensor(select, torch::kInt64).to(device);
-    state = state.reorder(index);
+    state = state.reorder_within_sentences(index);  // rows never leave their sentence's block
     previous = torch::tensor(next_tokens, torch::kInt64).to(device);
     scores = torch::tensor(next_scores, torch::kFloat32).to(device);
   }

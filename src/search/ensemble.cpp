@@ -13,6 +13,13 @@ EnsembleState EnsembleState::reorder(const torch::Tensor& indices) const {
   return out;
 }
 
+EnsembleState EnsembleState::reorder_within_sentences(const torch::Tensor& indices) const {
+  EnsembleState out;
+  out.states.reserve(states.size());
+  for (const auto& s : states) out.states.push_back(s.reorder_within_sentences(indices));
+  return out;
+}
+
 Ensemble::Ensemble(std::vector<model::Seq2Seq> models, std::vector<double> weights)
     : models_(std::move(models)), weights_(std::move(weights)) {
   if (models_.empty()) throw Error("no model to translate with");

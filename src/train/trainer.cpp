@@ -17,6 +17,7 @@
 #include "tandem/train/loss.h"
 #include "tandem/train/lr_schedule.h"
 #include "tandem/train/validator.h"
+#include "tandem/util/device.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
 
@@ -54,18 +55,6 @@ class JsonLog {
  private:
   std::ofstream out_;
 };
-
-torch::Device parse_device(const std::string& name) {
-  try {
-    torch::Device device(name);
-    if (device.is_cuda() && !torch::cuda::is_available()) {
-      throw Error("--device " + name + ": this LibTorch build or machine has no CUDA device; use --device cpu");
-    }
-    return device;
-  } catch (const c10::Error&) {
-    throw Error("unknown --device '" + name + "'; use cpu, cuda or cuda:N");
-  }
-}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerType type, model::Seq2Seq& model, double lr) {
   if (type == OptimizerType::kSgd) {
@@ -114,7 +103,7 @@ TrainState Trainer::run() {
   fs::create_directories(dir, ec);
   if (ec) throw Error(o.model_dir + ": cannot create the model folder (" + ec.message() + ")");
   const std::string last_path = (dir / "model.ckpt").string();
-  const torch::Device device = parse_device(o.device);
+  const torch::Device device = util::parse_device(o.device);
   torch::manual_seed(o.seed);
 
   // Model, vocabularies and state: from the last checkpoint, or new.

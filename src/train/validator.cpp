@@ -5,12 +5,9 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
-#include <numeric>
 
-#include "tandem/data/batch.h"
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
-#include "tandem/train/loss.h"
 #include "tandem/translator.h"
 #include "tandem/vocab/special_ids.h"
 
@@ -64,29 +61,23 @@ std::map<std::string, double> Validator::run(model::Seq2Seq& model, torch::Devic
   EvalMode eval_mode(model);
   std::map<std::string, double> metrics;
 
-  // Cross entropy over length-sorted batches of the kept pairs.
-  std::vector<int64_t> order(static_cast<size_t>(corpus_.size()));
-  std::iota(order.begin(), order.end(), 0);
-  std::stable_sort(order.begin(), order.end(), [&](int64_t a, int64_t b) {
-    return corpus_.pair(a).source.size() < corpus_.pair(b).source.size();
-  });
-  double nll = 0.0;
+  // Cross entropy over the kept pairs: their log-probabilities, as tandem-score gives them.
+  Translator translator({model}, source_tokenizer_, target_tokenizer_, device);
+  std::vector<std::vector<int32_t>> sources;
+  std::vector<std::vector<int32_t>> targets;
   int64_t tokens = 0;
-  for (size_t start = 0; start < order.size(); start += static_cast<size_t>(mini_batch_)) {
-    const std::vector<int64_t> indices(order.begin() + static_cast<std::ptrdiff_t>(start),
-                                       order.begin() + static_cast<std::ptrdiff_t>(
-                                           std::min(order.size(), start + static_cast<size_t>(mini_batch_))));
-    const auto batch = data::make_batch(corpus_, indices, device);
-    const auto result = cross_entropy(model->forward(batch), batch.target_output, 0.0);
-    nll += result.nll.item<double>();
-    tokens += result.tokens;
+  for (const auto& pair : corpus_.pairs()) {
+    sources.push_back(pair.source);
+    targets.push_back(pair.target);
+    tokens += static_cast<int64_t>(pair.target.size()) + 1;  // eos included
   }
-  metrics["cross-entropy"] = nll / static_cast<double>(tokens);
+  double log_prob = 0.0;
+  for (const double score : translator.score_ids(sources, targets, mini_batch_)) log_prob += score;
+  metrics["cross-entropy"] = -log_prob / static_cast<double>(tokens);
   metrics["perplexity"] = std::exp(metrics["cross-entropy"]);
 
   if (!with_bleu && translations == nullptr) return metrics;
   // Translate every line with the search that tandem-translate uses.
-  Translator translator({model}, source_tokenizer_, target_tokenizer_, device);
   TranslateOptions options;
   options.mini_batch = mini_batch_;
   options.search.beam_size = beam_size_;

@@ -9,6 +9,24 @@
 #include "tandem/vocab/special_ids.h"
 
 namespace tandem::vocab {
+namespace {
+
+// The shim writes at most `capacity` items and reports how many it needs:
+// call once, and again with the buffer grown when it was too small.
+template <typename Buffer, typename Call>
+Buffer call_growing(Buffer buffer, const Call& call, const std::string& what) {
+  char err[detail::kErrorCapacity] = {0};
+  size_t needed = 0;
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    if (call(buffer.data(), buffer.size(), &needed, err, sizeof(err)) != 0) throw Error(what + err);
+    if (needed <= buffer.size()) break;
+    buffer.resize(needed);
+  }
+  buffer.resize(needed);
+  return buffer;
+}
+
+}  // namespace
 
 struct Tokenizer::Handle {
   const detail::SpmLibrary* lib = nullptr;
@@ -59,57 +77,39 @@ Tokenizer Tokenizer::from_bytes(std::string bytes, const std::string& origin) {
 }
 
 std::vector<int32_t> Tokenizer::encode(std::string_view text) const {
-  char err[detail::kErrorCapacity] = {0};
-  std::vector<int32_t> ids(text.size() + 8);
-  size_t needed = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (handle_->lib->encode(handle_->sp, text.data(), text.size(), ids.data(), ids.size(), &needed,
-                             err, sizeof(err)) != 0) {
-      throw Error(std::string("SentencePiece could not encode a line: ") + err);
-    }
-    if (needed <= ids.size()) break;
-    ids.resize(needed);
-  }
-  ids.resize(needed);
-  return ids;
+  const auto& h = *handle_;
+  return call_growing(
+      std::vector<int32_t>(text.size() + 8),
+      [&](int32_t* out, size_t cap, size_t* n, char* err, size_t err_cap) {
+        return h.lib->encode(h.sp, text.data(), text.size(), out, cap, n, err, err_cap);
+      },
+      "SentencePiece could not encode a line: ");
 }
 
 std::string Tokenizer::decode(const std::vector<int32_t>& ids) const {
-  char err[detail::kErrorCapacity] = {0};
   for (const int32_t id : ids) {
     if (id < 0 || id >= vocab_size_) {
       throw Error("cannot decode id " + std::to_string(id) + ": the vocabulary has " +
                   std::to_string(vocab_size_) + " pieces");
     }
   }
-  std::string text(ids.size() * 8 + 16, '\0');
-  size_t needed = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (handle_->lib->decode(handle_->sp, ids.data(), ids.size(), text.data(), text.size(), &needed,
-                             err, sizeof(err)) != 0) {
-      throw Error(std::string("SentencePiece could not decode ids: ") + err);
-    }
-    if (needed <= text.size()) break;
-    text.resize(needed);
-  }
-  text.resize(needed);
-  return text;
+  const auto& h = *handle_;
+  return call_growing(
+      std::string(ids.size() * 8 + 16, '\0'),
+      [&](char* out, size_t cap, size_t* n, char* err, size_t err_cap) {
+        return h.lib->decode(h.sp, ids.data(), ids.size(), out, cap, n, err, err_cap);
+      },
+      "SentencePiece could not decode ids: ");
 }
 
 std::string Tokenizer::piece(int32_t id) const {
-  char err[detail::kErrorCapacity] = {0};
-  std::string out(64, '\0');
-  size_t needed = 0;
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    if (handle_->lib->id_to_piece(handle_->sp, id, out.data(), out.size(), &needed, err,
-                                  sizeof(err)) != 0) {
-      throw Error(err);
-    }
-    if (needed <= out.size()) break;
-    out.resize(needed);
-  }
-  out.resize(needed);
-  return out;
+  const auto& h = *handle_;
+  return call_growing(
+      std::string(64, '\0'),
+      [&](char* out, size_t cap, size_t* n, char* err, size_t err_cap) {
+        return h.lib->id_to_piece(h.sp, id, out, cap, n, err, err_cap);
+      },
+      "");
 }
 
 }  // namespace tandem::vocab

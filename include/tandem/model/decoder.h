@@ -40,8 +40,14 @@ struct DecoderState {
   AttentionMemory memory;  ///< encoder states with precomputed keys (empty without attention)
   torch::Tensor feed;      ///< [B, E] previous features for Luong input feeding (else undefined)
 
-  /// The states of rows `indices` (e.g. the surviving beams), in that order.
+  /// The states of rows `indices`, in that order.
   DecoderState reorder(const torch::Tensor& indices) const;
+
+  /// The same for a beam search whose `indices` keep every row inside its
+  /// sentence's block of rows: the block shares one source, so the encoder
+  /// states stay where they are and only the recurrent state and feed move
+  /// (no copy of [N, S, M] tensors every step).
+  DecoderState reorder_within_sentences(const torch::Tensor& indices) const;
 };
 
 struct StepOutput {

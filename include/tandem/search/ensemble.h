@@ -17,6 +17,9 @@ struct EnsembleState {
   std::vector<model::DecoderState> states;
 
   EnsembleState reorder(const torch::Tensor& indices) const;
+
+  /// Beam reordering that keeps rows inside their sentence (see DecoderState).
+  EnsembleState reorder_within_sentences(const torch::Tensor& indices) const;
 };
 
 class Ensemble {

@@ -1,0 +1,62 @@
+// tandem-train, run as a user runs it.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "test_support.h"
+
+namespace tandem {
+namespace {
+
+using test::run_program;
+
+TEST(TrainProgramTest, TrainsResumesAndReadsAConfigFile) {
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (const auto& s : test::sample_sentences()) text += s + "\n";
+  test::write_file(dir + "/train.src", text);
+  test::write_file(dir + "/train.tgt", text);
+  test::write_file(dir + "/config.ini", "dim-emb = 8\ndim-rnn = 16\nmini-batch = 4\ncell = rnn\nafter-updates = 99\n");
+  const std::string common = "--model " + dir + "/m --train-sets " + dir + "/train.src " + dir + "/train.tgt --vocabs " +
+                             test::sample_model_path() + " --valid-sets " + dir + "/train.src " + dir +
+                             "/train.tgt --valid-freq 2 --disp-freq 1 --cpu-threads 1 --config " + dir + "/config.ini";
+  auto r = run_program("tandem-train", common + " --after-updates 2 --cell lstm");  // the command line wins
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 CPU thread"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("lstm"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("valid · up 2"), std::string::npos) << r.err;
+  r = run_program("tandem-train", common + " --after-updates 4");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("resuming from"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped after 4 updates"), std::string::npos) << r.err;
+  r = run_program("tandem-train", common + " --dump-config");
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("dim-rnn = 16"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("after-updates = 99"), std::string::npos) << r.out;
+}
+
+TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {
+  const std::string dir = test::temp_dir();
+  auto r = run_program("tandem-train", "--model " + dir + "/m");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--train-sets"), std::string::npos) << r.err;
+  r = run_program("tandem-train", "--model " + dir + "/m -t a b --cell transformer");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("transformer"), std::string::npos) << r.err;
+  test::write_file(dir + "/s", "a\nb\n");
+  test::write_file(dir + "/t", "a\n");
+  r = run_program("tandem-train", "--model " + dir + "/m -t " + dir + "/s " + dir + "/t --vocabs " +
+                                      test::sample_model_path());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("not line-aligned"), std::string::npos) << r.err;
+  test::write_file(dir + "/m2.ckpt", "garbage");
+  std::filesystem::create_directories(dir + "/m2");
+  test::write_file(dir + "/m2/model.ckpt", "garbage");
+  r = run_program("tandem-train", "--model " + dir + "/m2 -t " + dir + "/s " + dir + "/s");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("model.ckpt"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tandem
+

@@ -211,6 +211,13 @@ std::string Translator::format(const TranslationResult& result, int64_t line_id,
 
 StreamStats Translator::translate_stream(std::istream& in, std::ostream& out, const TranslateOptions& options,
                                          std::ostream* log, const std::function<void(const StreamStats&)>& progress) {
+  return translate_stream([&in](std::string& line) { return static_cast<bool>(std::getline(in, line)); }, out,
+                          options, log, progress);
+}
+
+StreamStats Translator::translate_stream(const std::function<bool(std::string&)>& next_line, std::ostream& out,
+                                         const TranslateOptions& options, std::ostream* log,
+                                         const std::function<void(const StreamStats&)>& progress) {
   if (options.maxi_batch < 1) throw Error("--maxi-batch must be at least 1");
   const auto start = std::chrono::steady_clock::now();
   StreamStats stats;
@@ -220,7 +227,7 @@ StreamStats Translator::translate_stream(std::istream& in, std::ostream& out, co
   bool more = true;
   while (more) {
     lines.clear();
-    while (lines.size() < block && (more = static_cast<bool>(std::getline(in, line)))) {
+    while (lines.size() < block && (more = next_line(line))) {
       if (stats.lines == 0 && lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
       lines.push_back(line);
     }

@@ -86,6 +86,12 @@ class Translator {
                                std::ostream* log = nullptr,
                                const std::function<void(const StreamStats&)>& progress = {});
 
+  /// The same over any source of lines: `next_line` fills its argument and
+  /// returns false at the end (e.g. a data::LineReader over a .gz file).
+  StreamStats translate_stream(const std::function<bool(std::string&)>& next_line, std::ostream& out,
+                               const TranslateOptions& options, std::ostream* log = nullptr,
+                               const std::function<void(const StreamStats&)>& progress = {});
+
   /// log P(target | source) of each pair under the (first) model: the sum over
   /// the target pieces and eos. `pieces`, when given, receives each target's
   /// piece count + 1 (for eos), the length a per-token normalization divides by.

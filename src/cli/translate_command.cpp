@@ -4,6 +4,7 @@
 #include <cmath>
 #include <fstream>
 #include <iostream>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -98,20 +99,21 @@ int translate(int argc, char** argv) {
 
   const auto device = start("tandem-translate", c);
   auto translator = Translator::load(c.models, device, c.weights);
-  std::ifstream file_in;
-  if (input != "-") {
-    file_in.open(input, std::ios::binary);
-    if (!file_in) throw Error(input + ": cannot open the input file; check the path");
-  }
+  // Standard input is read with getline, which returns each line as soon as it
+  // arrives (an interactive pipe is not held back); files may be gzip-compressed.
+  std::unique_ptr<data::LineReader> file_in;
+  if (input != "-") file_in = std::make_unique<data::LineReader>(input);
+  const auto next_line = [&](std::string& line) {
+    return file_in ? file_in->next(line) : static_cast<bool>(std::getline(std::cin, line));
+  };
   std::ofstream file_out;
   if (output != "-") {
     file_out.open(output, std::ios::binary);
     if (!file_out) throw Error(output + ": cannot write the output file");
   }
-  std::istream& in = input == "-" ? std::cin : file_in;
   std::ostream& out = output == "-" ? std::cout : file_out;
   const bool show_progress = !quiet && isatty(STDERR_FILENO) != 0;
-  const auto stats = translator.translate_stream(in, out, t, &std::cerr, [&](const StreamStats& s) {
+  const auto stats = translator.translate_stream(next_line, out, t, &std::cerr, [&](const StreamStats& s) {
     if (show_progress) {
       std::cerr << "\r" << s.lines << " sentences, " << static_cast<int64_t>(s.lines / std::max(s.seconds, 1e-9))
                 << " sentences/s" << std::flush;

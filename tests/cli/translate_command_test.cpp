@@ -42,6 +42,11 @@ TEST(TranslateProgramTest, OneLineOutForEveryLineInFromStdinOrFile) {
                                                              d + "/out.txt --mini-batch 1 --maxi-batch 1");
   ASSERT_EQ(from_file.exit_code, 0) << from_file.err;
   EXPECT_EQ(test::read_file(d + "/out.txt"), r.out);  // batch size does not matter
+  test::write_gzip(d + "/in.txt.gz", input);  // as Multi30k is published
+  const auto from_gzip =
+      run_program("tandem-translate", "-m " + d + "/model -b 2 --quiet -i " + d + "/in.txt.gz -o " + d + "/gz.txt");
+  ASSERT_EQ(from_gzip.exit_code, 0) << from_gzip.err;
+  EXPECT_EQ(test::read_file(d + "/gz.txt"), r.out);
 }
 
 TEST(TranslateProgramTest, NBestScoresMatchTandemScore) {

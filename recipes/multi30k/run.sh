@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# Multi30k (task 1): raw text -> SentencePiece -> trained model -> BLEU on test_2016_flickr.
+#
+#   recipes/multi30k/run.sh                                  # en -> de, GRU + Bahdanau
+#   recipes/multi30k/run.sh --src de --tgt en --config lstm-luong --train-minutes 120
+#
+# Options:
+#   --src L, --tgt L      languages among en de fr cs (default en -> de)
+#   --config NAME         a file of configs/ without .ini: gru-bahdanau (default), lstm-luong
+#   --data-dir DIR        the raw Multi30k task 1 files (train, val, test_2016_flickr .L.gz);
+#                         default $MULTI30K_DATA, else ../shared/data/multi30k next to the
+#                         checkout, else a download from the upstream repository (checksummed)
+#   --work DIR            where everything goes (default recipes/multi30k/work)
+#   --train-minutes N     training time limit in minutes, counted over resumes (default 120)
+#   --threads N           CPU threads (default: all cores)
+#   --beam-size N         beam of the test translation (default 5)
+#   --skip-setup          do not run tools/setup.sh (also TANDEM_SKIP_SETUP=1)
+#
+# Stages, each skipped when its output exists, so running the same command again after an
+# interruption continues where it stopped (training resumes from its last checkpoint):
+#   1. data        check (or download) the raw files against SHA256SUMS
+#   2. vocabulary  joint SentencePiece model on both training sides   -> WORK/SRC-TGT/vocab.spm
+#   3. training    tandem-train with validation BLEU, early stopping  -> .../CONFIG/model/
+#   4. translation test_2016_flickr with beam search                   -> .../CONFIG/test.hyp
+#   5. scoring     tandem-bleu, 13a, cased, detokenized, raw reference -> .../CONFIG/bleu.json
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+BIN="$ROOT/build/bin"
+UPSTREAM="https://github.com/multi30k/dataset/raw/master/data/task1/raw"
+
+SRC=en TGT=de CONFIG=gru-bahdanau DATA="${MULTI30K_DATA:-}" WORK="${TANDEM_MULTI30K_WORK:-$HERE/work}"
+MINUTES=120 THREADS=0 BEAM=5 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
+die() { echo "multi30k: $*" >&2; exit 1; }
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --src) SRC="$2"; shift 2 ;;
+    --tgt) TGT="$2"; shift 2 ;;
+    --config) CONFIG="$2"; shift 2 ;;
+    --data-dir) DATA="$2"; shift 2 ;;
+    --work) WORK="$2"; shift 2 ;;
+    --train-minutes) MINUTES="$2"; shift 2 ;;
+    --threads) THREADS="$2"; shift 2 ;;
+    --beam-size) BEAM="$2"; shift 2 ;;
+    --skip-setup) SKIP_SETUP=1; shift ;;
+    -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    *) die "unknown option '$1' (see --help)" ;;
+  esac
+done
+for lang in "$SRC" "$TGT"; do
+  [[ "$lang" =~ ^(en|de|fr|cs)$ ]] || die "language '$lang' is not one of en de fr cs"
+done
+[[ "$SRC" != "$TGT" ]] || die "--src and --tgt are both '$SRC'"
+INI="$HERE/configs/$CONFIG.ini"
+[[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
+
+if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
+
+PAIR="$WORK/$SRC-$TGT"
+RUN="$PAIR/$CONFIG"
+mkdir -p "$RUN"
+FILES=()
+for split in train val test_2016_flickr; do FILES+=("$split.$SRC.gz" "$split.$TGT.gz"); done
+
+echo "== 1. data ($SRC -> $TGT)"
+if [[ -z "$DATA" && -d "$ROOT/../shared/data/multi30k" ]]; then DATA="$(cd "$ROOT/../shared/data/multi30k" && pwd)"; fi
+if [[ -z "$DATA" ]]; then
+  DATA="$WORK/data"
+  mkdir -p "$DATA"
+  for f in "${FILES[@]}"; do
+    [[ -f "$DATA/$f" ]] && continue
+    echo "   downloading $UPSTREAM/$f"
+    curl -fsSL --retry 3 -o "$DATA/$f.part" "$UPSTREAM/$f" || die "could not download $UPSTREAM/$f; give --data-dir DIR"
+    mv "$DATA/$f.part" "$DATA/$f"
+  done
+fi
+for f in "${FILES[@]}"; do
+  [[ -f "$DATA/$f" ]] || die "$DATA/$f is missing; --data-dir must hold the raw task 1 files (train, val, test_2016_flickr .gz)"
+  expected=$(awk -v f="$f" '$2 == f {print $1}' "$HERE/SHA256SUMS")
+  actual=$(sha256sum "$DATA/$f" | cut -d' ' -f1)
+  if [[ "$expected" != "$actual" ]]; then
+    die "$DATA/$f does not match its checksum in $HERE/SHA256SUMS (damaged or a different release); delete it and run again to download it"
+  fi
+done
+echo "   $DATA: ${#FILES[@]} files, checksums match"
+
+echo "== 2. vocabulary"
+exec 9> "$PAIR/.vocab.lock"
+flock 9  # two configurations started together share one vocabulary, trained once
+if [[ -f "$PAIR/vocab.spm" ]]; then
+  echo "   $PAIR/vocab.spm exists"
+else
+  "$BIN/tandem-vocab" --input "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" --vocab-size 8000 \
+    --model "$PAIR/vocab.spm.tmp" --cpu-threads "$THREADS" > "$PAIR/vocab.log" 2>&1 \
+    || { cat "$PAIR/vocab.log" >&2; die "vocabulary training failed"; }
+  mv "$PAIR/vocab.spm.tmp" "$PAIR/vocab.spm"
+  echo "   $PAIR/vocab.spm: joint unigram model, 8000 pieces"
+fi
+flock -u 9
+
+echo "== 3. training ($CONFIG, at most $MINUTES minutes; log: $RUN/model/train.log)"
+if [[ -f "$RUN/train.done" ]]; then
+  echo "   $RUN/train.done exists"
+else
+  [[ -f "$RUN/model/model.ckpt" ]] && echo "   resuming from $RUN/model/model.ckpt"
+  mkdir -p "$RUN/model"
+  start=$(date +%s)
+  "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --cpu-threads "$THREADS" \
+    --train-sets "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" \
+    --valid-sets "$DATA/val.$SRC.gz" "$DATA/val.$TGT.gz" --vocabs "$PAIR/vocab.spm" \
+    --valid-metrics bleu cross-entropy perplexity --valid-freq 500 --valid-beam-size 5 \
+    --early-stopping 5 --after-time "$MINUTES" --disp-freq 100 \
+    2>&1 | tee -a "$RUN/model/train.log" | grep --line-buffered -E "^(valid|stopped|error)" | sed "s/^/   /"
+  echo "$(( $(date +%s) - start )) s of this run; $(tail -n 1 "$RUN/model/train.log")" > "$RUN/train.done"
+fi
+
+echo "== 4. translation of test_2016_flickr (beam $BEAM)"
+if [[ -f "$RUN/test.hyp" ]]; then
+  echo "   $RUN/test.hyp exists"
+else
+  "$BIN/tandem-translate" --models "$RUN/model" --beam-size "$BEAM" --normalize 1 --cpu-threads "$THREADS" \
+    --input "$DATA/test_2016_flickr.$SRC.gz" --output "$RUN/test.hyp.tmp" --quiet
+  mv "$RUN/test.hyp.tmp" "$RUN/test.hyp"
+fi
+
+echo "== 5. BLEU (cased, detokenized, 13a, raw reference)"
+gzip -dc "$DATA/test_2016_flickr.$TGT.gz" > "$RUN/test.ref"
+"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q > "$RUN/bleu.json"
+"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -f text | tee "$RUN/bleu.txt" | sed "s/^/   /"
+paste <(gzip -dc "$DATA/test_2016_flickr.$SRC.gz" | head -n 3) <(head -n 3 "$RUN/test.hyp") <(head -n 3 "$RUN/test.ref") \
+  | awk -F '\t' '{printf "   src  %s\n   hyp  %s\n   ref  %s\n", $1, $2, $3}'

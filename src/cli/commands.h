@@ -9,5 +9,6 @@ int corpus_main(int argc, char** argv);  ///< tandem-corpus
 int train_main(int argc, char** argv);   ///< tandem-train
 int translate_main(int argc, char** argv);  ///< tandem-translate
 int score_main(int argc, char** argv);      ///< tandem-score
+int checkpoint_main(int argc, char** argv);  ///< tandem-checkpoint
 
 }  // namespace tandem::cli

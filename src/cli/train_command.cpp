@@ -1,4 +1,8 @@
 // tandem-train: trains a model; options on the command line or in an INI file.
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -100,7 +104,9 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("valid-metrics", po::value<std::vector<std::string>>(&t.valid_metrics)->multitoken(),
        "cross-entropy, perplexity, bleu; the first decides early stopping (default: all three)")
       ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch")
-      ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations");
+      ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations")
+      ("max-nonfinite-updates", po::value<int64_t>(&t.max_nonfinite_updates)->default_value(t.max_nonfinite_updates),
+       "stop after this many updates in a row with a NaN or infinite loss (each is skipped)");
 
   po::options_description all;
   all.add(general).add(data).add(model).add(training);
@@ -134,6 +140,34 @@ void dump_config(const po::variables_map& vm) {
       std::cout << name << " = true\n";
     }
   }
+}
+
+// SIGINT / SIGTERM: the first asks the trainer to stop after the current update
+// and write model.ckpt; a second exits at once (checkpoints are written to a
+// .tmp file and renamed, so the last complete one is intact either way).
+std::atomic<int> g_stop_signal{0};
+
+extern "C" void on_stop_signal(int signal_number) {
+  if (g_stop_signal.exchange(signal_number) != 0) {
+    static const char kNow[] = "\ntandem-train: second signal: exiting now; the last checkpoint is intact\n";
+    [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kNow, sizeof(kNow) - 1);
+    ::_exit(128 + signal_number);
+  }
+  static const char kSoon[] =
+      "\ntandem-train: stopping after this update and writing a checkpoint (send the signal again to exit at once)\n";
+  [[maybe_unused]] const auto n = ::write(STDERR_FILENO, kSoon, sizeof(kSoon) - 1);
+}
+
+void install_stop_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  action.sa_flags = SA_RESTART;
+  sigaction(SIGINT, &action, nullptr);
+  sigaction(SIGTERM, &action, nullptr);
+  // A full file system or a file-size limit makes writes fail with an error the
+  // checkpoint code reports, instead of killing the process.
+  signal(SIGXFSZ, SIG_IGN);
 }
 
 int run(int argc, char** argv) {
@@ -175,8 +209,13 @@ int run(int argc, char** argv) {
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;
   util::set_torch_threads(announce_cpu_threads(kProgram, r.threads));
-  train::Trainer(t).run();
-  return 0;
+  t.stop_request = &g_stop_signal;
+  install_stop_handlers();
+  train::Trainer trainer(t);
+  trainer.run();
+  // Killed by the signal, as far as the shell and scripts can tell (130, 143),
+  // after the checkpoint is written.
+  return trainer.interrupted_by() != 0 ? 128 + trainer.interrupted_by() : 0;
 }
 
 }  // namespace

@@ -5,7 +5,9 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -38,12 +40,18 @@ std::string read_string(torch::serialize::InputArchive& archive, const char* key
   return tensor_bytes(t);
 }
 
-void sync_file(const std::string& path) {
+// fsync: the data (and, for a folder, the rename in it) is on the disk when it returns true.
+bool sync_path(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY);
-  if (fd >= 0) {
-    ::fsync(fd);
-    ::close(fd);
-  }
+  if (fd < 0) return false;
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  return ok;
+}
+
+std::string parent_folder(const std::string& path) {
+  const auto slash = path.find_last_of('/');
+  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
 }
 
 }  // namespace
@@ -106,19 +114,50 @@ void save_checkpoint(const std::string& path, model::Seq2Seq& model, torch::opti
     optimizer->save(optimizer_state);
     root.write("optimizer", optimizer_state);
   }
-  const std::string staging = path + ".tmp";
-  try {
-    root.save_to(staging);
-  } catch (const c10::Error& e) {
-    std::remove(staging.c_str());
-    throw Error(path + ": cannot write the checkpoint (" + e.what_without_backtrace() +
-                "); check free space and permissions; the previous checkpoint is intact");
+  // Weights that are not finite would poison every run resumed from them.
+  for (const auto& item : model->named_parameters()) {
+    if (!torch::isfinite(item.value()).all().template item<bool>()) {
+      throw Error(path + ": not written: parameter '" + item.key() +
+                  "' holds NaN or infinite values; the previous checkpoint is intact; lower --learn-rate "
+                  "or --clip-norm and resume from it");
+    }
   }
-  sync_file(staging);
+  // Serialized in memory first: LibTorch's file writer cannot report a failed
+  // write (a full disk) as an error it recovers from. Then written, checked,
+  // synced, and renamed over the previous checkpoint, which stays intact until then.
+  std::ostringstream buffer;
+  root.save_to(buffer);
+  const std::string bytes = buffer.str();
+  const std::string staging = path + ".tmp";
+  const auto fail = [&](const std::string& what) {
+    std::remove(staging.c_str());
+    return Error(path + ": cannot write the checkpoint (" + what +
+                 "); check free space and permissions; the previous checkpoint is intact");
+  };
+  const int fd = ::open(staging.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) throw fail(std::strerror(errno));
+  size_t written = 0;
+  while (written < bytes.size()) {
+    const ssize_t n = ::write(fd, bytes.data() + written, bytes.size() - written);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) {
+      const std::string why = n < 0 ? std::strerror(errno) : "nothing written";
+      ::close(fd);
+      throw fail(why);
+    }
+    written += static_cast<size_t>(n);
+  }
+  if (::fsync(fd) != 0) {
+    const std::string why = std::strerror(errno);
+    ::close(fd);
+    throw fail(why);
+  }
+  if (::close(fd) != 0) throw fail(std::strerror(errno));
   if (std::rename(staging.c_str(), path.c_str()) != 0) {
     std::remove(staging.c_str());
     throw Error(path + ": cannot move the new checkpoint into place; the previous checkpoint is intact");
   }
+  sync_path(parent_folder(path));  // the rename itself survives a power cut
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) {

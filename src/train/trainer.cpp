@@ -27,7 +27,6 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-constexpr int kMaxNonFiniteInARow = 10;
 
 std::string format_number(double value, int decimals) {
   char buffer[64];
@@ -38,8 +37,20 @@ std::string format_number(double value, int decimals) {
 // Appends one JSON object per line to train.log.jsonl.
 class JsonLog {
  public:
-  explicit JsonLog(const std::string& path) : out_(path, std::ios::app) {
+  explicit JsonLog(const std::string& path) {
+    // A run killed in the middle of a line left it unfinished: end it, so that
+    // the next record starts on a line of its own.
+    bool unfinished = false;
+    {
+      std::ifstream in(path, std::ios::binary | std::ios::ate);
+      if (in && in.tellg() > 0) {
+        in.seekg(-1, std::ios::end);
+        unfinished = in.get() != '\n';
+      }
+    }
+    out_.open(path, std::ios::app);
     if (!out_) throw Error(path + ": cannot open the training log for writing; check permissions");
+    if (unfinished) out_ << "\n";
   }
   void write(const std::string& type, const std::vector<std::pair<std::string, double>>& fields) {
     out_ << "{\"type\": \"" << type << "\"";
@@ -93,6 +104,7 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   if (options_.clip_norm < 0) throw Error("--clip-norm must not be negative");
   if (options_.label_smoothing < 0 || options_.label_smoothing >= 1) throw Error("--label-smoothing must be in [0, 1)");
   if (options_.valid_freq < 0 || options_.disp_freq < 0) throw Error("--valid-freq and --disp-freq must not be negative");
+  if (options_.max_nonfinite_updates < 1) throw Error("--max-nonfinite-updates must be at least 1");
 }
 
 TrainState Trainer::run() {
@@ -102,6 +114,14 @@ TrainState Trainer::run() {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec) throw Error(o.model_dir + ": cannot create the model folder (" + ec.message() + ")");
+  {  // Find out now, not at the first checkpoint hours later, that the folder is not writable.
+    const std::string probe = (dir / ".tandem-write-test").string();
+    std::ofstream test(probe);
+    const bool writable = static_cast<bool>(test << "x" << std::flush);
+    test.close();
+    std::remove(probe.c_str());
+    if (!writable) throw Error(o.model_dir + ": cannot write in the model folder; check its permissions and free space");
+  }
   const std::string last_path = (dir / "model.ckpt").string();
   const torch::Device device = util::parse_device(o.device);
   torch::manual_seed(o.seed);
@@ -241,7 +261,7 @@ TrainState Trainer::run() {
   double display_nll = 0.0;
   int64_t display_tokens = 0;
   int64_t display_sentences = 0;
-  int non_finite_in_a_row = 0;
+  int64_t non_finite_in_a_row = 0;
   bool stop_early = false;
   bool validated_last = false;
   const auto elapsed = [&] {
@@ -252,6 +272,10 @@ TrainState Trainer::run() {
     if (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) break;
     if (o.after_seconds > 0 && elapsed() >= o.after_seconds) break;
     if (stop_early) break;
+    if (o.stop_request != nullptr && o.stop_request->load() != 0) {
+      interrupted_by_ = o.stop_request->load();
+      break;
+    }
 
     const auto indices = batcher.next();
     const auto batch = data::make_batch(corpus, indices, device);
@@ -264,7 +288,7 @@ TrainState Trainer::run() {
       ++non_finite_in_a_row;
       std::cerr << "warning: update " << state.updates + 1 << ": the loss is " << loss_sum
                 << "; the update is skipped\n";
-      if (non_finite_in_a_row >= kMaxNonFiniteInARow) {
+      if (non_finite_in_a_row >= o.max_nonfinite_updates) {
         throw Error("the loss was not finite " + std::to_string(non_finite_in_a_row) +
                     " times in a row; lower --learn-rate or check the data. " + last_path +
                     " holds the last good state");
@@ -324,7 +348,10 @@ TrainState Trainer::run() {
   // here only when periodic validation is off.
   if (!validated_last && validator && o.valid_freq == 0) validate();
   save_last();
-  if (o.verbose) {
+  if (interrupted_by_ != 0) {
+    log << "interrupted (signal " << interrupted_by_ << ") after " << state.updates << " updates; " << last_path
+        << " holds the state: run the same command again to resume\n";
+  } else if (o.verbose) {
     log << "stopped after " << state.updates << " updates, " << format_number(state.seconds, 1) << "s"
         << (stop_early ? " (early stopping)" : "") << "; " << last_path << " holds the last state\n";
   }

@@ -1,6 +1,7 @@
 // TrainOptions: everything tandem-train is told, typed; src/cli fills it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -67,6 +68,12 @@ struct TrainOptions {
   std::string device = "cpu";
   /// Print progress lines on stderr. Default on.
   bool verbose = true;
+  /// Stop with an error after this many updates in a row with a NaN or infinite
+  /// loss (each is skipped with a warning) (--max-nonfinite-updates). Default 10.
+  int64_t max_nonfinite_updates = 10;
+  /// When set and non-zero (a signal number, set by a signal handler), training
+  /// stops after the current update and writes model.ckpt. Not owned.
+  const std::atomic<int>* stop_request = nullptr;
 };
 
 }  // namespace tandem::train

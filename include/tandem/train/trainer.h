@@ -24,8 +24,12 @@ class Trainer {
   /// Trains until a stopping condition holds; returns where training stands.
   TrainState run();
 
+  /// The signal number that stopped the last run() through options.stop_request; 0 = none.
+  int interrupted_by() const { return interrupted_by_; }
+
  private:
   TrainOptions options_;
+  int interrupted_by_ = 0;
 };
 
 }  // namespace tandem::train

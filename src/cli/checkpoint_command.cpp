@@ -1,0 +1,88 @@
+// tandem-checkpoint: what a checkpoint holds, and a digest of its weights.
+#include <cstdint>
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "cli/commands.h"
+#include "cli/common_options.h"
+#include "tandem/error.h"
+#include "tandem/train/checkpoint.h"
+
+namespace tandem::cli {
+namespace {
+
+constexpr const char* kProgram = "tandem-checkpoint";
+constexpr const char* kUsage =
+    "Usage: tandem-checkpoint CHECKPOINT [CHECKPOINT ...]\n"
+    "Prints what each checkpoint holds: architecture, training state, parameter\n"
+    "count and a digest of the weights (FNV-1a over names and raw values), so that\n"
+    "two checkpoints with equal digests hold bit-identical weights. Also checks that\n"
+    "every weight is finite.\n"
+    "Example: tandem-checkpoint model/model.ckpt model/model.best-bleu.ckpt";
+
+// FNV-1a, 64 bits: enough to tell two sets of weights apart, not a cryptographic hash.
+class Fnv1a {
+ public:
+  void add(const void* data, size_t size) {
+    const auto* bytes = static_cast<const unsigned char*>(data);
+    for (size_t i = 0; i < size; ++i) hash_ = (hash_ ^ bytes[i]) * 1099511628211ULL;
+  }
+  uint64_t value() const { return hash_; }
+
+ private:
+  uint64_t hash_ = 14695981039346656037ULL;
+};
+
+void describe(const std::string& path) {
+  const auto ckpt = train::load_checkpoint(path, torch::kCPU);
+  Fnv1a digest;
+  int64_t parameters = 0;
+  int64_t non_finite = 0;
+  for (const auto& item : ckpt.model->named_parameters()) {
+    const auto& name = item.key();
+    const auto values = item.value().detach().contiguous().to(torch::kFloat);
+    digest.add(name.data(), name.size());
+    digest.add(values.data_ptr<float>(), static_cast<size_t>(values.numel()) * sizeof(float));
+    parameters += values.numel();
+    non_finite += values.numel() - torch::isfinite(values).sum().item<int64_t>();
+  }
+  const auto& s = ckpt.meta.state;
+  std::string options = ckpt.meta.options.to_text();
+  for (auto& ch : options) ch = ch == '\n' ? ' ' : ch;
+  char hex[17];
+  std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(digest.value()));
+  std::cout << path << "\n"
+            << "  updates " << s.updates << ", epoch " << s.position.epoch + 1 << ", sentences " << s.sentences
+            << ", target tokens " << s.target_tokens << ", validations " << s.validations << "\n"
+            << "  parameters " << parameters << ", non-finite " << non_finite << ", weights digest " << hex << "\n"
+            << "  options " << options << "\n";
+  if (non_finite > 0) throw Error(path + ": " + std::to_string(non_finite) + " weights are NaN or infinite");
+}
+
+int run(int argc, char** argv) {
+  std::vector<std::string> paths;
+  po::options_description options("Options");
+  options.add_options()("help,h", "show this help");
+  po::options_description hidden;
+  hidden.add_options()("checkpoints", po::value<std::vector<std::string>>(&paths));
+  po::options_description all;
+  all.add(options).add(hidden);
+  po::positional_options_description positional;
+  positional.add("checkpoints", -1);
+  auto vm = parse(argc, argv, all, &positional);
+  if (print_help_if_asked(vm, kUsage, options)) return 0;
+  po::notify(vm);
+  if (paths.empty()) throw Error("give at least one checkpoint file (see --help)");
+  for (const auto& path : paths) describe(path);
+  return 0;
+}
+
+}  // namespace
+
+int checkpoint_main(int argc, char** argv) {
+  return run_guarded(kProgram, [&] { return run(argc, argv); });
+}
+
+}  // namespace tandem::cli

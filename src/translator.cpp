@@ -18,6 +18,15 @@
 namespace tandem {
 namespace {
 
+// A model with byte-fallback pieces can spell a line break; the output keeps
+// one line per input line, so line breaks become spaces.
+std::string one_line(std::string text) {
+  for (auto& c : text) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  return text;
+}
+
 namespace fs = std::filesystem;
 
 std::string format_score(double value) {
@@ -125,7 +134,7 @@ std::vector<TranslationResult> Translator::translate(const std::vector<std::stri
     for (size_t k = start; k < end; ++k) {
       auto& result = results[work[k]];
       result.hypotheses = std::move(hypotheses[k - start]);
-      for (const auto& h : result.hypotheses) result.texts.push_back(target_.decode(h.tokens));
+      for (const auto& h : result.hypotheses) result.texts.push_back(one_line(target_.decode(h.tokens)));
       if (result.texts.empty()) result.texts.emplace_back();
     }
   }

@@ -29,6 +29,46 @@ Translator tiny_translator(uint64_t seed = 31) {
 
 size_t count_lines(const std::string& text) { return static_cast<size_t>(std::count(text.begin(), text.end(), '\n')); }
 
+TEST(TranslatorTest, ALineBreakSpelledInBytesStaysOnItsLine) {
+  // With byte fallback a model can emit the piece <0x0A>; make it the only choice.
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (int copy = 0; copy < 10; ++copy) {
+    for (size_t i = 0; i < 12; ++i) text += test::sample_sentences()[i] + "\n";
+  }
+  test::write_file(dir + "/text.txt", text);
+  vocab::VocabOptions vocab_options;
+  vocab_options.inputs = {dir + "/text.txt"};
+  vocab_options.vocab_size = 340;
+  vocab_options.byte_fallback = true;
+  vocab::train_vocab(vocab_options, dir + "/bytes.spm");
+  const auto tok = vocab::Tokenizer::load(dir + "/bytes.spm");
+  int32_t newline = -1;
+  for (int32_t id = 0; id < tok.vocab_size(); ++id) {
+    if (tok.piece(id) == "<0x0A>") newline = id;
+  }
+  ASSERT_GE(newline, 0);
+  torch::manual_seed(1);
+  model::Seq2Seq m(model::ModelOptions(tok.vocab_size(), tok.vocab_size()).dim_emb(8).dim_rnn(12));
+  m->eval();
+  {
+    torch::NoGradGuard no_grad;
+    m->named_parameters()["decoder.output_bias"][newline] = 1000.0;
+  }
+  Translator translator({m}, tok, tok, torch::kCPU);
+  TranslateOptions options;
+  options.search.beam_size = 2;
+  const auto results = translator.translate({"Ein Mann.", "Zwei Hunde."}, options);
+  ASSERT_EQ(results.size(), 2u);
+  EXPECT_FALSE(results[0].hypotheses.front().tokens.empty());
+  EXPECT_EQ(results[0].hypotheses.front().tokens.front(), newline);
+  for (const auto& r : results) EXPECT_EQ(r.texts.front().find('\n'), std::string::npos);
+  std::istringstream in("Ein Mann.\nZwei Hunde.\n");
+  std::ostringstream out;
+  translator.translate_stream(in, out, options);
+  EXPECT_EQ(count_lines(out.str()), 2u);
+}
+
 TEST(TranslatorTest, OneOutputLinePerInputLineWhateverTheInput) {
   auto translator = tiny_translator();
   TranslateOptions options;

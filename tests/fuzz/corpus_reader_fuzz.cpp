@@ -53,13 +53,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     const auto corpus = tandem::data::ParallelCorpus::load(options, tokenizer, tokenizer);
     const auto& report = corpus.report();
-    if (extra_line) std::abort();  // line counts differ: must have been an error
+    // Text that itself starts with the gzip magic is read as gzip, and zlib
+    // ignores bytes after the end of a gzip member (as gzip -d does, with a
+    // warning), so the extra line may vanish there; everywhere else it must not.
+    const bool looks_compressed = text.size() >= 2 && static_cast<uint8_t>(text[0]) == 0x1f &&
+                                  static_cast<uint8_t>(text[1]) == 0x8b;
+    if (extra_line && !looks_compressed) std::abort();  // line counts differ: must have been an error
     if (report.kept != corpus.size()) std::abort();
     if (report.kept + report.skipped_empty + report.skipped_too_long + report.skipped_invalid != report.lines) {
       std::abort();
     }
-    const bool looks_compressed = text.size() >= 2 && static_cast<uint8_t>(text[0]) == 0x1f &&
-                                  static_cast<uint8_t>(text[1]) == 0x8b;
     if (!looks_compressed && report.lines != count_lines(text)) std::abort();
     for (const auto& pair : corpus.pairs()) {
       if (pair.source.empty() || pair.target.empty()) std::abort();

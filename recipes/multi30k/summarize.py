@@ -1,0 +1,52 @@
+#!/usr/bin/env python3
+"""One Markdown table row per finished Multi30k run, from the files the recipe wrote.
+
+    python3 recipes/multi30k/summarize.py [WORK]      # default recipes/multi30k/work
+
+Reads WORK/SRC-TGT/CONFIG/{bleu.json, model/train.log.jsonl}: test BLEU and its
+signature, the validation step with the best BLEU (its BLEU and perplexity), the
+best validation perplexity, updates, epochs and training time.
+"""
+import glob
+import json
+import os
+import re
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def main():
+    work = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work")
+    print("| direction | configuration | test BLEU | signature | best valid BLEU (update) | valid perplexity there "
+          "| best valid perplexity | updates | epochs | training time |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for bleu_path in sorted(glob.glob(os.path.join(work, "*-*", "*", "bleu.json"))):
+        run = os.path.dirname(bleu_path)
+        direction = os.path.basename(os.path.dirname(run)).replace("-", " -> ")
+        with open(bleu_path) as f:
+            bleu = json.load(f)
+        train, valid = [], []
+        with open(os.path.join(run, "model", "train.log.jsonl")) as log:
+            for line in log:
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:
+                    continue
+                (valid if record["type"] == "valid" else train).append(record)
+        best = max(valid, key=lambda r: r.get("bleu") or 0) if valid else {}
+        last = dict(train[-1]) if train else {}
+        text_log = os.path.join(run, "model", "train.log")  # "stopped after N updates, S s" is exact
+        if os.path.exists(text_log):
+            stops = re.findall(r"stopped after (\d+) updates, ([\d.]+)s", open(text_log).read())
+            if stops:
+                last["update"], last["seconds"] = int(stops[-1][0]), float(stops[-1][1])
+        print("| %s | %s | %.1f | %s | %.2f (%d) | %.2f | %.2f | %d | %d | %.0f min |" % (
+            direction, os.path.basename(run), bleu["score"], bleu["signature"].replace("|", "\\|"), best.get("bleu", 0),
+            best.get("update", 0), best.get("perplexity", 0),
+            min((r["perplexity"] for r in valid), default=0), last.get("update", 0), last.get("epoch", 0),
+            last.get("seconds", 0) / 60))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+// The Multi30k recipe's plumbing: data checks and stage skipping. (Training it
+// for real takes hours: recipes/multi30k/RESULTS.md.)
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+
+#include "test_support.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+
+struct Run {
+  int exit_code;
+  std::string out;
+};
+
+Run run_recipe(const std::string& work, const std::string& args) {
+  const std::string command = "bash " + std::string(TANDEM_SOURCE_DIR) + "/recipes/multi30k/run.sh --skip-setup --work " +
+                              work + " " + args + " > " + work + "/out.txt 2>&1";
+  fs::create_directories(work);
+  const int status = std::system(command.c_str());
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_file(work + "/out.txt")};
+}
+
+TEST(Multi30kRecipeTest, BadDataAndOptionsAreClearErrors) {
+  const std::string dir = test::temp_dir();
+  fs::create_directories(dir + "/data");
+  for (const char* split : {"train", "val", "test_2016_flickr"}) {
+    for (const char* lang : {"en", "de"}) test::write_gzip(dir + "/data/" + split + "." + lang + ".gz", "not the data\n");
+  }
+  auto r = run_recipe(dir + "/w", "--data-dir " + dir + "/data");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("train.en.gz does not match its checksum"), std::string::npos) << r.out;
+  r = run_recipe(dir + "/w", "--data-dir " + dir + "/nowhere");
+  EXPECT_EQ(r.exit_code, 1) << r.out;
+  EXPECT_NE(r.out.find("nowhere/train.en.gz is missing"), std::string::npos) << r.out;
+  r = run_recipe(dir + "/w", "--src en --tgt ja");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("'ja' is not one of en de fr cs"), std::string::npos) << r.out;
+  r = run_recipe(dir + "/w", "--config transformer");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.out.find("no configuration 'transformer'"), std::string::npos) << r.out;
+}
+
+TEST(Multi30kRecipeTest, FinishedStagesAreSkippedAndTheLastOneScores) {
+  const fs::path data = fs::path(TANDEM_SOURCE_DIR) / ".." / "shared" / "data" / "multi30k";
+  if (!fs::exists(data / "test_2016_flickr.de.gz")) GTEST_SKIP() << "no Multi30k data at " << data;
+  // A run whose vocabulary, training and translation are done: the translation
+  // is the reference itself, so the scoring stage must print 100.0.
+  const std::string work = test::temp_dir() + "/w";
+  const std::string run = work + "/en-de/gru-bahdanau";
+  fs::create_directories(run);
+  test::write_file(work + "/en-de/vocab.spm", "done");
+  test::write_file(run + "/train.done", "done");
+  const std::string unzip = "gzip -dc " + (data / "test_2016_flickr.de.gz").string() + " > " + run + "/test.hyp";
+  ASSERT_EQ(std::system(unzip.c_str()), 0);
+  const auto r = run_recipe(work, "--data-dir " + data.string());
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("checksums match"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("vocab.spm exists"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("train.done exists"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("test.hyp exists"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("tok:13a|smooth:exp|version:2.6.0 = 100.0"), std::string::npos) << r.out;
+  EXPECT_TRUE(fs::exists(run + "/bleu.json"));
+}
+
+}  // namespace
+}  // namespace tandem

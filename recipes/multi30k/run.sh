@@ -23,6 +23,7 @@
 #   3. training    tandem-train with validation BLEU, early stopping  -> .../CONFIG/model/
 #   4. translation test_2016_flickr with beam search                   -> .../CONFIG/test.hyp
 #   5. scoring     tandem-bleu, 13a, cased, detokenized, raw reference -> .../CONFIG/bleu.json
+#   then a results table of every finished run in WORK (summarize.py)
 set -euo pipefail
 
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -130,3 +131,5 @@ gzip -dc "$DATA/test_2016_flickr.$TGT.gz" > "$RUN/test.ref"
 "$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -f text | tee "$RUN/bleu.txt" | sed "s/^/   /"
 paste <(gzip -dc "$DATA/test_2016_flickr.$SRC.gz" | head -n 3) <(head -n 3 "$RUN/test.hyp") <(head -n 3 "$RUN/test.ref") \
   | awk -F '\t' '{printf "   src  %s\n   hyp  %s\n   ref  %s\n", $1, $2, $3}'
+echo "== summary (all finished runs in $WORK; recipes/multi30k/summarize.py)"
+python3 "$HERE/summarize.py" "$WORK" | sed "s/^/   /"

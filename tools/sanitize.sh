@@ -18,9 +18,10 @@ if ! command -v clang++ > /dev/null || ! dpkg -s libclang-rt-14-dev > /dev/null 
   fi
 fi
 "$ROOT/tools/setup.sh" > /dev/null  # the other dependencies
+mkdir -p "$BUILD"
 cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_C_COMPILER=clang \
-  -DCMAKE_CXX_COMPILER=clang++ -DTANDEM_SANITIZE=ON -DTANDEM_FUZZ=ON > "$BUILD.configure.log" 2>&1 \
-  || { cat "$BUILD.configure.log" >&2; exit 1; }
+  -DCMAKE_CXX_COMPILER=clang++ -DTANDEM_SANITIZE=ON -DTANDEM_FUZZ=ON > "$BUILD/configure.log" 2>&1 \
+  || { cat "$BUILD/configure.log" >&2; exit 1; }
 cmake --build "$BUILD" -j "$(nproc)"
 export ASAN_OPTIONS="detect_leaks=1:halt_on_error=1:abort_on_error=0:${ASAN_OPTIONS:-}"
 export LSAN_OPTIONS="suppressions=$ROOT/tools/lsan.supp:print_suppressions=0:${LSAN_OPTIONS:-}"

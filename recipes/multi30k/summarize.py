@@ -27,13 +27,13 @@ def main():
         with open(bleu_path) as f:
             bleu = json.load(f)
         train, valid = [], []
-        with open(os.path.join(run, "model", "train.log.jsonl")) as log:
-            for line in log:
-                try:
-                    record = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                (valid if record["type"] == "valid" else train).append(record)
+        json_log = os.path.join(run, "model", "train.log.jsonl")
+        for line in open(json_log) if os.path.exists(json_log) else []:  # no log: a run scored elsewhere
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            (valid if record["type"] == "valid" else train).append(record)
         best = max(valid, key=lambda r: r.get("bleu") or 0) if valid else {}
         last = dict(train[-1]) if train else {}
         text_log = os.path.join(run, "model", "train.log")  # "stopped after N updates, S s" is exact

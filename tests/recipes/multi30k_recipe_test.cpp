@@ -65,6 +65,7 @@ TEST(Multi30kRecipeTest, FinishedStagesAreSkippedAndTheLastOneScores) {
   EXPECT_NE(r.out.find("test.hyp exists"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tok:13a|smooth:exp|version:2.6.0 = 100.0"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(run + "/bleu.json"));
+  EXPECT_NE(r.out.find("| en -> de | gru-bahdanau | 100.0 |"), std::string::npos) << r.out;  // the summary row
 }
 
 }  // namespace

@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Tandem next to ../shared/peers/torch_reference.py, in one run: the instrument.
+#
+#   bench/compare.sh [--data-dir DIR] [--threads N] [--rounds N] [--batches N] [--updates N]
+#
+# Same data (Multi30k en->de, joint 8000-piece SentencePiece model), same sizes
+# (emb 256, rnn 512, bidirectional GRU encoder, Bahdanau attention, GRU decoder,
+# 64 sentences a batch), same thread count. Each round runs every figure for
+# Tandem then the reference, A B A B:
+#   train    target tokens/s over --batches updates, the first 5 left out (warm-up)
+#   beam 1   sentences/s translating test_2016_flickr (1,000), mini-batch 64,
+#   beam 5   model loading excluded for both (each program times its own loop)
+#   first    seconds from start to the first translated line, one-line input
+#            (loading included: what a user waits for)
+# and the peak resident memory of every run. Translation uses models trained
+# --updates updates by each system (cached in bench/work). Prints one table per
+# round and the ratios Tandem / reference of the medians.
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+ROUNDS=2 BATCHES=60 UPDATES=300
+set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
+while (($#)); do
+  case "$1" in
+    --rounds) ROUNDS="$2"; shift 2 ;;
+    --batches) BATCHES="$2"; shift 2 ;;
+    --updates) UPDATES="$2"; shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 1 ;;
+  esac
+done
+command -v /usr/bin/time > /dev/null || { echo "needs /usr/bin/time (Debian package time)" >&2; exit 1; }
+prepare_multi30k train test_2016_flickr
+SIZES=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --dim-rnn 512 --mini-batch 64)
+
+# Models to translate with, trained once by each system.
+if [[ ! -f "$WORK/ref-$UPDATES.pt" ]]; then
+  /usr/bin/python3 "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
+    --batches "$UPDATES" --threads "$THREADS" --save "$WORK/ref-$UPDATES.pt" 2> "$WORK/ref-train.log" > /dev/null
+fi
+if [[ ! -f "$WORK/tandem-$UPDATES/model.ckpt" ]]; then
+  "$BIN/tandem-train" --model "$WORK/tandem-$UPDATES" --train-sets "$WORK/train.en" "$WORK/train.de" \
+    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$UPDATES" \
+    --valid-freq 0 --cpu-threads "$THREADS" 2> "$WORK/tandem-train.log"
+fi
+head -n 1 "$WORK/test_2016_flickr.en" > "$WORK/one.en"
+head -n 1 "$WORK/test_2016_flickr.en.ids" > "$WORK/one.en.ids"
+
+# Each function prints "FIGURE PEAK_RSS_MB"; the run's peak RSS comes from /usr/bin/time.
+timed() { /usr/bin/time -f "%M" -o "$WORK/rss" "$@"; }
+rss_mb() { echo $(($(tail -n 1 "$WORK/rss") / 1024)); }
+json_field() { tail -n 1 "$1" | python3 -c "import json, sys; print('%.1f' % json.load(sys.stdin)['$2'])"; }
+
+tandem_train() {
+  rm -rf "$WORK/tandem-model"
+  timed "$BIN/tandem-train" --model "$WORK/tandem-model" --train-sets "$WORK/train.en" "$WORK/train.de" \
+    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$BATCHES" \
+    --disp-freq 1 --valid-freq 0 --cpu-threads "$THREADS" 2> "$WORK/tandem.log"
+  python3 - "$WORK/tandem-model/train.log.jsonl" "$(rss_mb)" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
+first, last = rows[4], rows[-1]  # after update 5, as the peer's warm-up
+print("%.1f %s" % ((last["target_tokens"] - first["target_tokens"]) / (last["seconds"] - first["seconds"]), sys.argv[2]))
+PY
+}
+peer_train() {
+  timed /usr/bin/python3 "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
+    --batches "$BATCHES" --threads "$THREADS" 2> "$WORK/peer.log" > /dev/null
+  echo "$(json_field "$WORK/peer.log" target_tokens_per_s) $(rss_mb)"
+}
+tandem_translate() {  # BEAM
+  timed "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size "$1" --mini-batch 64 \
+    --cpu-threads "$THREADS" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
+  echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1) $(rss_mb)"
+}
+peer_translate() {  # BEAM
+  timed /usr/bin/python3 "$PEER" decode --src "$WORK/test_2016_flickr.en.ids" --vocab 8000 \
+    --load "$WORK/ref-$UPDATES.pt" --beam "$1" --threads "$THREADS" > "$WORK/ref.ids" 2> "$WORK/ref-decode.log"
+  echo "$(json_field "$WORK/ref-decode.log" sentences_per_s) $(rss_mb)"
+}
+# Seconds until the first output line exists, polled from outside the process.
+first_line() {  # OUTPUT COMMAND...
+  local out="$1"; shift
+  rm -f "$out"
+  local start
+  start=$(date +%s.%N)
+  timed "$@" &
+  local pid=$!
+  while [[ ! -s "$out" ]] && kill -0 "$pid" 2> /dev/null; do sleep 0.01; done
+  local seen
+  seen=$(date +%s.%N)
+  wait "$pid"
+  echo "$(python3 -c "print('%.2f' % ($seen - $start))") $(rss_mb)"
+}
+tandem_first() {
+  first_line "$WORK/first.de" "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size 5 \
+    --cpu-threads "$THREADS" -i "$WORK/one.en" -o "$WORK/first.de" --quiet
+}
+peer_first() {
+  first_line "$WORK/first.ids" bash -c "/usr/bin/python3 '$PEER' decode --src '$WORK/one.en.ids' --vocab 8000 \
+    --load '$WORK/ref-$UPDATES.pt' --beam 5 --threads $THREADS > '$WORK/first.ids' 2> /dev/null"
+}
+
+FIGURES=("train" "beam1" "beam5" "first")
+UNITS=("target tok/s" "sent/s" "sent/s" "s to first line")
+declare -A RESULT
+echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+for ((round = 1; round <= ROUNDS; ++round)); do
+  echo "round $round"
+  printf "  %-7s %-16s %-18s %-18s %-10s %s\n" figure unit tandem reference ratio "peak RSS MB tandem / reference"
+  for i in "${!FIGURES[@]}"; do
+    figure=${FIGURES[$i]}
+    case "$figure" in
+      train) t=$(tandem_train); p=$(peer_train) ;;
+      beam1) t=$(tandem_translate 1); p=$(peer_translate 1) ;;
+      beam5) t=$(tandem_translate 5); p=$(peer_translate 5) ;;
+      first) t=$(tandem_first); p=$(peer_first) ;;
+    esac
+    read -r tv tr <<< "$t"
+    read -r pv pr <<< "$p"
+    RESULT[$figure,t]+="$tv " RESULT[$figure,p]+="$pv " RESULT[$figure,tr]+="$tr " RESULT[$figure,pr]+="$pr "
+    printf "  %-7s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$(ratio "$tv" "$pv")" "$tr / $pr"
+  done
+done
+median() { python3 -c "import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+echo "medians (ratio = Tandem / reference; for 'first' lower is better, so the ratio shown is reference / Tandem)"
+printf "  %-7s %-18s %-18s %-10s %s\n" figure tandem reference ratio "peak RSS MB tandem / reference"
+for figure in "${FIGURES[@]}"; do
+  tm=$(median "${RESULT[$figure,t]}") pm=$(median "${RESULT[$figure,p]}")
+  r=$([[ $figure == first ]] && ratio "$pm" "$tm" || ratio "$tm" "$pm")
+  printf "  %-7s %-18s %-18s %-10s %s / %s\n" "$figure" "$tm" "$pm" "$r" "$(median "${RESULT[$figure,tr]}")" \
+    "$(median "${RESULT[$figure,pr]}")"
+done

@@ -14,7 +14,8 @@
 #            (loading included: what a user waits for)
 # and the peak resident memory of every run. Translation uses models trained
 # --updates updates by each system (cached in bench/work). Prints one table per
-# round and the ratios Tandem / reference of the medians.
+# round and the medians. Ratios: Tandem / reference, except for 'first', where
+# lower is better and the ratio is reference / Tandem (above 1: Tandem is faster).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ROUNDS=2 BATCHES=60 UPDATES=300
 set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
@@ -68,7 +69,7 @@ peer_train() {
 tandem_translate() {  # BEAM
   timed "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size "$1" --mini-batch 64 \
     --cpu-threads "$THREADS" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
-  echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1) $(rss_mb)"
+  echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1 | xargs printf %.1f) $(rss_mb)"
 }
 peer_translate() {  # BEAM
   timed /usr/bin/python3 "$PEER" decode --src "$WORK/test_2016_flickr.en.ids" --vocab 8000 \
@@ -91,7 +92,7 @@ first_line() {  # OUTPUT COMMAND...
 }
 tandem_first() {
   first_line "$WORK/first.de" "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size 5 \
-    --cpu-threads "$THREADS" -i "$WORK/one.en" -o "$WORK/first.de" --quiet
+    --cpu-threads "$THREADS" -i "$WORK/one.en" -o "$WORK/first.de" --quiet 2> /dev/null
 }
 peer_first() {
   first_line "$WORK/first.ids" bash -c "/usr/bin/python3 '$PEER' decode --src '$WORK/one.en.ids' --vocab 8000 \
@@ -116,11 +117,12 @@ for ((round = 1; round <= ROUNDS; ++round)); do
     read -r tv tr <<< "$t"
     read -r pv pr <<< "$p"
     RESULT[$figure,t]+="$tv " RESULT[$figure,p]+="$pv " RESULT[$figure,tr]+="$tr " RESULT[$figure,pr]+="$pr "
-    printf "  %-7s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$(ratio "$tv" "$pv")" "$tr / $pr"
+    r=$([[ $figure == first ]] && ratio "$pv" "$tv" || ratio "$tv" "$pv")
+    printf "  %-7s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$r" "$tr / $pr"
   done
 done
-median() { python3 -c "import statistics, sys; print(statistics.median(float(x) for x in sys.argv[1:]))" $1; }
-echo "medians (ratio = Tandem / reference; for 'first' lower is better, so the ratio shown is reference / Tandem)"
+median() { python3 -c "import statistics, sys; print('%.2f' % statistics.median(float(x) for x in sys.argv[1:]))" $1; }
+echo "medians"
 printf "  %-7s %-18s %-18s %-10s %s\n" figure tandem reference ratio "peak RSS MB tandem / reference"
 for figure in "${FIGURES[@]}"; do
   tm=$(median "${RESULT[$figure,t]}") pm=$(median "${RESULT[$figure,p]}")

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <sstream>
 #include <vector>
@@ -47,11 +48,6 @@ bool sync_path(const std::string& path) {
   const bool ok = ::fsync(fd) == 0;
   ::close(fd);
   return ok;
-}
-
-std::string parent_folder(const std::string& path) {
-  const auto slash = path.find_last_of('/');
-  return slash == std::string::npos ? "." : (slash == 0 ? "/" : path.substr(0, slash));
 }
 
 }  // namespace
@@ -157,7 +153,8 @@ void save_checkpoint(const std::string& path, model::Seq2Seq& model, torch::opti
     std::remove(staging.c_str());
     throw Error(path + ": cannot move the new checkpoint into place; the previous checkpoint is intact");
   }
-  sync_path(parent_folder(path));  // the rename itself survives a power cut
+  const auto folder = std::filesystem::path(path).parent_path();
+  sync_path(folder.empty() ? "." : folder.string());  // the rename itself survives a power cut
 }
 
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) {

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Tandem next to ../shared/peers/torch_reference.py, in one run: the instrument.
 #
-#   bench/compare.sh [--data-dir DIR] [--threads N] [--rounds N] [--batches N] [--updates N]
+#   bench/compare.sh [--data-dir DIR] [--threads N] [--device cpu|cuda] [--rounds N] [--batches N] [--updates N]
 #
 # Same data (Multi30k en->de, joint 8000-piece SentencePiece model), same sizes
 # (emb 256, rnn 512, bidirectional GRU encoder, Bahdanau attention, GRU decoder,
@@ -33,13 +33,13 @@ SIZES=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --
 
 # Models to translate with, trained once by each system.
 if [[ ! -f "$WORK/ref-$UPDATES.pt" ]]; then
-  /usr/bin/python3 "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
-    --batches "$UPDATES" --threads "$THREADS" --save "$WORK/ref-$UPDATES.pt" 2> "$WORK/ref-train.log" > /dev/null
+  "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
+    --batches "$UPDATES" --threads "$THREADS" "${PEER_DEVICE[@]}" --save "$WORK/ref-$UPDATES.pt" 2> "$WORK/ref-train.log" > /dev/null
 fi
 if [[ ! -f "$WORK/tandem-$UPDATES/model.ckpt" ]]; then
   "$BIN/tandem-train" --model "$WORK/tandem-$UPDATES" --train-sets "$WORK/train.en" "$WORK/train.de" \
     --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$UPDATES" \
-    --valid-freq 0 --cpu-threads "$THREADS" 2> "$WORK/tandem-train.log"
+    --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem-train.log"
 fi
 head -n 1 "$WORK/test_2016_flickr.en" > "$WORK/one.en"
 head -n 1 "$WORK/test_2016_flickr.en.ids" > "$WORK/one.en.ids"
@@ -53,7 +53,7 @@ tandem_train() {
   rm -rf "$WORK/tandem-model"
   timed "$BIN/tandem-train" --model "$WORK/tandem-model" --train-sets "$WORK/train.en" "$WORK/train.de" \
     --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$BATCHES" \
-    --disp-freq 1 --valid-freq 0 --cpu-threads "$THREADS" 2> "$WORK/tandem.log"
+    --disp-freq 1 --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem.log"
   python3 - "$WORK/tandem-model/train.log.jsonl" "$(rss_mb)" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
@@ -62,18 +62,18 @@ print("%.1f %s" % ((last["target_tokens"] - first["target_tokens"]) / (last["sec
 PY
 }
 peer_train() {
-  timed /usr/bin/python3 "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
-    --batches "$BATCHES" --threads "$THREADS" 2> "$WORK/peer.log" > /dev/null
+  timed "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
+    --batches "$BATCHES" --threads "$THREADS" "${PEER_DEVICE[@]}" 2> "$WORK/peer.log" > /dev/null
   echo "$(json_field "$WORK/peer.log" target_tokens_per_s) $(rss_mb)"
 }
 tandem_translate() {  # BEAM
   timed "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size "$1" --mini-batch 64 \
-    --cpu-threads "$THREADS" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
+    --cpu-threads "$THREADS" --device "$DEVICE" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
   echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1 | xargs printf %.1f) $(rss_mb)"
 }
 peer_translate() {  # BEAM
-  timed /usr/bin/python3 "$PEER" decode --src "$WORK/test_2016_flickr.en.ids" --vocab 8000 \
-    --load "$WORK/ref-$UPDATES.pt" --beam "$1" --threads "$THREADS" > "$WORK/ref.ids" 2> "$WORK/ref-decode.log"
+  timed "$PYTHON" "$PEER" decode --src "$WORK/test_2016_flickr.en.ids" --vocab 8000 \
+    --load "$WORK/ref-$UPDATES.pt" --beam "$1" --threads "$THREADS" "${PEER_DEVICE[@]}" > "$WORK/ref.ids" 2> "$WORK/ref-decode.log"
   echo "$(json_field "$WORK/ref-decode.log" sentences_per_s) $(rss_mb)"
 }
 # Seconds until the first output line exists, polled from outside the process.
@@ -92,17 +92,19 @@ first_line() {  # OUTPUT COMMAND...
 }
 tandem_first() {
   first_line "$WORK/first.de" "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size 5 \
-    --cpu-threads "$THREADS" -i "$WORK/one.en" -o "$WORK/first.de" --quiet 2> /dev/null
+    --cpu-threads "$THREADS" --device "$DEVICE" -i "$WORK/one.en" -o "$WORK/first.de" --quiet 2> /dev/null
 }
 peer_first() {
-  first_line "$WORK/first.ids" bash -c "/usr/bin/python3 '$PEER' decode --src '$WORK/one.en.ids' --vocab 8000 \
-    --load '$WORK/ref-$UPDATES.pt' --beam 5 --threads $THREADS > '$WORK/first.ids' 2> /dev/null"
+  first_line "$WORK/first.ids" bash -c "'$PYTHON' '$PEER' decode --src '$WORK/one.en.ids' --vocab 8000 \
+    --load '$WORK/ref-$UPDATES.pt' --beam 5 --threads $THREADS ${PEER_DEVICE[*]} > '$WORK/first.ids' 2> /dev/null"
 }
 
 FIGURES=("train" "beam1" "beam5" "first")
 UNITS=("target tok/s" "sent/s" "sent/s" "s to first line")
 declare -A RESULT
-echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)"
+gpu=""
+[[ "$DEVICE" == cpu ]] || gpu=", device $DEVICE: $("$PYTHON" -c 'import torch; print(torch.cuda.get_device_name())')"
+echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)$gpu"
 for ((round = 1; round <= ROUNDS; ++round)); do
   echo "round $round"
   printf "  %-7s %-16s %-18s %-18s %-10s %s\n" figure unit tandem reference ratio "peak RSS MB tandem / reference"

@@ -13,6 +13,7 @@
 #include "cli/common_options.h"
 #include "tandem/error.h"
 #include "tandem/train/trainer.h"
+#include "tandem/util/allocator.h"
 #include "tandem/util/cpu_threads.h"
 
 namespace tandem::cli {
@@ -208,6 +209,7 @@ int run(int argc, char** argv) {
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;
+  util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(kProgram, r.threads));
   t.stop_request = &g_stop_signal;
   install_stop_handlers();

@@ -14,6 +14,7 @@
 #include "tandem/error.h"
 #include "tandem/translator.h"
 #include "tandem/util/cpu_threads.h"
+#include "tandem/util/allocator.h"
 #include "tandem/util/device.h"
 
 namespace tandem::cli {
@@ -47,6 +48,7 @@ void add_common(po::options_description& options, Common& c) {
 
 // Threads (printed) and device, as every LibTorch program sets them up.
 torch::Device start(const std::string& program, const Common& c) {
+  util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(program, c.threads));
   return util::parse_device(c.device);
 }

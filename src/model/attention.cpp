@@ -6,10 +6,6 @@
 
 namespace tandem::model {
 
-AttentionMemory AttentionMemory::reorder(const torch::Tensor& indices) const {
-  return {values.index_select(0, indices), keys.index_select(0, indices), mask.index_select(0, indices)};
-}
-
 AttentionImpl::AttentionImpl(AttentionType type, int64_t memory_size, int64_t query_size) : type_(type) {
   switch (type) {
     case AttentionType::kBahdanau:
@@ -34,17 +30,24 @@ AttentionMemory AttentionImpl::prepare(const torch::Tensor& values, const torch:
 
 std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tensor& query,
                                                                const AttentionMemory& memory) {
-  torch::Tensor scores;  // [B, S]
-  if (type_ == AttentionType::kBahdanau) {
-    const auto hidden = torch::tanh(memory.keys + query_->forward(query).unsqueeze(1));  // [B, S, Q]
-    scores = score_->forward(hidden).squeeze(-1);                                       // [B, S]
-  } else {
-    scores = torch::bmm(memory.keys, query.unsqueeze(-1)).squeeze(-1);  // [B, S, K] x [B, K, 1] -> [B, S]
+  const int64_t B = memory.keys.size(0);
+  const int64_t N = query.size(0);
+  if (N % B != 0) {
+    throw Error("attention got " + std::to_string(N) + " query rows for " + std::to_string(B) + " sentences");
   }
-  scores = scores.masked_fill(memory.mask.logical_not(), -std::numeric_limits<float>::infinity());
-  const auto weights = torch::softmax(scores, /*dim=*/-1);                            // [B, S]
-  const auto context = torch::bmm(weights.unsqueeze(1), memory.values).squeeze(1);  // [B, M]
-  return {context, weights};
+  const int64_t G = N / B;
+  torch::Tensor scores;  // [B, G, S]
+  if (type_ == AttentionType::kBahdanau) {
+    const auto q = query_->forward(query).view({B, G, 1, -1});              // [B, G, 1, Q]
+    const auto hidden = torch::tanh(memory.keys.unsqueeze(1) + q);         // [B, G, S, Q]
+    scores = score_->forward(hidden).squeeze(-1);                          // [B, G, S]
+  } else {
+    scores = torch::bmm(query.view({B, G, -1}), memory.keys.transpose(1, 2));  // [B, G, K] x [B, K, S]
+  }
+  scores = scores.masked_fill(memory.mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
+  const auto weights = torch::softmax(scores, /*dim=*/-1);    // [B, G, S]
+  const auto context = torch::bmm(weights, memory.values);    // [B, G, M]
+  return {context.view({N, -1}), weights.view({N, -1})};
 }
 
 }  // namespace tandem::model

@@ -33,19 +33,20 @@ int64_t rnn_input(const ModelOptions& o) {
 
 }  // namespace
 
-DecoderState DecoderState::reorder(const torch::Tensor& indices) const {
-  DecoderState out;
-  out.rnn = rnn.reorder(indices);
-  if (memory.values.defined()) out.memory = memory.reorder(indices);
-  if (feed.defined()) out.feed = feed.index_select(0, indices);
-  return out;
-}
-
 DecoderState DecoderState::reorder_within_sentences(const torch::Tensor& indices) const {
   DecoderState out;
   out.rnn = rnn.reorder(indices);
   out.memory = memory;
   if (feed.defined()) out.feed = feed.index_select(0, indices);
+  return out;
+}
+
+DecoderState DecoderState::select_sentences(const torch::Tensor& sentences, const torch::Tensor& indices) const {
+  DecoderState out = reorder_within_sentences(indices);
+  if (memory.values.defined()) {
+    out.memory = {memory.values.index_select(0, sentences), memory.keys.index_select(0, sentences),
+                  memory.mask.index_select(0, sentences)};
+  }
   return out;
 }
 

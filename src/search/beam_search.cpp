@@ -94,9 +94,10 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
   const auto device = source.device();
   at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
 
-  // Each sentence's rows start as copies of its encoding.
+  // Each sentence's rows start as copies of its first decoder state; they
+  // share its encoding.
   const auto expand = torch::arange(B, torch::kInt64).repeat_interleave(K).to(device);  // [N]
-  auto state = ensemble.start(source, lengths).reorder(expand);
+  auto state = ensemble.start(source, lengths).reorder_within_sentences(expand);
   std::vector<int64_t> limit(static_cast<size_t>(B));
   const auto cpu_lengths = lengths.to(torch::kCPU);
   for (int64_t b = 0; b < B; ++b) {
@@ -115,19 +116,23 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
     scores = torch::zeros({N}, torch::dtype(torch::kFloat32).device(device));  // every row draws its own sample
   }
   std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(B));
+  // The sentences still in the batch, in row-block order: block p (rows p*K ..
+  // p*K+K-1) is sentence active[p]. A finished sentence leaves the batch.
+  std::vector<int64_t> active(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
 
-  for (int64_t t = 0;; ++t) {
-    bool any_open = false;
-    for (const int64_t n : open) any_open = any_open || n > 0;
-    if (!any_open) break;
+  for (int64_t t = 0; !active.empty(); ++t) {
+    const auto P = static_cast<int64_t>(active.size());
+    std::vector<int64_t> active_open(active.size());
+    for (size_t p = 0; p < active.size(); ++p) active_open[p] = open[static_cast<size_t>(active[p])];
     torch::Tensor attention;
     auto log_probs = ensemble.step(previous, state, o.keep_attention ? &attention : nullptr).to(torch::kFloat32);
     // Length rules: no eos first; only eos at the limit.
     if (t == 0) log_probs.select(1, vocab::kEosId).fill_(kNegInf);
     std::vector<int64_t> at_limit_rows;
-    for (int64_t b = 0; b < B; ++b) {
-      if (t + 1 >= limit[static_cast<size_t>(b)]) {
-        for (int64_t k = 0; k < K; ++k) at_limit_rows.push_back(b * K + k);
+    for (int64_t p = 0; p < P; ++p) {
+      if (t + 1 >= limit[static_cast<size_t>(active[static_cast<size_t>(p)])]) {
+        for (int64_t k = 0; k < K; ++k) at_limit_rows.push_back(p * K + k);
       }
     }
     if (!at_limit_rows.empty()) {
@@ -140,19 +145,22 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
     const auto cpu_log_probs = log_probs.to(torch::kCPU);
     const auto cpu_scores = scores.to(torch::kCPU);
     const auto candidates = o.sampling == Sampling::kNone
-                                ? best_candidates(cpu_log_probs, cpu_scores, open, K)
-                                : sample_candidates(cpu_log_probs, cpu_scores, open, K, o, generator);
+                                ? best_candidates(cpu_log_probs, cpu_scores, active_open, K)
+                                : sample_candidates(cpu_log_probs, cpu_scores, active_open, K, o, generator);
     torch::Tensor cpu_attention = o.keep_attention && attention.defined() ? attention.to(torch::kCPU) : torch::Tensor();
 
-    // Sort candidates into finished hypotheses and the next rows.
-    std::vector<int64_t> select(static_cast<size_t>(N));
-    std::vector<int64_t> next_tokens(static_cast<size_t>(N), vocab::kEosId);
-    std::vector<float> next_scores(static_cast<size_t>(N), kNegInf);
-    std::vector<std::vector<int32_t>> next_histories(static_cast<size_t>(N));
-    std::vector<std::vector<std::vector<float>>> next_attentions(static_cast<size_t>(N));
-    for (int64_t b = 0; b < B; ++b) {
-      int64_t slot = 0;
-      for (const auto& c : candidates[static_cast<size_t>(b)]) {
+    // Sort candidates into finished hypotheses and the next rows; blocks of
+    // sentences that are done are left out (`kept`), the others close up.
+    std::vector<int64_t> select;  // for each next row, the row it continues
+    std::vector<int64_t> kept;    // the blocks that stay
+    std::vector<int64_t> next_tokens;
+    std::vector<float> next_scores;
+    std::vector<std::vector<int32_t>> next_histories;
+    std::vector<std::vector<std::vector<float>>> next_attentions;
+    for (int64_t p = 0; p < P; ++p) {
+      const auto b = static_cast<size_t>(active[static_cast<size_t>(p)]);
+      std::vector<int64_t> block_select;
+      for (const auto& c : candidates[static_cast<size_t>(p)]) {
         std::vector<std::vector<float>> steps;
         if (cpu_attention.defined()) {
           steps = attentions[static_cast<size_t>(c.origin)];
@@ -165,26 +173,46 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
           h.score = c.score;
           h.ranking = ranking_of(c.score, h.tokens.size(), o);
           h.attention = std::move(steps);
-          finished[static_cast<size_t>(b)].push_back(std::move(h));
-          --open[static_cast<size_t>(b)];
+          finished[b].push_back(std::move(h));
+          --open[b];
           continue;
         }
-        const auto row = static_cast<size_t>(b * K + slot++);
-        select[row] = c.origin;
-        next_tokens[row] = c.token;
-        next_scores[row] = static_cast<float>(c.score);
-        next_histories[row] = histories[static_cast<size_t>(c.origin)];
-        next_histories[row].push_back(static_cast<int32_t>(c.token));
-        next_attentions[row] = std::move(steps);
+        block_select.push_back(c.origin);
+        next_tokens.push_back(c.token);
+        next_scores.push_back(static_cast<float>(c.score));
+        next_histories.push_back(histories[static_cast<size_t>(c.origin)]);
+        next_histories.back().push_back(static_cast<int32_t>(c.token));
+        next_attentions.push_back(std::move(steps));
       }
       // A sentence that still has open beams but found no candidate is done.
-      if (slot == 0) open[static_cast<size_t>(b)] = 0;
-      for (int64_t k = slot; k < K; ++k) select[static_cast<size_t>(b * K + k)] = b * K;  // idle rows
+      if (block_select.empty()) open[b] = 0;
+      if (open[b] == 0) {  // its continuations, if any, are dropped with it
+        next_tokens.resize(select.size());
+        next_scores.resize(select.size());
+        next_histories.resize(select.size());
+        next_attentions.resize(select.size());
+        continue;
+      }
+      kept.push_back(p);
+      const auto used = static_cast<int64_t>(block_select.size());
+      for (int64_t k = 0; k < K; ++k) select.push_back(k < used ? block_select[static_cast<size_t>(k)] : p * K);
+      next_tokens.resize(select.size(), vocab::kEosId);  // idle rows carry -inf
+      next_scores.resize(select.size(), kNegInf);
+      next_histories.resize(select.size());
+      next_attentions.resize(select.size());
     }
     histories = std::move(next_histories);
     attentions = std::move(next_attentions);
-    const auto index = torch::tensor(select, torch::kInt64).to(device);
-    state = state.reorder_within_sentences(index);  // rows never leave their sentence's block
+    if (kept.empty()) break;
+    const auto rows = torch::tensor(select, torch::kInt64).to(device);
+    if (static_cast<int64_t>(kept.size()) == P) {
+      state = state.reorder_within_sentences(rows);  // rows never leave their sentence's block
+    } else {
+      state = state.select_sentences(torch::tensor(kept, torch::kInt64).to(device), rows);
+      std::vector<int64_t> still;
+      for (const int64_t p : kept) still.push_back(active[static_cast<size_t>(p)]);
+      active = std::move(still);
+    }
     previous = torch::tensor(next_tokens, torch::kInt64).to(device);
     scores = torch::tensor(next_scores, torch::kFloat32).to(device);
   }

@@ -6,17 +6,17 @@
 
 namespace tandem::search {
 
-EnsembleState EnsembleState::reorder(const torch::Tensor& indices) const {
-  EnsembleState out;
-  out.states.reserve(states.size());
-  for (const auto& s : states) out.states.push_back(s.reorder(indices));
-  return out;
-}
-
 EnsembleState EnsembleState::reorder_within_sentences(const torch::Tensor& indices) const {
   EnsembleState out;
   out.states.reserve(states.size());
   for (const auto& s : states) out.states.push_back(s.reorder_within_sentences(indices));
+  return out;
+}
+
+EnsembleState EnsembleState::select_sentences(const torch::Tensor& sentences, const torch::Tensor& indices) const {
+  EnsembleState out;
+  out.states.reserve(states.size());
+  for (const auto& s : states) out.states.push_back(s.select_sentences(sentences, indices));
   return out;
 }
 

@@ -180,5 +180,47 @@ TEST(BeamSearchTest, KeepsOneAttentionRowPerOutputToken) {
   }
 }
 
+// Sentences whose beams are all finished leave the batch while the others go on
+// (kSources' length limits differ), and the beams of a sentence share one copy
+// of its encoder states: neither may change a sentence's hypotheses, their
+// scores or their attention, for each kind of attention.
+TEST(BeamSearchTest, SentencesLeavingTheBatchChangeNothing) {
+  for (const auto type : {model::AttentionType::kBahdanau, model::AttentionType::kLuongGeneral,
+                          model::AttentionType::kLuongDot}) {
+    torch::manual_seed(28);
+    model::Seq2Seq m(model::ModelOptions(40, 40)
+                         .dim_emb(8)
+                         .dim_rnn(12)
+                         .attention(type)
+                         .bidirectional(type != model::AttentionType::kLuongDot)  // dot needs equal widths
+                         .dropout_emb(0)
+                         .dropout_rnn(0)
+                         .dropout_out(0));
+    m->eval();
+    Ensemble ensemble({m}, {});
+    SearchOptions options;
+    options.beam_size = 3;
+    options.keep_attention = true;
+    const auto [source, lengths] = data::make_source_batch(kSources);
+    const auto together = beam_search(ensemble, source, lengths, options);
+    for (size_t i = 0; i < kSources.size(); ++i) {
+      const auto [one, one_length] = data::make_source_batch({kSources[i]});
+      const auto alone = beam_search(ensemble, one, one_length, options);
+      ASSERT_EQ(alone[0].size(), together[i].size());
+      for (size_t k = 0; k < alone[0].size(); ++k) {
+        const auto& x = alone[0][k];
+        const auto& y = together[i][k];
+        EXPECT_EQ(x.tokens, y.tokens) << "sentence " << i;
+        EXPECT_NEAR(x.score, y.score, 1e-4);
+        ASSERT_EQ(x.attention.size(), y.attention.size());
+        for (size_t j = 0; j < x.attention.size(); ++j) {
+          for (size_t s = 0; s < x.attention[j].size(); ++s) EXPECT_NEAR(x.attention[j][s], y.attention[j][s], 1e-5);
+          for (size_t s = x.attention[j].size(); s < y.attention[j].size(); ++s) EXPECT_EQ(y.attention[j][s], 0.0f);
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tandem::search

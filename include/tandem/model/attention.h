@@ -10,6 +10,10 @@
 //         dot       q^T m_j                     (keys are the states themselves)
 // Padded positions get weight exactly 0: the weights are a distribution over the
 // real source positions of each row.
+//
+// Queries may come in groups: with N = B x G query rows, rows b*G .. b*G+G-1
+// attend to sentence b of the memory (G beams of one sentence in beam search;
+// G = 1 in training and greedy search). The memory is never copied per beam.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -27,9 +31,6 @@ struct AttentionMemory {
   torch::Tensor values;  ///< [B, S, M] encoder states
   torch::Tensor keys;    ///< [B, S, K] precomputed keys
   torch::Tensor mask;    ///< [B, S] bool, true at real positions
-
-  /// Rows `indices` (e.g. for beams), in that order.
-  AttentionMemory reorder(const torch::Tensor& indices) const;
 };
 
 class AttentionImpl : public torch::nn::Module {
@@ -39,8 +40,8 @@ class AttentionImpl : public torch::nn::Module {
   /// @param values [B, S, M] encoder states; @param mask [B, S] bool
   AttentionMemory prepare(const torch::Tensor& values, const torch::Tensor& mask);
 
-  /// @param query [B, Q] decoder state
-  /// @return context [B, M] and weights [B, S]
+  /// @param query [N, Q] decoder states, N = B x G (G query rows a sentence)
+  /// @return context [N, M] and weights [N, S]
   std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& query, const AttentionMemory& memory);
 
  private:

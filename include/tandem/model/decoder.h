@@ -35,19 +35,23 @@
 namespace tandem::model {
 
 /// Everything the decoder carries from one step to the next, batch-major.
+/// N rows (B sentences x G rows each, G = 1 but in beam search) share the
+/// memory of their sentence.
 struct DecoderState {
-  RecurrentState rnn;      ///< [dec_depth, B, H]
-  AttentionMemory memory;  ///< encoder states with precomputed keys (empty without attention)
-  torch::Tensor feed;      ///< [B, E] previous features for Luong input feeding (else undefined)
+  RecurrentState rnn;      ///< [dec_depth, N, H]
+  AttentionMemory memory;  ///< [B, S, ...] encoder states with precomputed keys (empty without attention)
+  torch::Tensor feed;      ///< [N, E] previous features for Luong input feeding (else undefined)
 
-  /// The states of rows `indices`, in that order.
-  DecoderState reorder(const torch::Tensor& indices) const;
-
-  /// The same for a beam search whose `indices` keep every row inside its
-  /// sentence's block of rows: the block shares one source, so the encoder
-  /// states stay where they are and only the recurrent state and feed move
-  /// (no copy of [N, S, M] tensors every step).
+  /// The state of rows `indices`, in that order, for a search whose `indices`
+  /// keep every row inside its sentence's block of rows (the block shares one
+  /// source): only the recurrent state and feed move, the encoder states stay
+  /// (no copy of [N, S, M] tensors, neither at the start nor every step).
+  /// Growing B rows to B x G (`indices` = 0,0,..,1,1,..) is such a reordering.
   DecoderState reorder_within_sentences(const torch::Tensor& indices) const;
+
+  /// The same, keeping only sentences `sentences` (of the memory's B, in that
+  /// order); `indices` picks the rows of the kept sentences' blocks.
+  DecoderState select_sentences(const torch::Tensor& sentences, const torch::Tensor& indices) const;
 };
 
 struct StepOutput {

@@ -20,6 +20,8 @@
 //   4. a sentence is done when its beam is empty; at its length limit only eos
 //      is allowed, and at the first step eos is not (no empty translation wins
 //      by being short).
+// A sentence that is done leaves the batch: its block of rows is dropped and the
+// blocks after it close up, so the steps after it cost only the sentences left.
 // Finished hypotheses are ranked by score / length^normalize - word_penalty x
 // length, with length counting eos. Rows never see other sentences' data, so
 // results do not depend on how sentences are batched.

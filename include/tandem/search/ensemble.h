@@ -16,10 +16,11 @@ namespace tandem::search {
 struct EnsembleState {
   std::vector<model::DecoderState> states;
 
-  EnsembleState reorder(const torch::Tensor& indices) const;
-
   /// Beam reordering that keeps rows inside their sentence (see DecoderState).
   EnsembleState reorder_within_sentences(const torch::Tensor& indices) const;
+
+  /// Keeps sentences `sentences` only (see DecoderState::select_sentences).
+  EnsembleState select_sentences(const torch::Tensor& sentences, const torch::Tensor& indices) const;
 };
 
 class Ensemble {

@@ -1,0 +1,18 @@
+// How the C library's allocator treats the large, short-lived tensors of
+// training and search.
+//
+// glibc serves blocks above its mmap threshold with fresh mappings and hands
+// freed memory at the top of the heap back to the system above its trim
+// threshold. A decoder step allocates and frees tensors of several megabytes
+// (attention over [N, S, H]), so by default every step pays page faults for
+// memory it had a moment ago: 23% of beam-5 translation time (bench/RESULTS.md).
+// keep_freed_memory() raises both thresholds, so freed blocks are reused.
+#pragma once
+
+namespace tandem::util {
+
+/// Call once at the start of a program that runs a model (no effect where the
+/// C library is not glibc).
+void keep_freed_memory();
+
+}  // namespace tandem::util

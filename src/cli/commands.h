@@ -10,5 +10,6 @@ int train_main(int argc, char** argv);   ///< tandem-train
 int translate_main(int argc, char** argv);  ///< tandem-translate
 int score_main(int argc, char** argv);      ///< tandem-score
 int checkpoint_main(int argc, char** argv);  ///< tandem-checkpoint
+int bench_main(int argc, char** argv);       ///< tandem-bench
 
 }  // namespace tandem::cli

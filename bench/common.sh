@@ -45,5 +45,34 @@ prepare_multi30k() {
   done
 }
 
+# The sizes of issue 7, for Tandem (the peer's defaults are the same).
+SIZES=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --dim-rnn 512 --mini-batch 64)
+
+# tandem_model UPDATES: WORK/tandem-UPDATES/model.ckpt, trained once (cached).
+tandem_model() {
+  [[ -f "$WORK/tandem-$1/model.ckpt" ]] && return
+  "$BIN/tandem-train" --model "$WORK/tandem-$1" --train-sets "$WORK/train.en" "$WORK/train.de" \
+    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$1" \
+    --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem-train.log"
+}
+
+# Runs a command under /usr/bin/time; its peak RSS (KB) lands in WORK/rss.
+timed() { /usr/bin/time -f "%M" -o "$WORK/rss" "$@"; }
+
+# timed_training_rate BATCHES: trains a fresh model BATCHES updates and prints
+# target tokens/s after update 5 (the peer's warm-up), from the JSON log.
+timed_training_rate() {
+  rm -rf "$WORK/tandem-model"
+  timed "$BIN/tandem-train" --model "$WORK/tandem-model" --train-sets "$WORK/train.en" "$WORK/train.de" \
+    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$1" \
+    --disp-freq 1 --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem.log"
+  python3 - "$WORK/tandem-model/train.log.jsonl" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
+first, last = rows[4], rows[-1]
+print("%.1f" % ((last["target_tokens"] - first["target_tokens"]) / (last["seconds"] - first["seconds"])))
+PY
+}
+
 # ratio A B: A / B with two decimals
 ratio() { python3 -c "print('%.2f' % ($1 / $2))"; }

@@ -29,38 +29,21 @@ while (($#)); do
 done
 command -v /usr/bin/time > /dev/null || { echo "needs /usr/bin/time (Debian package time)" >&2; exit 1; }
 prepare_multi30k train test_2016_flickr
-SIZES=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --dim-rnn 512 --mini-batch 64)
 
 # Models to translate with, trained once by each system.
 if [[ ! -f "$WORK/ref-$UPDATES.pt" ]]; then
   "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
     --batches "$UPDATES" --threads "$THREADS" "${PEER_DEVICE[@]}" --save "$WORK/ref-$UPDATES.pt" 2> "$WORK/ref-train.log" > /dev/null
 fi
-if [[ ! -f "$WORK/tandem-$UPDATES/model.ckpt" ]]; then
-  "$BIN/tandem-train" --model "$WORK/tandem-$UPDATES" --train-sets "$WORK/train.en" "$WORK/train.de" \
-    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$UPDATES" \
-    --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem-train.log"
-fi
+tandem_model "$UPDATES"
 head -n 1 "$WORK/test_2016_flickr.en" > "$WORK/one.en"
 head -n 1 "$WORK/test_2016_flickr.en.ids" > "$WORK/one.en.ids"
 
 # Each function prints "FIGURE PEAK_RSS_MB"; the run's peak RSS comes from /usr/bin/time.
-timed() { /usr/bin/time -f "%M" -o "$WORK/rss" "$@"; }
 rss_mb() { echo $(($(tail -n 1 "$WORK/rss") / 1024)); }
 json_field() { tail -n 1 "$1" | python3 -c "import json, sys; print('%.1f' % json.load(sys.stdin)['$2'])"; }
 
-tandem_train() {
-  rm -rf "$WORK/tandem-model"
-  timed "$BIN/tandem-train" --model "$WORK/tandem-model" --train-sets "$WORK/train.en" "$WORK/train.de" \
-    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$BATCHES" \
-    --disp-freq 1 --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem.log"
-  python3 - "$WORK/tandem-model/train.log.jsonl" "$(rss_mb)" <<'PY'
-import json, sys
-rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
-first, last = rows[4], rows[-1]  # after update 5, as the peer's warm-up
-print("%.1f %s" % ((last["target_tokens"] - first["target_tokens"]) / (last["seconds"] - first["seconds"]), sys.argv[2]))
-PY
-}
+tandem_train() { echo "$(timed_training_rate "$BATCHES") $(rss_mb)"; }
 peer_train() {
   timed "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
     --batches "$BATCHES" --threads "$THREADS" "${PEER_DEVICE[@]}" 2> "$WORK/peer.log" > /dev/null

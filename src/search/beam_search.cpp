@@ -51,15 +51,16 @@ std::vector<std::vector<Candidate>> sample_candidates(const torch::Tensor& log_p
   return candidates;
 }
 
-// The best `open[b]` continuations of each sentence over all its rows.
+// The best `open[b]` continuations of each sentence over all its rows. The
+// top-k runs where the log-probabilities are; only [B, K] comes to the CPU.
 std::vector<std::vector<Candidate>> best_candidates(const torch::Tensor& log_probs, const torch::Tensor& scores,
                                                     const std::vector<int64_t>& open, int64_t K) {
   const int64_t B = static_cast<int64_t>(open.size());
   const int64_t V = log_probs.size(1);
   const auto total = (scores.unsqueeze(1) + log_probs).view({B, K * V});  // [B, K x V]
   auto [top_scores, top_indices] = total.topk(K, /*dim=*/-1);             // [B, K]
-  top_scores = top_scores.to(torch::kFloat64).contiguous();
-  top_indices = top_indices.contiguous();
+  top_scores = top_scores.to(torch::kCPU, torch::kFloat64).contiguous();
+  top_indices = top_indices.to(torch::kCPU).contiguous();
   const auto* values = top_scores.data_ptr<double>();
   const auto* indices = top_indices.data_ptr<int64_t>();
   std::vector<std::vector<Candidate>> candidates(static_cast<size_t>(B));
@@ -142,11 +143,10 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
       eos_only.select(1, vocab::kEosId).copy_(log_probs.index_select(0, rows).select(1, vocab::kEosId));
       log_probs.index_copy_(0, rows, eos_only);
     }
-    const auto cpu_log_probs = log_probs.to(torch::kCPU);
-    const auto cpu_scores = scores.to(torch::kCPU);
-    const auto candidates = o.sampling == Sampling::kNone
-                                ? best_candidates(cpu_log_probs, cpu_scores, active_open, K)
-                                : sample_candidates(cpu_log_probs, cpu_scores, active_open, K, o, generator);
+    const auto candidates =
+        o.sampling == Sampling::kNone
+            ? best_candidates(log_probs, scores, active_open, K)
+            : sample_candidates(log_probs.to(torch::kCPU), scores.to(torch::kCPU), active_open, K, o, generator);
     torch::Tensor cpu_attention = o.keep_attention && attention.defined() ? attention.to(torch::kCPU) : torch::Tensor();
 
     // Sort candidates into finished hypotheses and the next rows; blocks of

@@ -2,9 +2,18 @@
 
 #include <torch/torch.h>
 
+#include <algorithm>
+#include <vector>
+
 #include "tandem/error.h"
 
 namespace tandem::model {
+namespace {
+
+// Elements of the Bahdanau hidden tensor taken at once (1 MiB of floats).
+constexpr int64_t kAttentionChunkElements = int64_t{1} << 18;
+
+}  // namespace
 
 AttentionImpl::AttentionImpl(AttentionType type, int64_t memory_size, int64_t query_size) : type_(type) {
   switch (type) {
@@ -38,9 +47,21 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tens
   const int64_t G = N / B;
   torch::Tensor scores;  // [B, G, S]
   if (type_ == AttentionType::kBahdanau) {
-    const auto q = query_->forward(query).view({B, G, 1, -1});              // [B, G, 1, Q]
-    const auto hidden = torch::tanh(memory.keys.unsqueeze(1) + q);         // [B, G, S, Q]
-    scores = score_->forward(hidden).squeeze(-1);                          // [B, G, S]
+    const auto q = query_->forward(query).view({B, G, 1, -1});  // [B, G, 1, Q]
+    // tanh(keys + q) is [B, G, S, Q]: taken whole it outgrows the caches (and,
+    // past 32 MiB, glibc maps and unmaps it every step), so it is taken a few
+    // sentences at a time. Each sentence's scores are the same either way.
+    const int64_t per_sentence = G * memory.keys.size(1) * memory.keys.size(2);
+    const int64_t chunk = torch::GradMode::is_enabled()
+                              ? B
+                              : std::max<int64_t>(1, kAttentionChunkElements / std::max<int64_t>(1, per_sentence));
+    std::vector<torch::Tensor> parts;
+    for (int64_t b = 0; b < B; b += chunk) {
+      const int64_t n = std::min(chunk, B - b);
+      const auto hidden = torch::tanh(memory.keys.narrow(0, b, n).unsqueeze(1) + q.narrow(0, b, n));  // [n, G, S, Q]
+      parts.push_back(score_->forward(hidden).squeeze(-1));                                        // [n, G, S]
+    }
+    scores = parts.size() == 1 ? parts.front() : torch::cat(parts, /*dim=*/0);  // [B, G, S]
   } else {
     scores = torch::bmm(query.view({B, G, -1}), memory.keys.transpose(1, 2));  // [B, G, K] x [B, K, S]
   }

@@ -40,15 +40,17 @@ StepOutput Seq2SeqImpl::step(const torch::Tensor& previous, DecoderState& state)
 
 torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features) { return decoder_->logits(features); }
 
-torch::Tensor Seq2SeqImpl::forward(const data::Batch& batch) {
+torch::Tensor Seq2SeqImpl::features(const data::Batch& batch) {
   auto state = start(encode(batch.source, batch.source_lengths));
   const int64_t steps = batch.target_input.size(1);
-  std::vector<torch::Tensor> features;
-  features.reserve(static_cast<size_t>(steps));
+  std::vector<torch::Tensor> steps_out;
+  steps_out.reserve(static_cast<size_t>(steps));
   for (int64_t t = 0; t < steps; ++t) {
-    features.push_back(step(batch.target_input.select(/*dim=*/1, t), state).features);  // [B, E]
+    steps_out.push_back(step(batch.target_input.select(/*dim=*/1, t), state).features);  // [B, E]
   }
-  return logits(torch::stack(features, /*dim=*/1));  // [B, T, E] -> [B, T, V]
+  return torch::stack(steps_out, /*dim=*/1);  // [B, T, E]
 }
+
+torch::Tensor Seq2SeqImpl::forward(const data::Batch& batch) { return logits(features(batch)); }
 
 }  // namespace tandem::model

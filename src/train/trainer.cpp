@@ -281,7 +281,7 @@ TrainState Trainer::run() {
     const double lr = scheduler.rate(state.updates + 1);
     set_learning_rate(*optimizer, lr);
     optimizer->zero_grad();
-    const auto result = cross_entropy(model->forward(batch), batch.target_output, o.label_smoothing);
+    const auto result = batch_loss(model, batch, o.label_smoothing);
     const double loss_sum = result.loss.item<double>();
     if (!std::isfinite(loss_sum)) {
       ++non_finite_in_a_row;

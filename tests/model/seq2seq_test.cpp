@@ -154,6 +154,29 @@ TEST_P(Seq2SeqConfigTest, GradientsReachEveryParameter) {
   }
 }
 
+// Training's loss runs the output layer over the real positions only; it must
+// equal the loss over all positions with the pads masked, gradients included.
+TEST_P(Seq2SeqConfigTest, BatchLossEqualsTheLossOverAllPositions) {
+  torch::manual_seed(5);
+  Seq2Seq model(options());
+  const auto batch = batch_of({{5, 6, 7}, {8, 9}, {10}}, {{11, 12}, {13, 14, 15, 16}, {17}});
+  const auto full = train::cross_entropy(model->forward(batch), batch.target_output, 0.1);
+  full.loss.backward();
+  std::vector<torch::Tensor> full_grads;
+  for (const auto& p : model->parameters()) full_grads.push_back(p.grad().clone());
+  model->zero_grad();
+  const auto real = train::batch_loss(model, batch, 0.1);
+  real.loss.backward();
+  EXPECT_EQ(real.tokens, 10);
+  EXPECT_EQ(real.tokens, full.tokens);
+  EXPECT_NEAR(real.loss.item<double>(), full.loss.item<double>(), 1e-5);
+  EXPECT_NEAR(real.nll.item<double>(), full.nll.item<double>(), 1e-5);
+  const auto params = model->parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    EXPECT_TRUE(torch::allclose(params[i].grad(), full_grads[i], 1e-5, 1e-6)) << i;
+  }
+}
+
 TEST_P(Seq2SeqConfigTest, AttentionIsADistributionOverRealPositions) {
   torch::manual_seed(4);
   Seq2Seq model(options());

@@ -41,8 +41,12 @@ class Seq2SeqImpl : public torch::nn::Module {
   /// @param features [..., E] @return logits [..., V]
   torch::Tensor logits(const torch::Tensor& features);
 
-  /// Teacher forcing: the gold previous tokens go in; the output layer runs
-  /// once over all steps. @return logits [B, T, V]
+  /// Teacher forcing: the gold previous tokens go in. @return the output
+  /// layer's input at every step, features [B, T, E]
+  torch::Tensor features(const data::Batch& batch);
+
+  /// Teacher forcing, with the output layer run once over all steps.
+  /// @return logits [B, T, V]
   torch::Tensor forward(const data::Batch& batch);
 
   const ModelOptions& options() const { return options_; }

@@ -6,7 +6,9 @@
 // threshold. A decoder step allocates and frees tensors of several megabytes
 // (attention over [N, S, H]), so by default every step pays page faults for
 // memory it had a moment ago: 23% of beam-5 translation time (bench/RESULTS.md).
-// keep_freed_memory() raises both thresholds, so freed blocks are reused.
+// keep_freed_memory() raises the trim threshold and serves every block from the
+// heap (no mmap at all: glibc's threshold stops at 32 MiB, and training's
+// logits and their gradients, [B x T, V], are larger), so freed blocks are reused.
 #pragma once
 
 namespace tandem::util {

@@ -12,7 +12,8 @@
 
 #include "tandem/data/batch.h"
 #include "tandem/error.h"
-#include "tandem/train/checkpoint.h"
+#include "tandem/io/line_reader.h"
+#include "tandem/model/checkpoint.h"
 #include "tandem/util/utf8.h"
 
 namespace tandem {
@@ -79,7 +80,7 @@ Translator Translator::load(const std::vector<std::string>& paths, torch::Device
   std::string first;
   for (const auto& given : paths) {
     const std::string path = resolve_model_path(given);
-    auto checkpoint = train::load_checkpoint(path, device);
+    auto checkpoint = model::load_checkpoint(path, device);
     if (models.empty()) {
       source_bytes = checkpoint.meta.source_vocab;
       target_bytes = checkpoint.meta.target_vocab;
@@ -109,7 +110,7 @@ std::vector<TranslationResult> Translator::translate(const std::vector<std::stri
   std::vector<size_t> work;  // lines that need the model
   for (size_t i = 0; i < lines.size(); ++i) {
     std::string text = lines[i];
-    if (!text.empty() && text.back() == '\r') text.pop_back();
+    io::clean_line(text, /*first_line=*/false);
     results[i].replaced_bytes = util::replace_invalid_utf8(text);
     encoded[i] = source_.encode(text);
     if (static_cast<int64_t>(encoded[i].size()) > options.max_input_length) {
@@ -237,7 +238,7 @@ StreamStats Translator::translate_stream(const std::function<bool(std::string&)>
   while (more) {
     lines.clear();
     while (lines.size() < block && (more = next_line(line))) {
-      if (stats.lines == 0 && lines.empty() && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+      io::clean_line(line, /*first_line=*/stats.lines == 0 && lines.empty());
       lines.push_back(line);
     }
     if (lines.empty()) break;

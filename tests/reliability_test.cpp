@@ -14,7 +14,7 @@
 
 #include "tandem/data/parallel_corpus.h"
 #include "tandem/error.h"
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 #include "tandem/train/trainer.h"
 #include "test_support.h"
 
@@ -97,7 +97,7 @@ TEST(InterruptTest, SigtermWritesACheckpointAndTheResumedRunEqualsOneNeverStoppe
   const auto err = test::read_file(dir + "/err");
   EXPECT_NE(err.find("interrupted (signal 15) after"), std::string::npos) << err;
   EXPECT_NE(err.find("run the same command again to resume"), std::string::npos) << err;
-  const auto stopped = train::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
+  const auto stopped = model::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
   EXPECT_GE(stopped.meta.state.updates, 3);
   EXPECT_LT(stopped.meta.state.updates, 150) << "the signal came too late to test anything";
 
@@ -105,8 +105,8 @@ TEST(InterruptTest, SigtermWritesACheckpointAndTheResumedRunEqualsOneNeverStoppe
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("resuming from"), std::string::npos) << r.err;
   EXPECT_EQ(logged_updates(dir + "/m"), logged_updates(straight_dir + "/m"));
-  const auto a = train::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
-  const auto b = train::load_checkpoint(straight_dir + "/m/model.ckpt", torch::kCPU);
+  const auto a = model::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
+  const auto b = model::load_checkpoint(straight_dir + "/m/model.ckpt", torch::kCPU);
   const auto pb = b.model->named_parameters();
   for (const auto& p : a.model->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
 }
@@ -129,7 +129,7 @@ TEST(InterruptTest, ASecondSignalExitsAtOnceAndTheLastCheckpointStaysIntact) {
   const auto err = test::read_file(dir + "/err");
   EXPECT_EQ(code, 128 + SIGINT) << err;
   EXPECT_NE(err.find("second signal: exiting now"), std::string::npos) << err;
-  const auto last = train::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);  // loads: not half-written
+  const auto last = model::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);  // loads: not half-written
   EXPECT_GE(last.meta.state.updates, 2);
   r = run_program("tandem-train", train_args(dir, "--after-updates " + std::to_string(last.meta.state.updates + 2) +
                                                       " --valid-freq 0"));
@@ -151,7 +151,7 @@ TEST(DiskTest, AFullDiskIsAClearErrorAndThePreviousCheckpointStillLoads) {
   EXPECT_NE(err.find("model.ckpt: cannot write the checkpoint"), std::string::npos) << err;
   EXPECT_NE(err.find("the previous checkpoint is intact"), std::string::npos) << err;
   EXPECT_FALSE(fs::exists(dir + "/m/model.ckpt.tmp"));
-  EXPECT_EQ(train::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU).meta.state.updates, 2);
+  EXPECT_EQ(model::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU).meta.state.updates, 2);
 }
 
 TEST(DiskTest, AModelFolderThatCannotBeWrittenIsAnErrorBeforeTraining) {
@@ -182,7 +182,7 @@ TEST(NonFiniteTest, NonFiniteLossesAreSkippedThenStopAndNoNonFiniteWeightIsSaved
   const bool stopped_for_loss = r.err.find("not finite 3 times in a row") != std::string::npos;
   const bool refused_to_save = r.err.find("holds NaN or infinite values") != std::string::npos;
   EXPECT_TRUE(stopped_for_loss || refused_to_save) << r.err;
-  const auto last = train::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
+  const auto last = model::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
   for (const auto& p : last.model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
   const auto inspected = run_program("tandem-checkpoint", dir + "/m/model.ckpt");
   EXPECT_EQ(inspected.exit_code, 0) << inspected.err;
@@ -191,19 +191,19 @@ TEST(NonFiniteTest, NonFiniteLossesAreSkippedThenStopAndNoNonFiniteWeightIsSaved
 
 TEST(NonFiniteTest, SaveCheckpointRefusesNonFiniteWeightsAndKeepsTheOldFile) {
   const std::string dir = test::temp_dir();
-  train::CheckpointMeta meta;
+  model::CheckpointMeta meta;
   const auto& tok = test::sample_tokenizer();
   meta.options = model::ModelOptions(tok.vocab_size(), tok.vocab_size()).dim_emb(8).dim_rnn(8);
   meta.source_vocab = meta.target_vocab = tok.model_bytes();
   model::Seq2Seq model(meta.options);
-  train::save_checkpoint(dir + "/m.ckpt", model, nullptr, meta);
+  model::save_checkpoint(dir + "/m.ckpt", model, nullptr, meta);
   const auto before = test::read_file(dir + "/m.ckpt");
   {
     torch::NoGradGuard no_grad;
     model->parameters()[0].view(-1)[0] = std::numeric_limits<float>::quiet_NaN();
   }
   try {
-    train::save_checkpoint(dir + "/m.ckpt", model, nullptr, meta);
+    model::save_checkpoint(dir + "/m.ckpt", model, nullptr, meta);
     FAIL() << "saved NaN weights";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("NaN or infinite"), std::string::npos) << e.what();

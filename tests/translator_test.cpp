@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "tandem/error.h"
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 #include "tandem/vocab/vocab_trainer.h"
 #include "test_support.h"
 
@@ -219,7 +219,7 @@ TEST(TranslatorTest, LoadsModelFoldersAndRejectsMismatchedEnsembles) {
   const std::string dir = test::temp_dir();
   EXPECT_THROW(Translator::load({dir}, torch::kCPU), Error);  // no checkpoint inside
   auto m = tiny_model(32);
-  train::CheckpointMeta meta;
+  model::CheckpointMeta meta;
   meta.options = m->options();
   meta.source_vocab = meta.target_vocab = test::sample_tokenizer().model_bytes();
   save_checkpoint(dir + "/model.ckpt", m, nullptr, meta);

@@ -11,9 +11,9 @@
 #include "cli/common_options.h"
 #include "tandem/error.h"
 #include "tandem/model/flops.h"
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 #include "tandem/util/cpu_threads.h"
-#include "tandem/util/device.h"
+#include "cli/option_parsers.h"
 
 namespace tandem::cli {
 namespace {
@@ -41,7 +41,7 @@ int mm(int argc, char** argv) {
   options.add_options()("help,h", "show this help")
       ("size", po::value<int64_t>(&size)->default_value(size), "rows = columns = inner size")
       ("dtype", po::value<std::string>(&dtype)->default_value(dtype), "float32 or bfloat16")
-      ("seconds", po::value<double>(&seconds)->default_value(seconds), "time spent measuring")
+      ("seconds", defaulted(&seconds), "time spent measuring")
       ("device", po::value<std::string>(&device_name)->default_value(device_name), "cpu, cuda or cuda:N");
   add_cpu_threads_option(options, &threads);
   auto vm = parse(argc, argv, options, nullptr);
@@ -50,7 +50,7 @@ int mm(int argc, char** argv) {
   if (size < 1) throw Error("--size must be at least 1");
   if (dtype != "float32" && dtype != "bfloat16") throw Error("--dtype must be float32 or bfloat16");
   util::set_torch_threads(announce_cpu_threads(kProgram, threads));
-  const auto device = util::parse_device(device_name);
+  const auto device = parse_device(device_name);
   const auto type = dtype == "float32" ? torch::kFloat32 : torch::kBFloat16;
   const auto a = torch::randn({size, size}).to(device, type);
   const auto b = torch::randn({size, size}).to(device, type);
@@ -86,7 +86,7 @@ int flops(int argc, char** argv) {
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
   po::notify(vm);
-  const auto ckpt = train::load_checkpoint(model, torch::kCPU);
+  const auto ckpt = model::load_checkpoint(model, torch::kCPU);
   const auto count = model::count_flops(ckpt.meta.options, source_length, target_length);
   const std::vector<std::pair<const char*, double>> parts = {{"encoder", count.encoder},
                                                              {"attention", count.attention},

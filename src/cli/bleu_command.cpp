@@ -7,7 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
-#include "tandem/data/line_reader.h"
+#include "tandem/io/line_reader.h"
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
 #include "tandem/util/cpu_threads.h"
@@ -25,7 +25,7 @@ constexpr const char* kUsage =
 
 // Lines of a file as sacreBLEU reads them: split on '\n', right-stripped.
 std::vector<std::string> read_stripped_lines(const std::string& path, const std::string& what) {
-  data::LineReader reader(path);
+  io::LineReader reader(path);
   std::vector<std::string> lines;
   std::string line;
   while (reader.next(line)) {

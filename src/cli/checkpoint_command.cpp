@@ -8,7 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "tandem/error.h"
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 
 namespace tandem::cli {
 namespace {
@@ -36,7 +36,7 @@ class Fnv1a {
 };
 
 void describe(const std::string& path) {
-  const auto ckpt = train::load_checkpoint(path, torch::kCPU);
+  const auto ckpt = model::load_checkpoint(path, torch::kCPU);
   Fnv1a digest;
   int64_t parameters = 0;
   int64_t non_finite = 0;
@@ -49,8 +49,7 @@ void describe(const std::string& path) {
     non_finite += values.numel() - torch::isfinite(values).sum().item<int64_t>();
   }
   const auto& s = ckpt.meta.state;
-  std::string options = ckpt.meta.options.to_text();
-  for (auto& ch : options) ch = ch == '\n' ? ' ' : ch;
+  const std::string options = ckpt.meta.options.to_json();
   char hex[17];
   std::snprintf(hex, sizeof(hex), "%016llx", static_cast<unsigned long long>(digest.value()));
   std::cout << path << "\n"

@@ -1,11 +1,22 @@
 #include "cli/common_options.h"
 
+#include <cstdio>
+#include <cstdlib>
 #include <iostream>
 
 #include "tandem/error.h"
 #include "tandem/util/cpu_threads.h"
 
 namespace tandem::cli {
+
+std::string shortest_text(double value) {
+  char buffer[32];
+  for (int precision = 1; precision <= 17; ++precision) {
+    std::snprintf(buffer, sizeof(buffer), "%.*g", precision, value);
+    if (std::strtod(buffer, nullptr) == value) break;
+  }
+  return buffer;
+}
 
 int run_guarded(const std::string& program, const std::function<int()>& body) {
   try {

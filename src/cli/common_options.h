@@ -5,10 +5,25 @@
 
 #include <functional>
 #include <string>
+#include <type_traits>
 
 namespace tandem::cli {
 
 namespace po = boost::program_options;
+
+/// The shortest decimal text that reads back as `value` ("0.1", not "0.10000000000000001").
+std::string shortest_text(double value);
+
+/// An option value whose default is `*target` as it is now, shown in --help in
+/// its shortest text.
+template <typename T>
+po::typed_value<T>* defaulted(T* target) {
+  if constexpr (std::is_floating_point_v<T>) {
+    return po::value<T>(target)->default_value(*target, shortest_text(static_cast<double>(*target)));
+  } else {
+    return po::value<T>(target)->default_value(*target);
+  }
+}
 
 /// Runs a program's body: a tandem::Error or an option error becomes
 /// "PROGRAM: error: MESSAGE" on stderr and exit code 1; other exceptions say

@@ -5,12 +5,12 @@
 #include <atomic>
 #include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/option_parsers.h"
 #include "tandem/error.h"
 #include "tandem/train/trainer.h"
 #include "tandem/util/allocator.h"
@@ -36,6 +36,8 @@ struct RawOptions {
   std::string dec_init = "bridge";
   std::string optimizer = "adam";
   std::string lr_schedule = "constant";
+  std::string device = "cpu";
+  std::vector<std::string> valid_metrics{"cross-entropy", "perplexity", "bleu"};
   std::string config;
   double after_minutes = 0.0;
   bool no_shuffle = false;
@@ -50,7 +52,7 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("config,c", po::value<std::string>(&r.config), "INI file with options (the command line wins)")
       ("dump-config", "print the effective configuration as INI and exit")
       ("model,m", po::value<std::string>(&t.model_dir), "model folder (checkpoints, logs); resumes when it holds one")
-      ("device", po::value<std::string>(&t.device)->default_value(t.device), "cpu, cuda or cuda:N")
+      ("device", po::value<std::string>(&r.device)->default_value(r.device), "cpu, cuda or cuda:N")
       ("seed", po::value<uint64_t>(&t.seed)->default_value(t.seed), "seed of initialisation, dropout and shuffling")
       ("quiet", "no progress lines");
   add_cpu_threads_option(general, &r.threads);
@@ -81,28 +83,28 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dec-init", po::value<std::string>(&r.dec_init)->default_value(r.dec_init), "bridge (learned, from the encoder) or zeros")
       ("tied-embeddings", po::value<bool>(&r.tied_embeddings)->default_value(true), "output layer reuses the target embeddings")
       ("tied-embeddings-src", po::bool_switch(&m.shared_embeddings()), "one embedding matrix for both sides (joint vocabulary)")
-      ("dropout-emb", po::value<double>(&m.dropout_emb())->default_value(m.dropout_emb()), "dropout on embeddings")
-      ("dropout-rnn", po::value<double>(&m.dropout_rnn())->default_value(m.dropout_rnn()), "dropout between recurrent layers")
-      ("dropout-out", po::value<double>(&m.dropout_out())->default_value(m.dropout_out()), "dropout before the output layer");
+      ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
+      ("dropout-rnn", defaulted(&m.dropout_rnn()), "dropout between recurrent layers")
+      ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer");
 
   po::options_description training("Training");
   training.add_options()
       ("optim", po::value<std::string>(&r.optimizer)->default_value(r.optimizer), "adam or sgd")
-      ("learn-rate,l", po::value<double>(&t.lr.base)->default_value(t.lr.base), "learning rate")
+      ("learn-rate,l", defaulted(&t.lr.base), "learning rate")
       ("lr-schedule", po::value<std::string>(&r.lr_schedule)->default_value(r.lr_schedule), "constant, inverse-sqrt or plateau")
       ("lr-warmup", po::value<int64_t>(&t.lr.warmup)->default_value(t.lr.warmup), "updates of linear warm-up")
-      ("lr-decay", po::value<double>(&t.lr.decay)->default_value(t.lr.decay), "plateau: factor per decay")
+      ("lr-decay", defaulted(&t.lr.decay), "plateau: factor per decay")
       ("lr-patience", po::value<int64_t>(&t.lr.patience)->default_value(t.lr.patience), "plateau: validations without improvement before a decay")
-      ("lr-min", po::value<double>(&t.lr.minimum)->default_value(t.lr.minimum), "lowest learning rate")
-      ("clip-norm", po::value<double>(&t.clip_norm)->default_value(t.clip_norm), "clip gradients to this global norm; 0 = off")
-      ("label-smoothing", po::value<double>(&t.label_smoothing)->default_value(t.label_smoothing), "label smoothing")
+      ("lr-min", defaulted(&t.lr.minimum), "lowest learning rate")
+      ("clip-norm", defaulted(&t.clip_norm), "clip gradients to this global norm; 0 = off")
+      ("label-smoothing", defaulted(&t.label_smoothing), "label smoothing")
       ("after-epochs,e", po::value<int64_t>(&t.after_epochs)->default_value(0), "stop after this many epochs; 0 = no limit")
       ("after-updates", po::value<int64_t>(&t.after_updates)->default_value(0), "stop after this many updates; 0 = no limit")
-      ("after-time", po::value<double>(&r.after_minutes)->default_value(0.0), "stop after this many minutes; 0 = no limit")
+      ("after-time", defaulted(&r.after_minutes), "stop after this many minutes; 0 = no limit")
       ("early-stopping", po::value<int64_t>(&t.early_stopping)->default_value(t.early_stopping), "stop after this many validations without improvement; 0 = never")
       ("valid-freq", po::value<int64_t>(&t.valid_freq)->default_value(t.valid_freq), "validate and save every this many updates")
       ("disp-freq", po::value<int64_t>(&t.disp_freq)->default_value(t.disp_freq), "log every this many updates")
-      ("valid-metrics", po::value<std::vector<std::string>>(&t.valid_metrics)->multitoken(),
+      ("valid-metrics", po::value<std::vector<std::string>>(&r.valid_metrics)->multitoken(),
        "cross-entropy, perplexity, bleu; the first decides early stopping (default: all three)")
       ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch")
       ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations")
@@ -132,9 +134,7 @@ void dump_config(const po::variables_map& vm) {
     } else if (const auto* u = boost::any_cast<uint64_t>(&any)) {
       std::cout << name << " = " << *u << "\n";
     } else if (const auto* d = boost::any_cast<double>(&any)) {
-      std::ostringstream text;
-      text << *d;
-      std::cout << name << " = " << text.str() << "\n";
+      std::cout << name << " = " << shortest_text(*d) << "\n";
     } else if (const auto* b = boost::any_cast<bool>(&any)) {
       std::cout << name << " = " << (*b ? "true" : "false") << "\n";
     } else if (any.empty()) {
@@ -203,14 +203,16 @@ int run(int argc, char** argv) {
       .decoder_init(model::parse_decoder_init(r.dec_init))
       .bidirectional(r.enc_type == "bidirectional")
       .tied_output(r.tied_embeddings);
-  t.optimizer = train::parse_optimizer(r.optimizer);
-  t.lr.type = train::parse_lr_schedule(r.lr_schedule);
+  t.optimizer = parse_optimizer(r.optimizer);
+  t.lr.type = parse_lr_schedule(r.lr_schedule);
+  t.valid_metrics = parse_metrics(r.valid_metrics);
+  t.device = parse_device(r.device);
   t.after_seconds = r.after_minutes * 60.0;
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;
   util::keep_freed_memory();
-  util::set_torch_threads(announce_cpu_threads(kProgram, r.threads));
+  t.cpu_threads = util::set_torch_threads(announce_cpu_threads(kProgram, r.threads));
   t.stop_request = &g_stop_signal;
   install_stop_handlers();
   train::Trainer trainer(t);

@@ -10,12 +10,12 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
-#include "tandem/data/line_reader.h"
+#include "tandem/io/line_reader.h"
 #include "tandem/error.h"
 #include "tandem/translator.h"
 #include "tandem/util/cpu_threads.h"
 #include "tandem/util/allocator.h"
-#include "tandem/util/device.h"
+#include "cli/option_parsers.h"
 
 namespace tandem::cli {
 namespace {
@@ -50,7 +50,7 @@ void add_common(po::options_description& options, Common& c) {
 torch::Device start(const std::string& program, const Common& c) {
   util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(program, c.threads));
-  return util::parse_device(c.device);
+  return parse_device(c.device);
 }
 
 int translate(int argc, char** argv) {
@@ -68,9 +68,9 @@ int translate(int argc, char** argv) {
       ("input,i", po::value<std::string>(&input)->default_value(input), "input file (plain or .gz); - for stdin")
       ("output,o", po::value<std::string>(&output)->default_value(output), "output file; - for stdout")
       ("beam-size,b", po::value<int64_t>(&t.search.beam_size)->default_value(t.search.beam_size), "beam size; 1 is greedy")
-      ("normalize,n", po::value<double>(&t.search.normalize)->default_value(0.0), "divide scores by length^ALPHA")
-      ("word-penalty", po::value<double>(&t.search.word_penalty)->default_value(0.0), "subtract this per output token")
-      ("max-length-factor", po::value<double>(&t.search.max_length_factor)->default_value(t.search.max_length_factor),
+      ("normalize,n", defaulted(&t.search.normalize), "divide scores by length^ALPHA")
+      ("word-penalty", defaulted(&t.search.word_penalty), "subtract this per output token")
+      ("max-length-factor", defaulted(&t.search.max_length_factor),
        "output length limit relative to the input length")
       ("max-input-length", po::value<int64_t>(&t.max_input_length)->default_value(t.max_input_length),
        "cut input lines longer than this many pieces (with a warning)")
@@ -83,7 +83,7 @@ int translate(int argc, char** argv) {
        "append attention alignments over SentencePiece pieces: hard (src-tgt pairs) or soft (weights)")
       ("sampling", po::value<std::string>(&sampling)->default_value(sampling), "none, full or topk")
       ("top-k", po::value<int64_t>(&t.search.top_k)->default_value(t.search.top_k), "tokens to draw from with topk")
-      ("temperature", po::value<double>(&t.search.temperature)->default_value(t.search.temperature), "sampling temperature")
+      ("temperature", defaulted(&t.search.temperature), "sampling temperature")
       ("seed", po::value<uint64_t>(&t.search.seed)->default_value(t.search.seed), "sampling seed")
       ("quiet", po::bool_switch(&quiet), "no progress line and no summary");
   auto vm = parse(argc, argv, options, nullptr);
@@ -103,8 +103,8 @@ int translate(int argc, char** argv) {
   auto translator = Translator::load(c.models, device, c.weights);
   // Standard input is read with getline, which returns each line as soon as it
   // arrives (an interactive pipe is not held back); files may be gzip-compressed.
-  std::unique_ptr<data::LineReader> file_in;
-  if (input != "-") file_in = std::make_unique<data::LineReader>(input);
+  std::unique_ptr<io::LineReader> file_in;
+  if (input != "-") file_in = std::make_unique<io::LineReader>(input);
   const auto next_line = [&](std::string& line) {
     return file_in ? file_in->next(line) : static_cast<bool>(std::getline(std::cin, line));
   };
@@ -153,15 +153,8 @@ int score(int argc, char** argv) {
   if (c.models.size() != 1) throw Error("tandem-score scores with one model; pass one --models path");
   const auto device = start("tandem-score", c);
   auto translator = Translator::load(c.models, device);
-  const auto read = [](const std::string& path) {
-    data::LineReader reader(path);
-    std::vector<std::string> lines;
-    std::string line;
-    while (reader.next(line)) lines.push_back(line);
-    return lines;
-  };
-  const auto sources = read(sets[0]);
-  const auto targets = read(sets[1]);
+  const auto sources = io::read_text_lines(sets[0]);
+  const auto targets = io::read_text_lines(sets[1]);
   if (sources.size() != targets.size()) {
     throw Error("the files are not line-aligned: " + sets[0] + " has " + std::to_string(sources.size()) +
                 " lines, " + sets[1] + " has " + std::to_string(targets.size()));

@@ -37,7 +37,7 @@ int run(int argc, char** argv) {
       ("model-type", po::value<std::string>(&model_type)->default_value(model_type),
        "unigram, bpe, char or word")
       ("character-coverage",
-       po::value<double>(&options.character_coverage)->default_value(options.character_coverage),
+       defaulted(&options.character_coverage),
        "share of characters covered; 1.0 keeps all")
       ("byte-fallback", po::bool_switch(&options.byte_fallback),
        "spell unseen characters as bytes instead of <unk>")

@@ -2,7 +2,7 @@
 
 #include <sstream>
 
-#include "tandem/data/line_reader.h"
+#include "tandem/io/line_reader.h"
 #include "tandem/error.h"
 #include "tandem/util/utf8.h"
 
@@ -22,18 +22,6 @@ std::string text_problem(const std::string& line) {
 
 }  // namespace
 
-std::vector<std::string> read_text_lines(const std::string& path) {
-  LineReader reader(path);
-  std::vector<std::string> lines;
-  std::string line;
-  while (reader.next(line)) {
-    if (reader.line_number() == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    lines.push_back(line);
-  }
-  return lines;
-}
-
 std::string CorpusReport::summary() const {
   std::ostringstream out;
   out << lines << " lines: " << kept << " pairs kept, "
@@ -47,8 +35,8 @@ std::string CorpusReport::summary() const {
 ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
                                     const vocab::Tokenizer& source_tokenizer,
                                     const vocab::Tokenizer& target_tokenizer) {
-  const auto source_lines = read_text_lines(options.source_path);
-  const auto target_lines = read_text_lines(options.target_path);
+  const auto source_lines = io::read_text_lines(options.source_path);
+  const auto target_lines = io::read_text_lines(options.target_path);
   if (source_lines.size() != target_lines.size()) {
     throw Error("the corpus files are not line-aligned: " + options.source_path + " has " +
                 std::to_string(source_lines.size()) + " lines, " + options.target_path + " has " +

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <nlohmann/json.hpp>
 #include <thread>
 #include <unordered_map>
 
@@ -69,15 +70,6 @@ std::string fixed(double x, int decimals) {
   char buffer[64];
   std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, x);
   return buffer;
-}
-
-std::string json_escape(const std::string& s) {
-  std::string out;
-  for (const char c : s) {
-    if (c == '"' || c == '\\') out.push_back('\\');
-    out.push_back(c);
-  }
-  return out;
 }
 
 }  // namespace
@@ -283,20 +275,21 @@ std::string BleuScore::format(int width, bool score_only, const std::string& sig
     return std::string("BLEU") + (signature.empty() ? "" : "|" + signature) + " = " + score_text +
            " " + verbose();
   }
-  // json.dumps(d, indent=1, ensure_ascii=False), keys in sacreBLEU's order.
-  std::string out = "{\n \"name\": \"BLEU\",\n \"score\": " + python_rounded_float(score, width) +
-                    ",\n \"signature\": \"" + json_escape(signature) + "\",\n \"verbose_score\": \"" +
-                    json_escape(verbose()) + "\"";
+  // json.dumps(d, indent=1, ensure_ascii=False), keys in sacreBLEU's order; the
+  // score is Python's round(score, width), whose repr is the shortest that reads back.
+  nlohmann::ordered_json out = {{"name", "BLEU"},
+                                {"score", std::strtod(python_rounded_float(score, width).c_str(), nullptr)},
+                                {"signature", signature},
+                                {"verbose_score", verbose()}};
   size_t start = 0;
   while (!signature.empty() && start <= signature.size()) {
     const size_t bar = std::min(signature.find('|', start), signature.size());
     const std::string field = signature.substr(start, bar - start);
     const size_t colon = field.find(':');
-    out += ",\n \"" + json_escape(field.substr(0, colon)) + "\": \"" +
-           json_escape(colon == std::string::npos ? "" : field.substr(colon + 1)) + "\"";
+    out[field.substr(0, colon)] = colon == std::string::npos ? "" : field.substr(colon + 1);
     start = bar + 1;
   }
-  return out + "\n}";
+  return out.dump(/*indent=*/1, /*indent_char=*/' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
 }
 
 }  // namespace tandem::eval

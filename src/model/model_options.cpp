@@ -1,7 +1,6 @@
 #include "tandem/model/model_options.h"
 
-#include <map>
-#include <sstream>
+#include <nlohmann/json.hpp>
 
 #include "tandem/error.h"
 
@@ -80,51 +79,49 @@ void ModelOptions::validate() const {
   }
 }
 
-std::string ModelOptions::to_text() const {
-  std::ostringstream out;
-  out << "source-vocab=" << source_vocab() << "\ntarget-vocab=" << target_vocab() << "\ndim-emb=" << dim_emb()
-      << "\ndim-rnn=" << dim_rnn() << "\nenc-depth=" << enc_depth() << "\ndec-depth=" << dec_depth()
-      << "\ncell=" << cell_type_name(cell()) << "\nenc-type=" << (bidirectional() ? "bidirectional" : "unidirectional")
-      << "\nattention=" << attention_type_name(attention()) << "\ndec-init=" << decoder_init_name(decoder_init())
-      << "\ntied-embeddings-src=" << shared_embeddings() << "\ntied-embeddings=" << tied_output()
-      << "\ndropout-emb=" << dropout_emb() << "\ndropout-rnn=" << dropout_rnn() << "\ndropout-out=" << dropout_out()
-      << "\n";
-  return out.str();
+std::string ModelOptions::to_json() const {
+  const nlohmann::ordered_json j = {{"source-vocab", source_vocab()},
+                                    {"target-vocab", target_vocab()},
+                                    {"dim-emb", dim_emb()},
+                                    {"dim-rnn", dim_rnn()},
+                                    {"enc-depth", enc_depth()},
+                                    {"dec-depth", dec_depth()},
+                                    {"cell", cell_type_name(cell())},
+                                    {"enc-type", bidirectional() ? "bidirectional" : "unidirectional"},
+                                    {"attention", attention_type_name(attention())},
+                                    {"dec-init", decoder_init_name(decoder_init())},
+                                    {"tied-embeddings-src", shared_embeddings()},
+                                    {"tied-embeddings", tied_output()},
+                                    {"dropout-emb", dropout_emb()},
+                                    {"dropout-rnn", dropout_rnn()},
+                                    {"dropout-out", dropout_out()}};
+  return j.dump();
 }
 
-ModelOptions ModelOptions::from_text(const std::string& text, const std::string& origin) {
-  std::map<std::string, std::string> fields;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    const auto eq = line.find('=');
-    if (line.empty()) continue;
-    if (eq == std::string::npos) throw Error(origin + ": malformed model options line '" + line + "'");
-    fields[line.substr(0, eq)] = line.substr(eq + 1);
-  }
-  const auto get = [&](const char* key) {
-    const auto it = fields.find(key);
-    if (it == fields.end()) throw Error(origin + ": model options lack '" + key + "'; the file is damaged or not a Tandem model");
-    return it->second;
-  };
+ModelOptions ModelOptions::from_json(const std::string& json, const std::string& origin) {
   try {
-    ModelOptions o(std::stoll(get("source-vocab")), std::stoll(get("target-vocab")));
-    o.dim_emb(std::stoll(get("dim-emb")))
-        .dim_rnn(std::stoll(get("dim-rnn")))
-        .enc_depth(std::stoll(get("enc-depth")))
-        .dec_depth(std::stoll(get("dec-depth")))
-        .cell(parse_cell_type(get("cell")))
-        .bidirectional(get("enc-type") == "bidirectional")
-        .attention(parse_attention_type(get("attention")))
-        .decoder_init(parse_decoder_init(get("dec-init")))
-        .shared_embeddings(get("tied-embeddings-src") == "1")
-        .tied_output(get("tied-embeddings") == "1")
-        .dropout_emb(std::stod(get("dropout-emb")))
-        .dropout_rnn(std::stod(get("dropout-rnn")))
-        .dropout_out(std::stod(get("dropout-out")));
+    const auto j = nlohmann::json::parse(json);
+    const auto enc_type = j.at("enc-type").get<std::string>();
+    if (enc_type != "bidirectional" && enc_type != "unidirectional") {
+      throw Error(origin + ": model options hold an unknown enc-type '" + enc_type + "'");
+    }
+    ModelOptions o(j.at("source-vocab").get<int64_t>(), j.at("target-vocab").get<int64_t>());
+    o.dim_emb(j.at("dim-emb").get<int64_t>())
+        .dim_rnn(j.at("dim-rnn").get<int64_t>())
+        .enc_depth(j.at("enc-depth").get<int64_t>())
+        .dec_depth(j.at("dec-depth").get<int64_t>())
+        .cell(parse_cell_type(j.at("cell").get<std::string>()))
+        .bidirectional(enc_type == "bidirectional")
+        .attention(parse_attention_type(j.at("attention").get<std::string>()))
+        .decoder_init(parse_decoder_init(j.at("dec-init").get<std::string>()))
+        .shared_embeddings(j.at("tied-embeddings-src").get<bool>())
+        .tied_output(j.at("tied-embeddings").get<bool>())
+        .dropout_emb(j.at("dropout-emb").get<double>())
+        .dropout_rnn(j.at("dropout-rnn").get<double>())
+        .dropout_out(j.at("dropout-out").get<double>());
     return o;
-  } catch (const std::logic_error& e) {  // stoll/stod
-    throw Error(origin + ": model options hold a malformed number (" + e.what() + ")");
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(origin + ": the model options are damaged (" + e.what() + "); the file is not a Tandem model");
   }
 }
 

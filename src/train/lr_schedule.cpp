@@ -8,13 +8,6 @@
 
 namespace tandem::train {
 
-LrScheduleType parse_lr_schedule(const std::string& name) {
-  if (name == "constant") return LrScheduleType::kConstant;
-  if (name == "inverse-sqrt") return LrScheduleType::kInverseSqrt;
-  if (name == "plateau") return LrScheduleType::kPlateau;
-  throw Error("unknown --lr-schedule '" + name + "'; use constant, inverse-sqrt or plateau");
-}
-
 LrScheduler::LrScheduler(LrScheduleOptions options) : options_(options) {
   if (options_.base <= 0) throw Error("--learn-rate must be above 0");
   if (options_.warmup < 0) throw Error("--lr-warmup must not be negative");

@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <limits>
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tandem/data/batch.h"
@@ -17,7 +19,6 @@
 #include "tandem/train/loss.h"
 #include "tandem/train/lr_schedule.h"
 #include "tandem/train/validator.h"
-#include "tandem/util/device.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
 
@@ -51,14 +52,13 @@ class JsonLog {
     if (!out_) throw Error(path + ": cannot open the training log for writing; check permissions");
     if (unfinished) out_ << "\n";
   }
+  /// One record: {"type": TYPE, FIELD: VALUE, ...}; values that are not finite are null.
   void write(const std::string& type, const std::vector<std::pair<std::string, double>>& fields) {
-    out_ << "{\"type\": \"" << type << "\"";
-    char buffer[64];
+    nlohmann::ordered_json record = {{"type", type}};
     for (const auto& [key, value] : fields) {
-      std::snprintf(buffer, sizeof(buffer), "%.9g", value);
-      out_ << ", \"" << key << "\": " << (std::isfinite(value) ? buffer : "null");
+      record[key] = std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
     }
-    out_ << "}\n";
+    out_ << record.dump() << "\n";
     out_.flush();
   }
 
@@ -77,19 +77,13 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
-bool improves(const std::string& metric, double value, const std::map<std::string, double>& best) {
+bool improves(eval::Metric metric, double value, const std::map<eval::Metric, double>& best) {
   const auto it = best.find(metric);
   if (it == best.end()) return true;
-  return lower_is_better(metric) ? value < it->second : value > it->second;
+  return eval::lower_is_better(metric) ? value < it->second : value > it->second;
 }
 
 }  // namespace
-
-OptimizerType parse_optimizer(const std::string& name) {
-  if (name == "adam") return OptimizerType::kAdam;
-  if (name == "sgd") return OptimizerType::kSgd;
-  throw Error("unknown --optim '" + name + "'; use adam or sgd");
-}
 
 Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   if (options_.model_dir.empty()) throw Error("--model (the model folder) is required");
@@ -99,14 +93,13 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   }
   if (options_.vocabs.size() > 2) throw Error("--vocabs takes one (joint) or two SentencePiece models");
   if (options_.valid_metrics.empty()) throw Error("--valid-metrics needs at least one metric");
-  for (const auto& metric : options_.valid_metrics) check_metric(metric);
   if (options_.clip_norm < 0) throw Error("--clip-norm must not be negative");
   if (options_.label_smoothing < 0 || options_.label_smoothing >= 1) throw Error("--label-smoothing must be in [0, 1)");
   if (options_.valid_freq < 0 || options_.disp_freq < 0) throw Error("--valid-freq and --disp-freq must not be negative");
   if (options_.max_nonfinite_updates < 1) throw Error("--max-nonfinite-updates must be at least 1");
 }
 
-TrainState Trainer::run() {
+model::TrainState Trainer::run() {
   const auto& o = options_;
   std::ostream& log = std::cerr;
   const fs::path dir(o.model_dir);
@@ -122,20 +115,26 @@ TrainState Trainer::run() {
     if (!writable) throw Error(o.model_dir + ": cannot write in the model folder; check its permissions and free space");
   }
   const std::string last_path = (dir / "model.ckpt").string();
-  const torch::Device device = util::parse_device(o.device);
+  const torch::Device device = o.device;
   torch::manual_seed(o.seed);
 
   // Model, vocabularies and state: from the last checkpoint, or new.
-  std::unique_ptr<LoadedCheckpoint> resumed;
-  CheckpointMeta meta;
+  std::unique_ptr<model::LoadedCheckpoint> resumed;
+  model::CheckpointMeta meta;
   model::Seq2Seq model{nullptr};
   if (fs::exists(last_path)) {
-    resumed = std::make_unique<LoadedCheckpoint>(load_checkpoint(last_path, device));
+    resumed = std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint(last_path, device));
     meta = resumed->meta;
     model = resumed->model;
     if (o.verbose) {
       log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
           << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
+    }
+    const int64_t saved_threads = meta.state.cpu_threads;
+    if (saved_threads > 0 && o.cpu_threads > 0 && saved_threads != o.cpu_threads) {
+      log << "warning: " << last_path << " was written by a run with " << saved_threads << " CPU threads and this one has "
+          << o.cpu_threads << "; training continues, but sums over threads round differently, so the run matches "
+          << "one never stopped only approximately (resume with --cpu-threads " << saved_threads << " for exactness)\n";
     }
   } else {
     std::vector<std::string> vocab_paths = o.vocabs;
@@ -159,7 +158,7 @@ TrainState Trainer::run() {
     model = model::Seq2Seq(meta.options);
     model->to(device);
   }
-  TrainState& state = meta.state;
+  model::TrainState& state = meta.state;
   const auto source_tok = vocab::Tokenizer::from_bytes(meta.source_vocab, last_path + " (source vocabulary)");
   const auto target_tok = vocab::Tokenizer::from_bytes(meta.target_vocab, last_path + " (target vocabulary)");
 
@@ -178,6 +177,7 @@ TrainState Trainer::run() {
                 " now); resuming would not continue the same run: restore the files or start a new --model folder");
   }
   state.corpus_pairs = corpus.size();
+  state.cpu_threads = o.cpu_threads;
   std::vector<int64_t> source_lengths;
   std::vector<int64_t> target_lengths;
   for (const auto& pair : corpus.pairs()) {
@@ -193,14 +193,14 @@ TrainState Trainer::run() {
                                             o.valid_mini_batch, o.valid_beam_size);
   }
   const bool with_bleu =
-      std::find(o.valid_metrics.begin(), o.valid_metrics.end(), "bleu") != o.valid_metrics.end();
+      std::find(o.valid_metrics.begin(), o.valid_metrics.end(), eval::Metric::kBleu) != o.valid_metrics.end();
 
   // Optimizer, schedule and random state.
   LrScheduler scheduler(o.lr);
   auto optimizer = make_optimizer(o.optimizer, model, scheduler.rate(state.updates + 1));
   if (resumed) {
-    restore_optimizer(*resumed, *optimizer, last_path);
-    restore_random_state(*resumed, last_path);
+    model::restore_optimizer(*resumed, *optimizer, last_path);
+    model::restore_random_state(*resumed, last_path, device);
     if (!state.scheduler.empty()) scheduler.restore(state.scheduler);
     resumed.reset();
   }
@@ -214,7 +214,7 @@ TrainState Trainer::run() {
 
   const auto save_last = [&] {
     state.scheduler = scheduler.state();
-    save_checkpoint(last_path, model, optimizer.get(), meta);
+    model::save_checkpoint(last_path, model, optimizer.get(), meta, device);
   };
   const auto validate = [&]() -> bool {  // returns true when early stopping says stop
     std::vector<std::string> translations;
@@ -225,18 +225,19 @@ TrainState Trainer::run() {
     std::vector<std::pair<std::string, double>> fields{{"update", static_cast<double>(state.updates)}};
     bool first_improved = false;
     for (size_t m = 0; m < o.valid_metrics.size(); ++m) {
-      const auto& metric = o.valid_metrics[m];
-      const double value = metrics.at(metric);
+      const auto metric = o.valid_metrics[m];
+      const std::string name = eval::metric_name(metric);
+      const double value = metrics.value(metric);
       const bool improved = improves(metric, value, state.best);
       if (improved) {
         state.best[metric] = value;
         state.scheduler = scheduler.state();
-        save_checkpoint((dir / ("model.best-" + metric + ".ckpt")).string(), model, nullptr, meta);
+        model::save_checkpoint((dir / ("model.best-" + name + ".ckpt")).string(), model, nullptr, meta, device);
       }
       if (m == 0) first_improved = improved;
-      line << " · " << metric << " " << format_number(value, metric == "perplexity" ? 2 : 4)
+      line << " · " << name << " " << format_number(value, metric == eval::Metric::kPerplexity ? 2 : 4)
            << (improved ? " (new best)" : "");
-      fields.emplace_back(metric, value);
+      fields.emplace_back(name, value);
     }
     state.stalled = first_improved ? 0 : state.stalled + 1;
     scheduler.on_validation(first_improved);
@@ -266,6 +267,18 @@ TrainState Trainer::run() {
   const auto elapsed = [&] {
     return seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
   };
+  // An update whose loss or gradient is not finite is skipped (its batch is
+  // consumed); too many in a row stop training.
+  const auto skip_update = [&](const std::string& why) {
+    ++non_finite_in_a_row;
+    ++state.skipped_updates;
+    std::cerr << "warning: update " << state.updates + 1 << ": " << why << "; the update is skipped\n";
+    if (non_finite_in_a_row >= o.max_nonfinite_updates) {
+      throw Error("the loss or gradient was not finite " + std::to_string(non_finite_in_a_row) +
+                  " times in a row; lower --learn-rate or check the data. " + last_path + " holds the last good state");
+    }
+    state.position = batcher.position();
+  };
   while (true) {
     if (o.after_updates > 0 && state.updates >= o.after_updates) break;
     if (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) break;
@@ -284,20 +297,20 @@ TrainState Trainer::run() {
     const auto result = batch_loss(model, batch, o.label_smoothing);
     const double loss_sum = result.loss.item<double>();
     if (!std::isfinite(loss_sum)) {
-      ++non_finite_in_a_row;
-      std::cerr << "warning: update " << state.updates + 1 << ": the loss is " << loss_sum
-                << "; the update is skipped\n";
-      if (non_finite_in_a_row >= o.max_nonfinite_updates) {
-        throw Error("the loss was not finite " + std::to_string(non_finite_in_a_row) +
-                    " times in a row; lower --learn-rate or check the data. " + last_path +
-                    " holds the last good state");
-      }
-      state.position = batcher.position();
+      skip_update("the loss is " + std::to_string(loss_sum));
+      continue;
+    }
+    (result.loss / static_cast<double>(result.tokens)).backward();
+    if (o.gradient_hook) o.gradient_hook(model, state.updates + 1);
+    // The global norm is taken every update (clipping or not): a finite loss can
+    // still give an infinite gradient, which would turn every weight into NaN.
+    const double norm = torch::nn::utils::clip_grad_norm_(
+        model->parameters(), o.clip_norm > 0 ? o.clip_norm : std::numeric_limits<double>::infinity());
+    if (!std::isfinite(norm)) {
+      skip_update("the gradient norm is " + std::to_string(norm));
       continue;
     }
     non_finite_in_a_row = 0;
-    (result.loss / static_cast<double>(result.tokens)).backward();
-    if (o.clip_norm > 0) torch::nn::utils::clip_grad_norm_(model->parameters(), o.clip_norm);
     optimizer->step();
     ++state.updates;
     state.position = batcher.position();

@@ -8,6 +8,7 @@
 
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
+#include "tandem/io/line_reader.h"
 #include "tandem/translator.h"
 #include "tandem/vocab/special_ids.h"
 
@@ -34,12 +35,15 @@ struct EvalMode {
 
 }  // namespace
 
-bool lower_is_better(const std::string& metric) { return metric != "bleu"; }
-
-void check_metric(const std::string& metric) {
-  if (metric != "cross-entropy" && metric != "perplexity" && metric != "bleu") {
-    throw Error("unknown validation metric '" + metric + "'; use cross-entropy, perplexity or bleu");
+double ValidationResult::value(eval::Metric metric) const {
+  switch (metric) {
+    case eval::Metric::kCrossEntropy: return cross_entropy;
+    case eval::Metric::kPerplexity: return perplexity;
+    case eval::Metric::kBleu:
+      if (!bleu) throw Error("BLEU was not measured in this validation");
+      return *bleu;
   }
+  throw Error("unknown validation metric");
 }
 
 Validator::Validator(const std::string& source_path, const std::string& target_path,
@@ -51,15 +55,15 @@ Validator::Validator(const std::string& source_path, const std::string& target_p
       mini_batch_(std::max<int64_t>(1, mini_batch)),
       beam_size_(beam_size) {
   if (corpus_.size() == 0) throw Error(source_path + ": the validation set holds no usable pair");
-  sources_ = data::read_text_lines(source_path);
-  references_ = data::read_text_lines(target_path);
+  sources_ = io::read_text_lines(source_path);
+  references_ = io::read_text_lines(target_path);
 }
 
-std::map<std::string, double> Validator::run(model::Seq2Seq& model, torch::Device device, bool with_bleu,
-                                             std::vector<std::string>* translations) const {
+ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, bool with_bleu,
+                                std::vector<std::string>* translations) const {
   torch::NoGradGuard no_grad;
   EvalMode eval_mode(model);
-  std::map<std::string, double> metrics;
+  ValidationResult metrics;
 
   // Cross entropy over the kept pairs: their log-probabilities, as tandem-score gives them.
   Translator translator({model}, source_tokenizer_, target_tokenizer_, device);
@@ -73,8 +77,8 @@ std::map<std::string, double> Validator::run(model::Seq2Seq& model, torch::Devic
   }
   double log_prob = 0.0;
   for (const double score : translator.score_ids(sources, targets, mini_batch_)) log_prob += score;
-  metrics["cross-entropy"] = -log_prob / static_cast<double>(tokens);
-  metrics["perplexity"] = std::exp(metrics["cross-entropy"]);
+  metrics.cross_entropy = -log_prob / static_cast<double>(tokens);
+  metrics.perplexity = std::exp(metrics.cross_entropy);
 
   if (!with_bleu && translations == nullptr) return metrics;
   // Translate every line with the search that tandem-translate uses.
@@ -88,7 +92,7 @@ std::map<std::string, double> Validator::run(model::Seq2Seq& model, torch::Devic
     std::vector<std::vector<std::string>> references;
     references.reserve(references_.size());
     for (const auto& r : references_) references.push_back({r});
-    metrics["bleu"] = eval::Bleu().corpus_score(hypotheses, references).score;
+    metrics.bleu = eval::Bleu().corpus_score(hypotheses, references).score;
   }
   if (translations != nullptr) *translations = std::move(hypotheses);
   return metrics;

@@ -7,7 +7,7 @@
 #include <sstream>
 
 #include "spm_library.h"
-#include "tandem/data/line_reader.h"
+#include "tandem/io/line_reader.h"
 #include "tandem/error.h"
 #include "tandem/util/utf8.h"
 #include "tandem/vocab/special_ids.h"
@@ -51,11 +51,10 @@ void gather_text(const VocabOptions& options, const fs::path& out_path, VocabRep
   if (!out) throw Error(out_path.string() + ": cannot write the training text");
   std::string line;
   for (const auto& input : options.inputs) {
-    data::LineReader reader(input);
+    io::LineReader reader(input);
     while (reader.next(line)) {
       ++report.lines_read;
-      if (reader.line_number() == 1 && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
-      if (!line.empty() && line.back() == '\r') line.pop_back();
+      io::clean_line(line, reader.line_number() == 1);
       if (const auto bad = util::find_invalid_utf8(line)) {
         throw Error(input + ":" + std::to_string(reader.line_number()) +
                     ": invalid UTF-8 at byte " + std::to_string(*bad + 1) +

@@ -235,8 +235,15 @@ TEST(Seq2SeqTest, OverfitsASmallBatch) {
 
 TEST(Seq2SeqTest, OptionsRoundTripAndValidate) {
   const auto options = tiny(CellType::kLstm, AttentionType::kLuongGeneral, true, 2).tied_output(false);
-  EXPECT_EQ(ModelOptions::from_text(options.to_text(), "x"), options);
-  EXPECT_THROW(ModelOptions::from_text("dim-emb=8\n", "broken.ckpt"), Error);
+  EXPECT_EQ(ModelOptions::from_json(options.to_json(), "x"), options);
+  // Doubles round-trip exactly, whatever their digits.
+  const auto odd = ModelOptions(10, 10).dropout_emb(0.1).dropout_rnn(1.0 / 3.0).dropout_out(0.30000000000000004);
+  const auto back = ModelOptions::from_json(odd.to_json(), "x");
+  EXPECT_EQ(back.dropout_emb(), 0.1);
+  EXPECT_EQ(back.dropout_rnn(), 1.0 / 3.0);
+  EXPECT_EQ(back.dropout_out(), 0.30000000000000004);
+  EXPECT_THROW(ModelOptions::from_json("{\"dim-emb\": 8}", "broken.ckpt"), Error);
+  EXPECT_THROW(ModelOptions::from_json("dim-emb=8\n", "broken.ckpt"), Error);
   EXPECT_THROW(ModelOptions(10, 12).shared_embeddings(true).validate(), Error);
   EXPECT_THROW(ModelOptions(10, 10).attention(AttentionType::kLuongDot).validate(), Error);  // bidirectional
   EXPECT_THROW(ModelOptions(10, 10).dropout_emb(1.0).validate(), Error);

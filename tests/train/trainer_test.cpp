@@ -3,12 +3,15 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cmath>
 #include <filesystem>
+#include <limits>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 
 #include "tandem/error.h"
+#include "tandem/eval/bleu.h"
 #include "test_support.h"
 
 namespace tandem::train {
@@ -71,13 +74,13 @@ TEST(TrainerTest, StoppedAndResumedEqualsUninterrupted) {
   const auto expected = logged_losses(straight.model_dir);
   ASSERT_EQ(expected.size(), 12u);
   EXPECT_EQ(logged_losses(interrupted.model_dir), expected);
-  auto a = load_checkpoint(straight.model_dir + "/model.ckpt", torch::kCPU);
-  auto b = load_checkpoint(interrupted.model_dir + "/model.ckpt", torch::kCPU);
+  auto a = model::load_checkpoint(straight.model_dir + "/model.ckpt", torch::kCPU);
+  auto b = model::load_checkpoint(interrupted.model_dir + "/model.ckpt", torch::kCPU);
   const auto pa = a.model->named_parameters();
   const auto pb = b.model->named_parameters();
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
   b.meta.state.seconds = a.meta.state.seconds;  // wall-clock time is the one thing allowed to differ
-  EXPECT_EQ(a.meta.state.to_text(), b.meta.state.to_text());
+  EXPECT_EQ(a.meta.state.to_json(), b.meta.state.to_json());
 }
 
 TEST(TrainerTest, KeepsBestCheckpointsPerMetricAndTheLastOne) {
@@ -89,7 +92,7 @@ TEST(TrainerTest, KeepsBestCheckpointsPerMetricAndTheLastOne) {
                            "model.best-bleu.ckpt", "train.log.jsonl", "valid.output"}) {
     EXPECT_TRUE(std::filesystem::exists(o.model_dir + "/" + name)) << name;
   }
-  auto best = load_checkpoint(o.model_dir + "/model.best-bleu.ckpt", torch::kCPU);
+  auto best = model::load_checkpoint(o.model_dir + "/model.best-bleu.ckpt", torch::kCPU);
   EXPECT_EQ(best.meta.options.dim_rnn(), 16);
   std::ifstream in(o.model_dir + "/valid.output");
   int lines = 0;
@@ -116,7 +119,7 @@ TEST(TrainerTest, EarlyStoppingAfterValidationsWithoutImprovement) {
   o.lr.minimum = 1e-30;
   o.valid_freq = 1;
   o.early_stopping = 2;
-  o.valid_metrics = {"cross-entropy"};
+  o.valid_metrics = {eval::Metric::kCrossEntropy};
   const auto state = Trainer(o).run();
   EXPECT_EQ(state.updates, 3);
   EXPECT_EQ(state.stalled, 2);
@@ -138,6 +141,62 @@ TEST(TrainerTest, ResumingOnAChangedCorpusIsAnError) {
   }
 }
 
+TEST(TrainerTest, AnInfiniteGradientWithAFiniteLossSkipsTheUpdate) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.after_updates = 6;
+  o.valid_freq = 0;
+  o.valid_sets.clear();
+  int64_t injected = 0;
+  o.gradient_hook = [&](model::Seq2Seq& m, int64_t update) {
+    if (update != 3 || injected > 0) return;  // the third update, once
+    ++injected;
+    m->parameters().front().grad().view(-1)[0] = std::numeric_limits<float>::infinity();
+  };
+  for (const double clip : {1.0, 0.0}) {  // with and without clipping
+    o.clip_norm = clip;
+    o.model_dir = dir + "/model-" + std::to_string(clip);
+    injected = 0;
+    const auto state = Trainer(o).run();
+    EXPECT_EQ(injected, 1);
+    EXPECT_EQ(state.updates, 6);  // the skipped batch is consumed, six updates are applied
+    EXPECT_EQ(state.skipped_updates, 1);
+    const auto last = model::load_checkpoint(o.model_dir + "/model.ckpt", torch::kCPU);
+    EXPECT_EQ(last.meta.state.skipped_updates, 1);
+    for (const auto& p : last.model->parameters()) EXPECT_TRUE(torch::isfinite(p).all().item<bool>());
+  }
+  // Infinite every time: training stops after --max-nonfinite-updates in a row.
+  o.model_dir = dir + "/always";
+  o.max_nonfinite_updates = 2;
+  o.gradient_hook = [](model::Seq2Seq& m, int64_t) {
+    m->parameters().front().grad().view(-1)[0] = std::numeric_limits<float>::infinity();
+  };
+  try {
+    Trainer(o).run();
+    FAIL() << "trained on infinite gradients";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("not finite 2 times in a row"), std::string::npos) << e.what();
+  }
+}
+
+TEST(TrainerTest, CheckpointsRecordTheThreadCountAndAnotherCountOnResumeIsReported) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.after_updates = 2;
+  o.cpu_threads = 3;
+  Trainer(o).run();
+  EXPECT_EQ(model::load_checkpoint(o.model_dir + "/model.ckpt", torch::kCPU).meta.state.cpu_threads, 3);
+  o.after_updates = 3;
+  o.cpu_threads = 1;
+  o.verbose = true;
+  testing::internal::CaptureStderr();
+  Trainer(o).run();
+  const std::string log = testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("written by a run with 3 CPU threads and this one has 1"), std::string::npos) << log;
+  EXPECT_NE(log.find("only approximately"), std::string::npos) << log;
+  EXPECT_EQ(model::load_checkpoint(o.model_dir + "/model.ckpt", torch::kCPU).meta.state.cpu_threads, 1);
+}
+
 using Architecture = std::tuple<model::CellType, model::AttentionType>;
 class TrainerArchitectureTest : public ::testing::TestWithParam<Architecture> {};
 
@@ -150,8 +209,16 @@ TEST_P(TrainerArchitectureTest, TrainsAndValidates) {
   const auto state = Trainer(o).run();
   EXPECT_EQ(state.updates, 4);
   EXPECT_EQ(state.validations, 1);
-  EXPECT_TRUE(std::isfinite(state.best.at("cross-entropy")));
-  EXPECT_GE(state.best.at("bleu"), 0.0);
+  const double cross_entropy = state.best.at(eval::Metric::kCrossEntropy);
+  EXPECT_TRUE(std::isfinite(cross_entropy) && cross_entropy > 0.0) << cross_entropy;
+  EXPECT_NEAR(state.best.at(eval::Metric::kPerplexity), std::exp(cross_entropy), 1e-9);
+  // One validation: the best BLEU is that of valid.output against the references.
+  std::vector<std::string> hypotheses;
+  std::ifstream in(o.model_dir + "/valid.output");
+  for (std::string line; std::getline(in, line);) hypotheses.push_back(line);
+  ASSERT_EQ(hypotheses.size(), 2u);
+  const auto bleu = eval::Bleu().corpus_score(hypotheses, {{"Ein Mann fährt."}, {"Zwei Hunde spielen."}});
+  EXPECT_DOUBLE_EQ(state.best.at(eval::Metric::kBleu), bleu.score);
 }
 
 INSTANTIATE_TEST_SUITE_P(

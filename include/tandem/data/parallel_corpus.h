@@ -73,8 +73,4 @@ class ParallelCorpus {
   CorpusReport report_;
 };
 
-/// All lines of a text file with the cleaning described above (BOM, '\r'),
-/// without UTF-8 checks; throws tandem::Error when the file cannot be read.
-std::vector<std::string> read_text_lines(const std::string& path);
-
 }  // namespace tandem::data

@@ -4,8 +4,8 @@
 //   auto options = tandem::model::ModelOptions(/*source_vocab=*/8000, /*target_vocab=*/8000)
 //                      .cell(CellType::kLstm).attention(AttentionType::kLuongGeneral);
 //   options.validate();                      // throws tandem::Error a user can act on
-//   std::string text = options.to_text();    // "cell=lstm\nattention=luong-general\n..."
-//   auto same = ModelOptions::from_text(text, "model.ckpt");
+//   std::string json = options.to_json();    // {"cell": "lstm", "attention": "luong-general", ...}
+//   auto same = ModelOptions::from_json(json, "model.ckpt");  // equal, field by field
 #pragma once
 
 #include <torch/arg.h>
@@ -76,13 +76,14 @@ struct ModelOptions {
   /// Throws tandem::Error naming the option when a value cannot work.
   void validate() const;
 
-  /// One "key=value" line per field.
-  std::string to_text() const;
+  /// A JSON object with one member per field, named as the command-line option;
+  /// numbers round-trip exactly.
+  std::string to_json() const;
 
-  /// Parses to_text(); `origin` names the file in errors.
-  static ModelOptions from_text(const std::string& text, const std::string& origin);
+  /// Parses to_json(); `origin` names the file in errors (missing or mistyped fields).
+  static ModelOptions from_json(const std::string& json, const std::string& origin);
 
-  bool operator==(const ModelOptions& other) const { return to_text() == other.to_text(); }
+  bool operator==(const ModelOptions& other) const { return to_json() == other.to_json(); }
 };
 
 }  // namespace tandem::model

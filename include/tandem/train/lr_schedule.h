@@ -15,8 +15,6 @@ namespace tandem::train {
 
 enum class LrScheduleType { kConstant, kInverseSqrt, kPlateau };
 
-LrScheduleType parse_lr_schedule(const std::string& name);
-
 struct LrScheduleOptions {
   LrScheduleType type = LrScheduleType::kConstant;
   double base = 1e-3;         ///< --learn-rate

@@ -1,20 +1,23 @@
 // TrainOptions: everything tandem-train is told, typed; src/cli fills it.
 #pragma once
 
+#include <torch/types.h>
+
 #include <atomic>
+#include <functional>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "tandem/data/batcher.h"
+#include "tandem/eval/metric.h"
 #include "tandem/model/model_options.h"
+#include "tandem/model/seq2seq.h"
 #include "tandem/train/lr_schedule.h"
 
 namespace tandem::train {
 
 enum class OptimizerType { kAdam, kSgd };
-
-OptimizerType parse_optimizer(const std::string& name);
 
 struct TrainOptions {
   /// Folder of checkpoints, logs and (when trained here) the vocabulary. Required.
@@ -53,9 +56,9 @@ struct TrainOptions {
   int64_t valid_freq = 1000;
   /// Log every this many updates (--disp-freq). Default 100.
   int64_t disp_freq = 100;
-  /// Validation metrics, the first decides early stopping and plateaus:
-  /// cross-entropy, perplexity, bleu. Default cross-entropy perplexity bleu.
-  std::vector<std::string> valid_metrics{"cross-entropy", "perplexity", "bleu"};
+  /// Validation metrics, the first decides early stopping and plateaus
+  /// (--valid-metrics). Default cross-entropy perplexity bleu.
+  std::vector<eval::Metric> valid_metrics{eval::Metric::kCrossEntropy, eval::Metric::kPerplexity, eval::Metric::kBleu};
   /// Sentences per validation batch. Default 64.
   int64_t valid_mini_batch = 64;
   /// Beam size of the validation translations (--valid-beam-size). Default 5.
@@ -64,16 +67,22 @@ struct TrainOptions {
   bool keep_valid_translations = true;
   /// Seed of initialisation, dropout and shuffling. Default 1111.
   uint64_t seed = 1111;
-  /// cpu, cuda or cuda:N. Default cpu.
-  std::string device = "cpu";
+  /// Where the model trains (--device cpu|cuda|cuda:N). Default CPU.
+  torch::Device device = torch::kCPU;
+  /// LibTorch CPU threads this run uses, recorded in checkpoints (resuming with
+  /// another count is exact only to rounding); 0 = not recorded. The program sets it.
+  int64_t cpu_threads = 0;
   /// Print progress lines on stderr. Default on.
   bool verbose = true;
   /// Stop with an error after this many updates in a row with a NaN or infinite
-  /// loss (each is skipped with a warning) (--max-nonfinite-updates). Default 10.
+  /// loss or gradient norm (each is skipped with a warning) (--max-nonfinite-updates). Default 10.
   int64_t max_nonfinite_updates = 10;
   /// When set and non-zero (a signal number, set by a signal handler), training
   /// stops after the current update and writes model.ckpt. Not owned.
   const std::atomic<int>* stop_request = nullptr;
+  /// Called after each backward pass, before clipping, with the model and the
+  /// 1-based number of the update; tests inject gradients through it. Default none.
+  std::function<void(model::Seq2Seq&, int64_t)> gradient_hook;
 };
 
 }  // namespace tandem::train

@@ -2,7 +2,7 @@
 //
 // Usage:
 //   TrainOptions options;  // model_dir, train_sets, valid_sets, ... (see train_options.h)
-//   TrainState final_state = Trainer(options).run();
+//   model::TrainState final_state = Trainer(options).run();
 //
 // In model_dir: model.ckpt (the last state, for resuming), model.best-METRIC.ckpt
 // (best weights per validation metric), train.log.jsonl (every log line as JSON),
@@ -12,7 +12,7 @@
 // if the run had never stopped.
 #pragma once
 
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 #include "tandem/train/train_options.h"
 
 namespace tandem::train {
@@ -22,7 +22,7 @@ class Trainer {
   explicit Trainer(TrainOptions options);
 
   /// Trains until a stopping condition holds; returns where training stands.
-  TrainState run();
+  model::TrainState run();
 
   /// The signal number that stopped the last run() through options.stop_request; 0 = none.
   int interrupted_by() const { return interrupted_by_; }

@@ -2,7 +2,8 @@
 //
 // Usage:
 //   Validator validator(source_file, target_file, source_tok, target_tok, /*mini_batch=*/64, /*beam=*/5);
-//   std::map<std::string, double> metrics = validator.run(model, device, &translations);
+//   ValidationResult r = validator.run(model, device, /*with_bleu=*/true, &translations);
+//   double bleu = r.value(eval::Metric::kBleu);
 //
 // Cross entropy and perplexity are over the real target tokens of the pairs a
 // training corpus would keep (empty pairs are left out). BLEU translates every
@@ -12,21 +13,26 @@
 
 #include <torch/types.h>
 
-#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tandem/data/parallel_corpus.h"
+#include "tandem/eval/metric.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/vocab/tokenizer.h"
 
 namespace tandem::train {
 
-/// True for metrics where lower is better (cross-entropy, perplexity).
-bool lower_is_better(const std::string& metric);
+/// What one validation measured.
+struct ValidationResult {
+  double cross_entropy = 0.0;  ///< nats per target token (eos included)
+  double perplexity = 0.0;     ///< exp(cross_entropy)
+  std::optional<double> bleu;  ///< sacreBLEU 13a BLEU, when asked for
 
-/// Throws tandem::Error unless `metric` is cross-entropy, perplexity or bleu.
-void check_metric(const std::string& metric);
+  /// The value of `metric`; throws tandem::Error for BLEU when it was not measured.
+  double value(eval::Metric metric) const;
+};
 
 class Validator {
  public:
@@ -35,8 +41,8 @@ class Validator {
 
   /// Evaluates `model` (in eval mode, without gradients; restores train mode).
   /// `translations`, when given, receives the translation of every source line.
-  std::map<std::string, double> run(model::Seq2Seq& model, torch::Device device, bool with_bleu,
-                                    std::vector<std::string>* translations) const;
+  ValidationResult run(model::Seq2Seq& model, torch::Device device, bool with_bleu,
+                       std::vector<std::string>* translations) const;
 
  private:
   data::ParallelCorpus corpus_;

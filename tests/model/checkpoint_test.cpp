@@ -1,4 +1,4 @@
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 
 #include <gtest/gtest.h>
 #include <torch/torch.h>
@@ -8,25 +8,34 @@
 #include "tandem/error.h"
 #include "test_support.h"
 
-namespace tandem::train {
+namespace tandem::model {
 namespace {
 
 CheckpointMeta tiny_meta() {
   CheckpointMeta meta;
   const auto& tok = test::sample_tokenizer();
-  meta.options = model::ModelOptions(tok.vocab_size(), tok.vocab_size()).dim_emb(8).dim_rnn(12).cell(model::CellType::kLstm);
+  meta.options = ModelOptions(tok.vocab_size(), tok.vocab_size()).dim_emb(8).dim_rnn(12).cell(CellType::kLstm);
   meta.source_vocab = tok.model_bytes();
   meta.target_vocab = tok.model_bytes();
   meta.state.updates = 42;
   meta.state.position = {3, 7};
-  meta.state.best = {{"bleu", 12.5}, {"perplexity", 3.25}};
+  meta.state.best = {{eval::Metric::kBleu, 12.5}, {eval::Metric::kPerplexity, 1.0 / 3.0}};
+  meta.state.seconds = 0.1 + 0.2;  // 0.30000000000000004: six digits would lose it
+  meta.state.cpu_threads = 2;
   meta.state.scheduler = "1 0";
   return meta;
 }
 
-torch::Tensor some_logits(model::Seq2Seq& model) {
+torch::Tensor some_logits(Seq2Seq& model) {
   torch::NoGradGuard no_grad;
   model->eval();
+  auto source = torch::tensor({{5, 6, 7, 3}, {8, 3, 0, 0}}, torch::kInt64);
+  auto lengths = torch::tensor({4, 2}, torch::kInt64);
+  auto state = model->start(model->encode(source, lengths));
+  return model->logits(model->step(torch::tensor({2, 2}, torch::kInt64), state).features);
+}
+
+torch::Tensor some_logits_with_grad(Seq2Seq& model) {
   auto source = torch::tensor({{5, 6, 7, 3}, {8, 3, 0, 0}}, torch::kInt64);
   auto lengths = torch::tensor({4, 2}, torch::kInt64);
   auto state = model->start(model->encode(source, lengths));
@@ -37,7 +46,7 @@ TEST(CheckpointTest, SaveAndLoadGiveTheSameModel) {
   const std::string dir = test::temp_dir();
   const auto meta = tiny_meta();
   torch::manual_seed(7);
-  model::Seq2Seq model(meta.options);
+  Seq2Seq model(meta.options);
   torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(0.01));
   save_checkpoint(dir + "/m.ckpt", model, &adam, meta);
   auto loaded = load_checkpoint(dir + "/m.ckpt", torch::kCPU);
@@ -46,17 +55,51 @@ TEST(CheckpointTest, SaveAndLoadGiveTheSameModel) {
   EXPECT_EQ(loaded.meta.state.updates, 42);
   EXPECT_EQ(loaded.meta.state.position, (data::BatchPosition{3, 7}));
   EXPECT_EQ(loaded.meta.state.best, meta.state.best);
+  EXPECT_EQ(loaded.meta.state, meta.state);  // every field, doubles exactly
+  EXPECT_EQ(loaded.meta.state.seconds, 0.1 + 0.2);
   EXPECT_EQ(loaded.meta.state.scheduler, "1 0");
   EXPECT_EQ(loaded.meta.source_vocab, meta.source_vocab);
-  torch::optim::Adam other(loaded.model->parameters(), torch::optim::AdamOptions(0.01));
-  restore_optimizer(loaded, other, "m.ckpt");
   EXPECT_FALSE(std::filesystem::exists(dir + "/m.ckpt.tmp"));
+}
+
+// One Adam step on the logits' sum; Adam's moments decide how far it moves.
+void adam_step(Seq2Seq& model, torch::optim::Adam& adam) {
+  model->eval();  // no dropout: the three runs see the same function
+  adam.zero_grad();
+  some_logits_with_grad(model).sum().backward();
+  adam.step();
+}
+
+TEST(CheckpointTest, TheOptimizerResumesWithItsMoments) {
+  const std::string dir = test::temp_dir();
+  const auto meta = tiny_meta();
+  torch::manual_seed(7);
+  Seq2Seq model(meta.options);
+  torch::optim::Adam adam(model->parameters(), torch::optim::AdamOptions(0.01));
+  for (int i = 0; i < 3; ++i) adam_step(model, adam);  // moments and step counts that are not the initial ones
+  save_checkpoint(dir + "/m.ckpt", model, &adam, meta);
+  auto resumed = load_checkpoint(dir + "/m.ckpt", torch::kCPU);
+  torch::optim::Adam restored(resumed.model->parameters(), torch::optim::AdamOptions(0.01));
+  restore_optimizer(resumed, restored, "m.ckpt");
+  auto fresh = load_checkpoint(dir + "/m.ckpt", torch::kCPU);
+  torch::optim::Adam unrestored(fresh.model->parameters(), torch::optim::AdamOptions(0.01));
+  adam_step(model, adam);
+  adam_step(resumed.model, restored);
+  adam_step(fresh.model, unrestored);
+  const auto original = model->named_parameters();
+  const auto fresh_parameters = fresh.model->named_parameters();
+  bool fresh_differs = false;
+  for (const auto& p : resumed.model->named_parameters()) {
+    EXPECT_TRUE(torch::equal(p.value(), original[p.key()])) << p.key();
+    fresh_differs = fresh_differs || !torch::equal(fresh_parameters[p.key()], original[p.key()]);
+  }
+  EXPECT_TRUE(fresh_differs);  // without the saved moments the step is another one
 }
 
 TEST(CheckpointTest, RandomStateComesBack) {
   const std::string dir = test::temp_dir();
   const auto meta = tiny_meta();
-  model::Seq2Seq model(meta.options);
+  Seq2Seq model(meta.options);
   torch::manual_seed(11);
   save_checkpoint(dir + "/m.ckpt", model, nullptr, meta);
   const auto expected = torch::rand({5});
@@ -80,7 +123,7 @@ TEST(CheckpointTest, DamagedOrForeignFilesGiveErrorsNamingThem) {
   test::write_file(dir + "/garbage.ckpt", "definitely not a checkpoint");
   EXPECT_NE(load_error(dir + "/garbage.ckpt").find("garbage.ckpt"), std::string::npos);
   const auto meta = tiny_meta();
-  model::Seq2Seq model(meta.options);
+  Seq2Seq model(meta.options);
   save_checkpoint(dir + "/good.ckpt", model, nullptr, meta);
   const auto bytes = test::read_file(dir + "/good.ckpt");
   test::write_file(dir + "/truncated.ckpt", bytes.substr(0, bytes.size() / 3));
@@ -95,7 +138,7 @@ TEST(CheckpointTest, DamagedOrForeignFilesGiveErrorsNamingThem) {
 TEST(CheckpointTest, WeightsThatDoNotMatchTheOptionsAreAnError) {
   const std::string dir = test::temp_dir();
   auto meta = tiny_meta();
-  model::Seq2Seq model(meta.options);
+  Seq2Seq model(meta.options);
   meta.options.dim_rnn(16);  // claims another architecture
   save_checkpoint(dir + "/mismatch.ckpt", model, nullptr, meta);
   const auto message = load_error(dir + "/mismatch.ckpt");
@@ -104,9 +147,9 @@ TEST(CheckpointTest, WeightsThatDoNotMatchTheOptionsAreAnError) {
 
 TEST(CheckpointTest, UnwritablePlaceIsAnErrorAndKeepsTheOldFile) {
   const auto meta = tiny_meta();
-  model::Seq2Seq model(meta.options);
+  Seq2Seq model(meta.options);
   EXPECT_THROW(save_checkpoint("/nonexistent/dir/m.ckpt", model, nullptr, meta), Error);
 }
 
 }  // namespace
-}  // namespace tandem::train
+}  // namespace tandem::model

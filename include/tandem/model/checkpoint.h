@@ -8,7 +8,8 @@
 //
 // A checkpoint holds the weights, the model options, both SentencePiece models
 // (their bytes), the training state (updates, data position, best metrics,
-// schedule), the optimizer state and the random generator's state. It is
+// schedule), the optimizer state and the random generators' states (CPU, and
+// the CUDA device's when there is one); options and training state are JSON. It is
 // written to PATH.tmp, flushed to disk, then renamed over PATH, so PATH is
 // always a complete checkpoint. Loading a file that is not one gives an error
 // naming it.
@@ -22,12 +23,13 @@
 #include <string>
 
 #include "tandem/data/batcher.h"
+#include "tandem/eval/metric.h"
 #include "tandem/model/model_options.h"
 #include "tandem/model/seq2seq.h"
 
-namespace tandem::train {
+namespace tandem::model {
 
-/// Where training stands; saved with every checkpoint.
+/// Where training stands; saved with every checkpoint (as JSON; numbers round-trip exactly).
 struct TrainState {
   int64_t updates = 0;                  ///< optimizer steps done
   data::BatchPosition position;         ///< the next batch
@@ -36,16 +38,20 @@ struct TrainState {
   double seconds = 0.0;                 ///< training time so far
   int64_t validations = 0;              ///< validations done
   int64_t stalled = 0;                  ///< validations since the first metric last improved
-  std::map<std::string, double> best;   ///< best value of each validation metric
+  std::map<eval::Metric, double> best;  ///< best value of each validation metric
   std::string scheduler;                ///< LrScheduler::state()
   int64_t corpus_pairs = 0;             ///< training pairs, to detect a changed corpus
+  int64_t cpu_threads = 0;              ///< LibTorch CPU threads of the run that wrote it (0 = unknown)
+  int64_t skipped_updates = 0;          ///< updates skipped for a NaN or infinite loss or gradient
 
-  std::string to_text() const;
-  static TrainState from_text(const std::string& text, const std::string& origin);
+  std::string to_json() const;
+  /// Parses to_json(); `origin` names the file in errors.
+  static TrainState from_json(const std::string& json, const std::string& origin);
+  bool operator==(const TrainState& other) const { return to_json() == other.to_json(); }
 };
 
 struct CheckpointMeta {
-  model::ModelOptions options{1, 1};
+  ModelOptions options{1, 1};
   std::string source_vocab;  ///< SentencePiece model bytes
   std::string target_vocab;  ///< SentencePiece model bytes
   TrainState state;
@@ -53,13 +59,14 @@ struct CheckpointMeta {
 
 struct LoadedCheckpoint {
   CheckpointMeta meta;
-  model::Seq2Seq model{nullptr};
+  Seq2Seq model{nullptr};
   torch::serialize::InputArchive archive;
 };
 
-/// Writes a checkpoint atomically; `optimizer` may be null (a model only).
-void save_checkpoint(const std::string& path, model::Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta);
+/// Writes a checkpoint atomically; `optimizer` may be null (a model only). The
+/// random state of `device`'s CUDA generator is saved too when it is a CUDA device.
+void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta, torch::Device device = torch::kCPU);
 
 /// Loads model and metadata onto `device`; throws tandem::Error naming the file.
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device);
@@ -67,7 +74,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device);
 /// Restores the optimizer state saved with the checkpoint.
 void restore_optimizer(LoadedCheckpoint& checkpoint, torch::optim::Optimizer& optimizer, const std::string& path);
 
-/// Restores LibTorch's default CPU random generator as it was when saved.
-void restore_random_state(LoadedCheckpoint& checkpoint, const std::string& path);
+/// Restores LibTorch's default CPU random generator as it was when saved, and
+/// the CUDA generator of `device` when it is a CUDA device and the checkpoint has one.
+void restore_random_state(LoadedCheckpoint& checkpoint, const std::string& path, torch::Device device = torch::kCPU);
 
-}  // namespace tandem::train
+}  // namespace tandem::model

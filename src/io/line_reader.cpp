@@ -1,4 +1,4 @@
-#include "tandem/data/line_reader.h"
+#include "tandem/io/line_reader.h"
 
 #include <zlib.h>
 
@@ -8,7 +8,7 @@
 
 #include "tandem/error.h"
 
-namespace tandem::data {
+namespace tandem::io {
 
 struct LineReader::Impl {
   gzFile file = nullptr;
@@ -79,4 +79,20 @@ bool LineReader::next(std::string& line) {
   return false;
 }
 
-}  // namespace tandem::data
+void clean_line(std::string& line, bool first_line) {
+  if (first_line && line.rfind("\xEF\xBB\xBF", 0) == 0) line.erase(0, 3);
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+}
+
+std::vector<std::string> read_text_lines(const std::string& path) {
+  LineReader reader(path);
+  std::vector<std::string> lines;
+  std::string line;
+  while (reader.next(line)) {
+    clean_line(line, reader.line_number() == 1);
+    lines.push_back(line);
+  }
+  return lines;
+}
+
+}  // namespace tandem::io

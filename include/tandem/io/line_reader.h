@@ -1,7 +1,7 @@
 // LineReader: one line at a time from a text file, plain or gzip-compressed.
 //
 // Usage:
-//   tandem::data::LineReader in("train.de.gz");   // or a plain file, or "-" for stdin
+//   tandem::io::LineReader in("train.de.gz");   // or a plain file, or "-" for stdin
 //   std::string line;
 //   while (in.next(line)) use(line, in.line_number());
 //
@@ -9,13 +9,18 @@
 // without '\n' is still a line, and a file ending in '\n' has no extra empty
 // line. Nothing else is changed (a '\r' stays): callers decide what is text.
 // Compression is detected from the content, not the name.
+//
+// Text cleaning: every program that reads text (training, vocabulary, validation,
+// translation, scoring) cleans each line with clean_line(), so a CRLF file or one
+// that starts with a byte order mark reads the same as a plain LF file.
 #pragma once
 
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <vector>
 
-namespace tandem::data {
+namespace tandem::io {
 
 class LineReader {
  public:
@@ -41,4 +46,12 @@ class LineReader {
   size_t line_number_ = 0;
 };
 
-}  // namespace tandem::data
+/// Cleans one line as Tandem reads text: drops a trailing '\r' (CRLF files) and,
+/// when `first_line`, a leading UTF-8 byte order mark.
+void clean_line(std::string& line, bool first_line);
+
+/// All lines of a text file (plain or .gz), each cleaned by clean_line(); no
+/// UTF-8 checks. Throws tandem::Error when the file cannot be read.
+std::vector<std::string> read_text_lines(const std::string& path);
+
+}  // namespace tandem::io

@@ -1,11 +1,11 @@
-#include "tandem/data/line_reader.h"
+#include "tandem/io/line_reader.h"
 
 #include <gtest/gtest.h>
 
 #include "tandem/error.h"
 #include "test_support.h"
 
-namespace tandem::data {
+namespace tandem::io {
 namespace {
 
 std::vector<std::string> all_lines(const std::string& path) {
@@ -70,4 +70,4 @@ TEST(LineReaderTest, TruncatedGzipIsAnError) {
 }
 
 }  // namespace
-}  // namespace tandem::data
+}  // namespace tandem::io

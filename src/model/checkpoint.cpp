@@ -1,4 +1,4 @@
-#include "tandem/train/checkpoint.h"
+#include "tandem/model/checkpoint.h"
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <fcntl.h>
@@ -10,15 +10,21 @@
 #include <cstring>
 #include <filesystem>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <sstream>
 #include <vector>
 
 #include "tandem/error.h"
 
-namespace tandem::train {
+namespace tandem::model {
 namespace {
 
-constexpr const char* kFormat = "tandem-checkpoint 1";
+constexpr const char* kFormat = "tandem-checkpoint 2";  // 2: options and training state as JSON
+
+// The CUDA generator of `device` (LibTorch's default one for that GPU).
+at::Generator cuda_generator(torch::Device device) {
+  return at::globalContext().defaultGenerator(c10::Device(c10::kCUDA, device.has_index() ? device.index() : 0));
+}
 
 torch::Tensor bytes_tensor(const std::string& s) {
   auto t = torch::empty({static_cast<int64_t>(s.size())}, torch::kUInt8);
@@ -52,56 +58,60 @@ bool sync_path(const std::string& path) {
 
 }  // namespace
 
-std::string TrainState::to_text() const {
-  std::ostringstream out;
-  out.precision(17);
-  out << "updates " << updates << "\nepoch " << position.epoch << "\nbatch " << position.index << "\nsentences "
-      << sentences << "\ntarget-tokens " << target_tokens << "\nseconds " << seconds << "\nvalidations "
-      << validations << "\nstalled " << stalled << "\ncorpus-pairs " << corpus_pairs << "\nscheduler "
-      << scheduler << "\n";
-  for (const auto& [metric, value] : best) out << "best " << metric << " " << value << "\n";
-  return out.str();
+std::string TrainState::to_json() const {
+  nlohmann::ordered_json best_json = nlohmann::ordered_json::object();
+  for (const auto& [metric, value] : best) best_json[eval::metric_name(metric)] = value;
+  const nlohmann::ordered_json j = {{"updates", updates},
+                                    {"epoch", position.epoch},
+                                    {"batch", position.index},
+                                    {"sentences", sentences},
+                                    {"target-tokens", target_tokens},
+                                    {"seconds", seconds},
+                                    {"validations", validations},
+                                    {"stalled", stalled},
+                                    {"corpus-pairs", corpus_pairs},
+                                    {"cpu-threads", cpu_threads},
+                                    {"skipped-updates", skipped_updates},
+                                    {"scheduler", scheduler},
+                                    {"best", best_json}};
+  return j.dump();
 }
 
-TrainState TrainState::from_text(const std::string& text, const std::string& origin) {
+TrainState TrainState::from_json(const std::string& json, const std::string& origin) {
   TrainState s;
-  std::istringstream in(text);
-  std::string line;
-  while (std::getline(in, line)) {
-    std::istringstream fields(line);
-    std::string key;
-    fields >> key;
-    bool ok = true;
-    if (key == "updates") ok = static_cast<bool>(fields >> s.updates);
-    else if (key == "epoch") ok = static_cast<bool>(fields >> s.position.epoch);
-    else if (key == "batch") ok = static_cast<bool>(fields >> s.position.index);
-    else if (key == "sentences") ok = static_cast<bool>(fields >> s.sentences);
-    else if (key == "target-tokens") ok = static_cast<bool>(fields >> s.target_tokens);
-    else if (key == "seconds") ok = static_cast<bool>(fields >> s.seconds);
-    else if (key == "validations") ok = static_cast<bool>(fields >> s.validations);
-    else if (key == "stalled") ok = static_cast<bool>(fields >> s.stalled);
-    else if (key == "corpus-pairs") ok = static_cast<bool>(fields >> s.corpus_pairs);
-    else if (key == "scheduler") std::getline(fields >> std::ws, s.scheduler);
-    else if (key == "best") {
-      std::string metric;
-      double value = 0;
-      ok = static_cast<bool>(fields >> metric >> value);
-      s.best[metric] = value;
-    }
-    if (!ok) throw Error(origin + ": the checkpoint's training state is damaged (line '" + line + "')");
+  try {
+    const auto j = nlohmann::json::parse(json);
+    s.updates = j.at("updates").get<int64_t>();
+    s.position.epoch = j.at("epoch").get<int64_t>();
+    s.position.index = j.at("batch").get<int64_t>();
+    s.sentences = j.at("sentences").get<int64_t>();
+    s.target_tokens = j.at("target-tokens").get<int64_t>();
+    s.seconds = j.at("seconds").get<double>();
+    s.validations = j.at("validations").get<int64_t>();
+    s.stalled = j.at("stalled").get<int64_t>();
+    s.corpus_pairs = j.at("corpus-pairs").get<int64_t>();
+    s.cpu_threads = j.at("cpu-threads").get<int64_t>();
+    s.skipped_updates = j.at("skipped-updates").get<int64_t>();
+    s.scheduler = j.at("scheduler").get<std::string>();
+    for (const auto& [name, value] : j.at("best").items()) s.best[eval::parse_metric(name)] = value.get<double>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(origin + ": the checkpoint's training state is damaged (" + e.what() + ")");
+  } catch (const Error& e) {
+    throw Error(origin + ": the checkpoint's training state is damaged (" + e.what() + ")");
   }
   return s;
 }
 
-void save_checkpoint(const std::string& path, model::Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta) {
+void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta, torch::Device device) {
   torch::serialize::OutputArchive root;
   root.write("format", bytes_tensor(kFormat));
-  root.write("options", bytes_tensor(meta.options.to_text()));
+  root.write("options", bytes_tensor(meta.options.to_json()));
   root.write("source_vocab", bytes_tensor(meta.source_vocab));
   root.write("target_vocab", bytes_tensor(meta.target_vocab));
-  root.write("train_state", bytes_tensor(meta.state.to_text()));
+  root.write("train_state", bytes_tensor(meta.state.to_json()));
   root.write("rng_cpu", at::detail::getDefaultCPUGenerator().get_state());
+  if (device.is_cuda()) root.write("rng_cuda", cuda_generator(device).get_state());
   torch::serialize::OutputArchive weights;
   model->save(weights);
   root.write("model", weights);
@@ -165,15 +175,20 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) 
     throw Error(path + ": cannot read it as a Tandem checkpoint (" + std::string(e.what_without_backtrace()) +
                 "); the file is missing, truncated or of another kind");
   }
-  if (read_string(ckpt.archive, "format", path) != kFormat) {
-    throw Error(path + ": unknown checkpoint format; it was written by another version of Tandem");
+  const std::string format = read_string(ckpt.archive, "format", path);
+  if (format == "tandem-checkpoint 1") {
+    throw Error(path + ": a checkpoint of an earlier Tandem (format 1, options as text); this version reads format 2: "
+                "train the model again with this version");
   }
-  ckpt.meta.options = model::ModelOptions::from_text(read_string(ckpt.archive, "options", path), path);
+  if (format != kFormat) {
+    throw Error(path + ": unknown checkpoint format '" + format + "'; it was written by another version of Tandem");
+  }
+  ckpt.meta.options = ModelOptions::from_json(read_string(ckpt.archive, "options", path), path);
   ckpt.meta.options.validate();
   ckpt.meta.source_vocab = read_string(ckpt.archive, "source_vocab", path);
   ckpt.meta.target_vocab = read_string(ckpt.archive, "target_vocab", path);
-  ckpt.meta.state = TrainState::from_text(read_string(ckpt.archive, "train_state", path), path);
-  ckpt.model = model::Seq2Seq(ckpt.meta.options);
+  ckpt.meta.state = TrainState::from_json(read_string(ckpt.archive, "train_state", path), path);
+  ckpt.model = Seq2Seq(ckpt.meta.options);
   // Module::load replaces tensors whatever their shape: compare with the shapes
   // the options imply.
   std::map<std::string, std::vector<int64_t>> expected;
@@ -208,16 +223,28 @@ void restore_optimizer(LoadedCheckpoint& checkpoint, torch::optim::Optimizer& op
   }
 }
 
-void restore_random_state(LoadedCheckpoint& checkpoint, const std::string& path) {
+void restore_random_state(LoadedCheckpoint& checkpoint, const std::string& path, torch::Device device) {
   torch::Tensor state;
   try {
     checkpoint.archive.read("rng_cpu", state);
   } catch (const c10::Error&) {
     throw Error(path + ": the checkpoint lacks the random generator state");
   }
-  auto generator = at::detail::getDefaultCPUGenerator();
+  {
+    auto generator = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(generator.mutex());
+    generator.set_state(state.to(torch::kCPU));
+  }
+  if (!device.is_cuda()) return;
+  torch::Tensor cuda_state;
+  try {
+    checkpoint.archive.read("rng_cuda", cuda_state);
+  } catch (const c10::Error&) {
+    return;  // written on a CPU: the CUDA generator starts from the seed
+  }
+  auto generator = cuda_generator(device);
   std::lock_guard<std::mutex> lock(generator.mutex());
-  generator.set_state(state.to(torch::kCPU));
+  generator.set_state(cuda_state.to(torch::kCPU));
 }
 
-}  // namespace tandem::train
+}  // namespace tandem::model

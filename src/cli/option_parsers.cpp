@@ -1,0 +1,51 @@
+#include "cli/option_parsers.h"
+
+#include <torch/cuda.h>
+
+#include <algorithm>
+
+#include "tandem/error.h"
+
+namespace tandem::cli {
+
+torch::Device parse_device(const std::string& name) {
+  torch::Device device(torch::kCPU);
+  try {
+    device = torch::Device(name);
+  } catch (const c10::Error&) {
+    throw Error("unknown --device '" + name + "'; use cpu, cuda or cuda:N");
+  }
+  if (device.is_cuda() && !torch::cuda::is_available()) {
+    throw Error("--device " + name + ": this LibTorch build or machine has no CUDA device; use --device cpu");
+  }
+  if (!device.is_cpu() && !device.is_cuda()) throw Error("unknown --device '" + name + "'; use cpu, cuda or cuda:N");
+  return device;
+}
+
+train::OptimizerType parse_optimizer(const std::string& name) {
+  if (name == "adam") return train::OptimizerType::kAdam;
+  if (name == "sgd") return train::OptimizerType::kSgd;
+  throw Error("unknown --optim '" + name + "'; use adam or sgd");
+}
+
+train::LrScheduleType parse_lr_schedule(const std::string& name) {
+  if (name == "constant") return train::LrScheduleType::kConstant;
+  if (name == "inverse-sqrt") return train::LrScheduleType::kInverseSqrt;
+  if (name == "plateau") return train::LrScheduleType::kPlateau;
+  throw Error("unknown --lr-schedule '" + name + "'; use constant, inverse-sqrt or plateau");
+}
+
+std::vector<eval::Metric> parse_metrics(const std::vector<std::string>& names) {
+  if (names.empty()) throw Error("--valid-metrics needs at least one metric");
+  std::vector<eval::Metric> metrics;
+  for (const auto& name : names) {
+    const auto metric = eval::parse_metric(name);
+    if (std::find(metrics.begin(), metrics.end(), metric) != metrics.end()) {
+      throw Error("--valid-metrics names '" + name + "' twice");
+    }
+    metrics.push_back(metric);
+  }
+  return metrics;
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,25 @@
+#include "tandem/eval/metric.h"
+
+#include "tandem/error.h"
+
+namespace tandem::eval {
+
+std::string metric_name(Metric metric) {
+  switch (metric) {
+    case Metric::kCrossEntropy: return "cross-entropy";
+    case Metric::kPerplexity: return "perplexity";
+    case Metric::kBleu: return "bleu";
+  }
+  return "?";
+}
+
+Metric parse_metric(const std::string& name) {
+  for (const auto metric : {Metric::kCrossEntropy, Metric::kPerplexity, Metric::kBleu}) {
+    if (name == metric_name(metric)) return metric;
+  }
+  throw Error("unknown validation metric '" + name + "'; use cross-entropy, perplexity or bleu");
+}
+
+bool lower_is_better(Metric metric) { return metric != Metric::kBleu; }
+
+}  // namespace tandem::eval

@@ -102,7 +102,7 @@ Translator::Translator(std::vector<model::Seq2Seq> models, vocab::Tokenizer sour
       ensemble_(std::move(models), std::move(weights)) {}
 
 std::vector<TranslationResult> Translator::translate(const std::vector<std::string>& lines,
-                                                     const TranslateOptions& options) {
+                                                     const TranslateOptions& options, int64_t first_line) {
   if (options.mini_batch < 1) throw Error("--mini-batch must be at least 1");
   if (options.max_input_length < 1) throw Error("--max-input-length must be at least 1");
   std::vector<TranslationResult> results(lines.size());
@@ -129,9 +129,13 @@ std::vector<TranslationResult> Translator::translate(const std::vector<std::stri
   for (size_t start = 0; start < work.size(); start += static_cast<size_t>(options.mini_batch)) {
     const size_t end = std::min(work.size(), start + static_cast<size_t>(options.mini_batch));
     std::vector<std::vector<int32_t>> sources;
-    for (size_t k = start; k < end; ++k) sources.push_back(encoded[work[k]]);
+    std::vector<int64_t> ids;  // line numbers: each line samples from its own stream
+    for (size_t k = start; k < end; ++k) {
+      sources.push_back(encoded[work[k]]);
+      ids.push_back(first_line + static_cast<int64_t>(work[k]));
+    }
     const auto [source, lengths] = data::make_source_batch(sources, device_);
-    auto hypotheses = search::beam_search(ensemble_, source, lengths, options.search);
+    auto hypotheses = search::beam_search(ensemble_, source, lengths, options.search, ids);
     for (size_t k = start; k < end; ++k) {
       auto& result = results[work[k]];
       result.hypotheses = std::move(hypotheses[k - start]);
@@ -170,7 +174,6 @@ std::vector<double> Translator::score_ids(const std::vector<std::vector<int32_t>
   if (src.size() != tgt.size()) throw Error("scoring needs as many targets as sources");
   if (mini_batch < 1) throw Error("--mini-batch must be at least 1");
   torch::NoGradGuard no_grad;
-  auto& model = models_.front();
   std::vector<size_t> order(src.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return src[a].size() < src[b].size(); });
@@ -184,7 +187,7 @@ std::vector<double> Translator::score_ids(const std::vector<std::vector<int32_t>
       batch_tgt.push_back(tgt[order[k]]);
     }
     const auto batch = data::make_batch(batch_src, batch_tgt, device_);
-    const auto log_probs = torch::log_softmax(model->forward(batch), /*dim=*/-1);                       // [B, T, V]
+    const auto log_probs = ensemble_.forced_log_probs(batch);                                          // [B, T, V]
     const auto picked = log_probs.gather(-1, batch.target_output.unsqueeze(-1)).squeeze(-1);          // [B, T]
     const auto sums = picked.masked_fill(batch.target_output.eq(0), 0.0).sum(/*dim=*/1).to(torch::kCPU);  // [B]
     for (size_t k = start; k < end; ++k) scores[order[k]] = sums[static_cast<int64_t>(k - start)].item<double>();
@@ -242,7 +245,7 @@ StreamStats Translator::translate_stream(const std::function<bool(std::string&)>
       lines.push_back(line);
     }
     if (lines.empty()) break;
-    const auto results = translate(lines, options);
+    const auto results = translate(lines, options, stats.lines);
     for (size_t i = 0; i < results.size(); ++i) {
       const auto& r = results[i];
       const int64_t id = stats.lines + static_cast<int64_t>(i);

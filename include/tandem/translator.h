@@ -76,8 +76,11 @@ class Translator {
   Translator(std::vector<model::Seq2Seq> models, vocab::Tokenizer source, vocab::Tokenizer target,
              torch::Device device, std::vector<double> weights = {});
 
-  /// Translates lines; one result per line, in order.
-  std::vector<TranslationResult> translate(const std::vector<std::string>& lines, const TranslateOptions& options);
+  /// Translates lines; one result per line, in order. `first_line` is the number
+  /// of lines before these in the whole input: with sampling, line i draws from
+  /// the stream of (seed, first_line + i), whatever the batching.
+  std::vector<TranslationResult> translate(const std::vector<std::string>& lines, const TranslateOptions& options,
+                                           int64_t first_line = 0);
 
   /// Translates `in` line by line into `out`, writing and flushing after each
   /// maxi-batch; warnings (cut lines, replaced bytes) go to `log` when given.
@@ -92,7 +95,7 @@ class Translator {
                                const TranslateOptions& options, std::ostream* log = nullptr,
                                const std::function<void(const StreamStats&)>& progress = {});
 
-  /// log P(target | source) of each pair under the (first) model: the sum over
+  /// log P(target | source) of each pair under the ensemble (as search scores it): the sum over
   /// the target pieces and eos. `pieces`, when given, receives each target's
   /// piece count + 1 (for eos), the length a per-token normalization divides by.
   std::vector<double> score(const std::vector<std::string>& sources, const std::vector<std::string>& targets,

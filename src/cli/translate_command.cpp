@@ -26,9 +26,11 @@ constexpr const char* kUsage =
     "model folder (its best-BLEU checkpoint) or a checkpoint file; several make an ensemble.\n"
     "Example: tandem-translate -m model_dir -b 5 < test.en > test.de";
 constexpr const char* kScoreUsage =
-    "Usage: tandem-score --models MODEL --train-sets SRC TGT [--normalize] [--summary]\n"
-    "Prints log P(target | source) of every line pair under the model (sum over the\n"
-    "target pieces and eos), or with --summary the corpus cross entropy and perplexity.";
+    "Usage: tandem-score --models MODEL [MODEL ...] --train-sets SRC TGT [--normalize] [--summary]\n"
+    "Prints log P(target | source) of every line pair under the model or ensemble, as\n"
+    "tandem-translate's F0= scores it (sum over the target pieces and eos), or with\n"
+    "--summary the corpus cross entropy and perplexity. Lines are cleaned as everywhere\n"
+    "(a CRLF file or a byte order mark scores as the plain file).";
 
 struct Common {
   std::vector<std::string> models;
@@ -84,7 +86,9 @@ int translate(int argc, char** argv) {
       ("sampling", po::value<std::string>(&sampling)->default_value(sampling), "none, full or topk")
       ("top-k", po::value<int64_t>(&t.search.top_k)->default_value(t.search.top_k), "tokens to draw from with topk")
       ("temperature", defaulted(&t.search.temperature), "sampling temperature")
-      ("seed", po::value<uint64_t>(&t.search.seed)->default_value(t.search.seed), "sampling seed")
+      ("seed", po::value<uint64_t>(&t.search.seed)->default_value(t.search.seed),
+       "sampling seed; each line draws from its own stream, so batching does not change samples")
+      ("allow-unk", po::bool_switch(&t.search.allow_unk), "let translations contain <unk> (masked by default)")
       ("quiet", po::bool_switch(&quiet), "no progress line and no summary");
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
@@ -142,6 +146,7 @@ int score(int argc, char** argv) {
   po::options_description options("Options");
   add_common(options, c);
   options.add_options()
+      ("weights", po::value<std::vector<double>>(&c.weights)->multitoken(), "ensemble weights, one per model")
       ("train-sets,t", po::value<std::vector<std::string>>(&sets)->multitoken()->required(), "source and target files")
       ("normalize", po::bool_switch(&normalize), "divide each score by the target length (pieces + eos)")
       ("summary", po::bool_switch(&summary), "print only corpus cross entropy and perplexity")
@@ -150,9 +155,8 @@ int score(int argc, char** argv) {
   if (print_help_if_asked(vm, kScoreUsage, options)) return 0;
   po::notify(vm);
   if (sets.size() != 2) throw Error("--train-sets takes two files: source and target");
-  if (c.models.size() != 1) throw Error("tandem-score scores with one model; pass one --models path");
   const auto device = start("tandem-score", c);
-  auto translator = Translator::load(c.models, device);
+  auto translator = Translator::load(c.models, device, c.weights);
   const auto sources = io::read_text_lines(sets[0]);
   const auto targets = io::read_text_lines(sets[1]);
   if (sources.size() != targets.size()) {

@@ -22,10 +22,11 @@ struct Candidate {
   double score;
 };
 
-// Every open row of every sentence draws one token.
+// Every open row of every sentence draws one token, from its sentence's stream:
+// block p (rows p*K .. p*K+K-1) draws K tokens from generators[p].
 std::vector<std::vector<Candidate>> sample_candidates(const torch::Tensor& log_probs, const torch::Tensor& scores,
                                                       const std::vector<int64_t>& open, int64_t K,
-                                                      const SearchOptions& o, at::Generator& generator) {
+                                                      const SearchOptions& o, std::vector<at::Generator*> generators) {
   auto logits = log_probs / std::max(o.temperature, 1e-6);  // [N, V]
   if (o.sampling == Sampling::kTopK && o.top_k < logits.size(1)) {
     const auto kth = std::get<0>(logits.topk(o.top_k, /*dim=*/-1)).select(1, o.top_k - 1).unsqueeze(1);  // [N, 1]
@@ -34,7 +35,13 @@ std::vector<std::vector<Candidate>> sample_candidates(const torch::Tensor& log_p
   const auto probs = torch::softmax(logits, /*dim=*/-1).nan_to_num(0.0);  // rows all -inf give zeros
   const auto finite = scores.isfinite();                                 // [N]
   const auto safe = torch::where(finite.unsqueeze(1), probs, torch::ones_like(probs));
-  const auto drawn = torch::multinomial(safe, 1, /*replacement=*/true, generator).squeeze(1);  // [N]
+  std::vector<torch::Tensor> blocks;
+  blocks.reserve(generators.size());
+  for (size_t p = 0; p < generators.size(); ++p) {
+    const auto rows = safe.narrow(/*dim=*/0, static_cast<int64_t>(p) * K, K);                        // [K, V]
+    blocks.push_back(torch::multinomial(rows, 1, /*replacement=*/true, *generators[p]).squeeze(1));  // [K]
+  }
+  const auto drawn = torch::cat(blocks);  // [N]
   const auto drawn_score = (scores + log_probs.gather(1, drawn.unsqueeze(1)).squeeze(1)).to(torch::kFloat64);
   const auto* tokens = drawn.data_ptr<int64_t>();
   const auto* values = drawn_score.data_ptr<double>();
@@ -80,10 +87,22 @@ double ranking_of(double score, size_t tokens, const SearchOptions& o) {
   return score / std::pow(length, o.normalize) - o.word_penalty * length;
 }
 
+uint64_t splitmix64(uint64_t x) {
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
 
+uint64_t sentence_seed(uint64_t seed, int64_t sentence_id) {
+  return splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(sentence_id));
+}
+
 std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
-                                                 const torch::Tensor& lengths, const SearchOptions& o) {
+                                                 const torch::Tensor& lengths, const SearchOptions& o,
+                                                 const std::vector<int64_t>& sentence_ids) {
   if (o.beam_size < 1) throw Error("--beam-size must be at least 1");
   if (o.max_length_factor <= 0) throw Error("--max-length-factor must be above 0");
   if (o.temperature <= 0) throw Error("--temperature must be above 0");
@@ -93,7 +112,17 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
   const int64_t K = o.beam_size;
   const int64_t N = B * K;
   const auto device = source.device();
-  at::Generator generator = at::make_generator<at::CPUGeneratorImpl>(o.seed);
+  if (!sentence_ids.empty() && static_cast<int64_t>(sentence_ids.size()) != B) {
+    throw Error("beam_search: " + std::to_string(sentence_ids.size()) + " sentence ids for " + std::to_string(B) +
+                " sentences");
+  }
+  std::vector<at::Generator> generators;  // one stream per sentence, for sampling
+  if (o.sampling != Sampling::kNone) {
+    for (int64_t b = 0; b < B; ++b) {
+      const int64_t id = sentence_ids.empty() ? b : sentence_ids[static_cast<size_t>(b)];
+      generators.push_back(at::make_generator<at::CPUGeneratorImpl>(sentence_seed(o.seed, id)));
+    }
+  }
 
   // Each sentence's rows start as copies of its first decoder state; they
   // share its encoding.
@@ -122,12 +151,22 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
   std::vector<int64_t> active(static_cast<size_t>(B));
   for (int64_t b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
 
+  const auto active_generators = [&] {
+    std::vector<at::Generator*> out;
+    for (const int64_t b : active) out.push_back(&generators[static_cast<size_t>(b)]);
+    return out;
+  };
+
   for (int64_t t = 0; !active.empty(); ++t) {
     const auto P = static_cast<int64_t>(active.size());
     std::vector<int64_t> active_open(active.size());
     for (size_t p = 0; p < active.size(); ++p) active_open[p] = open[static_cast<size_t>(active[p])];
     torch::Tensor attention;
     auto log_probs = ensemble.step(previous, state, o.keep_attention ? &attention : nullptr).to(torch::kFloat32);
+    // Pieces that are never output: padding, bos, and unk unless allowed.
+    log_probs.select(1, vocab::kPadId).fill_(kNegInf);
+    log_probs.select(1, vocab::kBosId).fill_(kNegInf);
+    if (!o.allow_unk) log_probs.select(1, vocab::kUnkId).fill_(kNegInf);
     // Length rules: no eos first; only eos at the limit.
     if (t == 0) log_probs.select(1, vocab::kEosId).fill_(kNegInf);
     std::vector<int64_t> at_limit_rows;
@@ -146,7 +185,8 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
     const auto candidates =
         o.sampling == Sampling::kNone
             ? best_candidates(log_probs, scores, active_open, K)
-            : sample_candidates(log_probs.to(torch::kCPU), scores.to(torch::kCPU), active_open, K, o, generator);
+            : sample_candidates(log_probs.to(torch::kCPU), scores.to(torch::kCPU), active_open, K, o,
+                                active_generators());
     torch::Tensor cpu_attention = o.keep_attention && attention.defined() ? attention.to(torch::kCPU) : torch::Tensor();
 
     // Sort candidates into finished hypotheses and the next rows; blocks of

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
+
 #include "tandem/error.h"
 
 namespace tandem::search {
@@ -28,6 +30,14 @@ Ensemble::Ensemble(std::vector<model::Seq2Seq> models, std::vector<double> weigh
     throw Error("--weights gives " + std::to_string(weights_.size()) + " weights for " +
                 std::to_string(models_.size()) + " models");
   }
+  double sum = 0.0;
+  for (const double w : weights_) {
+    if (!std::isfinite(w) || w <= 0.0) {
+      throw Error("--weights must be finite and above 0, got " + std::to_string(w));
+    }
+    sum += w;
+  }
+  for (double& w : weights_) w /= sum;
   for (const auto& m : models_) {
     if (m->options().target_vocab() != target_vocab()) {
       throw Error("the ensemble's models have different target vocabularies (" + std::to_string(target_vocab()) +
@@ -42,15 +52,34 @@ EnsembleState Ensemble::start(const torch::Tensor& source, const torch::Tensor& 
   return state;
 }
 
+namespace {
+
+// Σ w_i log p_i, renormalized over the last dimension; one model is returned as it is.
+torch::Tensor combine(const std::vector<torch::Tensor>& log_probs, const std::vector<double>& weights) {
+  if (log_probs.size() == 1) return log_probs.front();
+  torch::Tensor sum = log_probs[0] * weights[0];
+  for (size_t i = 1; i < log_probs.size(); ++i) sum = sum + log_probs[i] * weights[i];
+  return torch::log_softmax(sum, /*dim=*/-1);
+}
+
+}  // namespace
+
 torch::Tensor Ensemble::step(const torch::Tensor& previous, EnsembleState& state, torch::Tensor* attention) {
-  torch::Tensor combined;
+  std::vector<torch::Tensor> log_probs;
+  log_probs.reserve(models_.size());
   for (size_t i = 0; i < models_.size(); ++i) {
     const auto out = models_[i]->step(previous, state.states[i]);
-    const auto log_probs = torch::log_softmax(models_[i]->logits(out.features), /*dim=*/-1);  // [N, V]
-    combined = i == 0 ? log_probs * weights_[i] : combined + log_probs * weights_[i];
+    log_probs.push_back(torch::log_softmax(models_[i]->logits(out.features), /*dim=*/-1));  // [N, V]
     if (i == 0 && attention != nullptr) *attention = out.attention;
   }
-  return combined;
+  return combine(log_probs, weights_);
+}
+
+torch::Tensor Ensemble::forced_log_probs(const data::Batch& batch) {
+  std::vector<torch::Tensor> log_probs;
+  log_probs.reserve(models_.size());
+  for (auto& m : models_) log_probs.push_back(torch::log_softmax(m->forward(batch), /*dim=*/-1));  // [B, T, V]
+  return combine(log_probs, weights_);
 }
 
 }  // namespace tandem::search

@@ -3,7 +3,9 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "tandem/data/batch.h"
 #include "tandem/error.h"
@@ -38,7 +40,11 @@ std::pair<std::vector<int32_t>, double> reference_greedy(model::Seq2Seq& m, cons
       token = vocab::kEosId;
     } else {
       if (t == 0) log_probs[vocab::kEosId] = -std::numeric_limits<float>::infinity();
-      token = log_probs.argmax().item<int64_t>();
+      auto allowed = log_probs.clone();  // pad, bos and unk are never chosen
+      for (const int32_t id : {vocab::kPadId, vocab::kBosId, vocab::kUnkId}) {
+        allowed[id] = -std::numeric_limits<float>::infinity();
+      }
+      token = allowed.argmax().item<int64_t>();
     }
     score += log_probs[token].item<double>();
     if (token == vocab::kEosId) break;
@@ -65,25 +71,52 @@ TEST_P(BeamSearchTest, BeamOneEqualsAReferenceGreedyDecoder) {
   }
 }
 
-TEST_P(BeamSearchTest, BeamNeverLosesToGreedyAndNBestIsSorted) {
+// log P(tokens + eos | source) under the ensemble, by teacher forcing.
+double forced_score(Ensemble& ensemble, const std::vector<int32_t>& source, const std::vector<int32_t>& tokens) {
+  torch::NoGradGuard no_grad;
+  const auto batch = data::make_batch({source}, {tokens}, torch::kCPU);
+  const auto log_probs = ensemble.forced_log_probs(batch);                                    // [1, T, V]
+  return log_probs.gather(-1, batch.target_output.unsqueeze(-1)).sum().item<double>();     // no padding in one row
+}
+
+// What beam search guarantees: K distinct hypotheses sorted by ranking, each
+// scored exactly as teacher forcing scores its tokens (so the score is the
+// model's log-probability), within the length rules.
+TEST_P(BeamSearchTest, NBestIsDistinctSortedAndScoredAsForcedDecoding) {
   auto m = random_model(GetParam(), 22);
   Ensemble ensemble({m}, {});
   const auto [source, lengths] = data::make_source_batch(kSources);
-  SearchOptions greedy;
-  greedy.beam_size = 1;
   SearchOptions beam;
   beam.beam_size = 4;
-  const auto g = beam_search(ensemble, source, lengths, greedy);
   const auto b = beam_search(ensemble, source, lengths, beam);
   for (size_t i = 0; i < kSources.size(); ++i) {
     ASSERT_EQ(b[i].size(), 4u);
-    EXPECT_GE(b[i][0].score, g[i][0].score - 1e-5) << "sentence " << i;
     for (size_t k = 1; k < b[i].size(); ++k) EXPECT_GE(b[i][k - 1].ranking, b[i][k].ranking);
-    for (const auto& h : b[i]) {
+    for (size_t k = 0; k < b[i].size(); ++k) {
+      const auto& h = b[i][k];
+      for (size_t j = 0; j < k; ++j) EXPECT_NE(b[i][j].tokens, h.tokens) << "sentence " << i;
+      EXPECT_NEAR(h.score, forced_score(ensemble, kSources[i], h.tokens), 1e-4) << "sentence " << i;
       EXPECT_FALSE(h.tokens.empty());  // eos is not allowed first
       EXPECT_LE(static_cast<double>(h.tokens.size() + 1), 2.0 * static_cast<double>(kSources[i].size() + 1));
     }
   }
+}
+
+// With a beam as wide as the vocabulary and a limit of two tokens (one and
+// eos), the search is exhaustive: its best is the best single token.
+TEST_P(BeamSearchTest, AWideEnoughBeamFindsTheExactBest) {
+  auto m = random_model(GetParam(), 29);
+  Ensemble ensemble({m}, {});
+  const std::vector<std::vector<int32_t>> one_token = {{5}};  // length 2 with eos: limit floor(1 x 2) = 2
+  const auto [source, lengths] = data::make_source_batch(one_token);
+  SearchOptions options;
+  options.beam_size = 40;
+  options.max_length_factor = 1.0;
+  const auto best = beam_search(ensemble, source, lengths, options)[0][0];
+  ASSERT_EQ(best.tokens.size(), 1u);
+  double exact = -std::numeric_limits<double>::infinity();
+  for (int32_t token = 4; token < 40; ++token) exact = std::max(exact, forced_score(ensemble, {5}, {token}));
+  EXPECT_NEAR(best.score, exact, 1e-5);
 }
 
 TEST_P(BeamSearchTest, ResultsDoNotDependOnTheBatch) {
@@ -102,7 +135,78 @@ TEST_P(BeamSearchTest, ResultsDoNotDependOnTheBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, BeamSearchTest,
-                         ::testing::Values(model::CellType::kRnn, model::CellType::kGru, model::CellType::kLstm));
+                         ::testing::Values(model::CellType::kRnn, model::CellType::kGru, model::CellType::kLstm),
+                         [](const auto& info) { return model::cell_type_name(info.param); });
+
+// A model whose output bias makes pad, bos and unk the likeliest pieces.
+model::Seq2Seq model_that_favours_special_pieces() {
+  auto m = random_model(model::CellType::kGru, 30);
+  torch::NoGradGuard no_grad;
+  auto bias = m->named_parameters()["decoder.output_bias"];
+  for (const int32_t id : {vocab::kPadId, vocab::kBosId, vocab::kUnkId}) bias[id] = 20.0;
+  return m;
+}
+
+TEST(BeamSearchTest, PadBosAndUnkAreNeverOutputUnlessUnkIsAllowed) {
+  auto m = model_that_favours_special_pieces();
+  Ensemble ensemble({m}, {});
+  const auto [source, lengths] = data::make_source_batch(kSources);
+  const auto contains = [](const std::vector<Hypothesis>& hyps, int32_t id) {
+    for (const auto& h : hyps) {
+      if (std::find(h.tokens.begin(), h.tokens.end(), id) != h.tokens.end()) return true;
+    }
+    return false;
+  };
+  for (const auto sampling : {Sampling::kNone, Sampling::kFull}) {
+    for (const int64_t beam : {1, 4}) {
+      SearchOptions options;
+      options.beam_size = beam;
+      options.sampling = sampling;
+      const auto results = beam_search(ensemble, source, lengths, options);
+      for (size_t i = 0; i < results.size(); ++i) {
+        ASSERT_FALSE(results[i].empty());
+        for (const int32_t id : {vocab::kPadId, vocab::kBosId, vocab::kUnkId}) EXPECT_FALSE(contains(results[i], id)) << id;
+        // Masking does not renormalize: scores are still the model's log-probabilities.
+        for (const auto& h : results[i]) EXPECT_NEAR(h.score, forced_score(ensemble, kSources[i], h.tokens), 1e-4);
+      }
+      options.allow_unk = true;
+      bool unk = false;
+      for (const auto& hyps : beam_search(ensemble, source, lengths, options)) {
+        EXPECT_FALSE(contains(hyps, vocab::kPadId));
+        EXPECT_FALSE(contains(hyps, vocab::kBosId));
+        unk = unk || contains(hyps, vocab::kUnkId);
+      }
+      EXPECT_TRUE(unk) << "with --allow-unk the favoured unk is chosen";
+    }
+  }
+}
+
+TEST(BeamSearchTest, EachSentenceSamplesFromItsOwnStream) {
+  auto m = random_model(model::CellType::kLstm, 31);
+  Ensemble ensemble({m}, {});
+  SearchOptions options;
+  options.beam_size = 2;
+  options.sampling = Sampling::kFull;
+  options.seed = 9;
+  const std::vector<int64_t> ids = {100, 101, 102, 103};
+  const auto [source, lengths] = data::make_source_batch(kSources);
+  const auto together = beam_search(ensemble, source, lengths, options, ids);
+  for (size_t i = 0; i < kSources.size(); ++i) {
+    const auto [one, one_length] = data::make_source_batch({kSources[i]});
+    const auto alone = beam_search(ensemble, one, one_length, options, {ids[i]});
+    ASSERT_EQ(alone[0].size(), together[i].size());
+    for (size_t k = 0; k < alone[0].size(); ++k) EXPECT_EQ(alone[0][k].tokens, together[i][k].tokens) << i;
+  }
+  // The same sentence under two ids draws two samples; the stream is not shared.
+  const std::vector<std::vector<int32_t>> same = {kSources[3], kSources[3], kSources[3], kSources[3]};
+  const auto [s4, l4] = data::make_source_batch(same);
+  const auto four = beam_search(ensemble, s4, l4, options, ids);
+  bool differs = false;
+  for (size_t i = 1; i < four.size(); ++i) differs = differs || four[i][0].tokens != four[0][0].tokens;
+  EXPECT_TRUE(differs);
+  EXPECT_NE(sentence_seed(9, 0), sentence_seed(9, 1));
+  EXPECT_NE(sentence_seed(9, 0), sentence_seed(10, 0));
+}
 
 TEST(BeamSearchTest, NormalizationAndWordPenaltyRankFinishedHypotheses) {
   auto m = random_model(model::CellType::kGru, 24);
@@ -136,6 +240,13 @@ TEST(BeamSearchTest, SamplingIsReproducibleAndColdSamplingIsGreedy) {
   bool differs = false;
   for (size_t i = 0; i < a.size(); ++i) differs = differs || a[i][0].tokens != c[i][0].tokens;
   EXPECT_TRUE(differs);  // another seed, other samples (a random 40-word model is far from peaked)
+  // Cold sampling: this random model's best pieces are often within 1e-4 of
+  // each other, so a large random output bias makes it decisive first.
+  {
+    torch::NoGradGuard no_grad;
+    auto bias = m->named_parameters()["decoder.output_bias"];
+    bias.copy_(torch::randn_like(bias) * 50.0);
+  }
   sample.temperature = 1e-4;
   sample.sampling = Sampling::kTopK;
   sample.top_k = 5;
@@ -160,6 +271,31 @@ TEST(BeamSearchTest, AnEnsembleOfOneModelTwiceSearchesAsTheModel) {
     EXPECT_NEAR(a[i][0].score, b[i][0].score, 1e-4);
   }
   EXPECT_THROW(Ensemble({m}, {1.0, 2.0}), Error);
+}
+
+TEST(BeamSearchTest, EnsembleWeightsAreNormalizedAndScoresStayLogProbabilities) {
+  auto a = random_model(model::CellType::kGru, 32);
+  auto b = random_model(model::CellType::kLstm, 33);
+  Ensemble equal({a, b}, {});
+  Ensemble doubled({a, b}, {2.0, 2.0});
+  EXPECT_EQ(doubled.weights(), (std::vector<double>{0.5, 0.5}));
+  Ensemble skewed({a, b}, {3.0, 1.0});
+  EXPECT_EQ(skewed.weights(), (std::vector<double>{0.75, 0.25}));
+  EXPECT_THROW(Ensemble({a, b}, {1.0, -1.0}), Error);
+  EXPECT_THROW(Ensemble({a, b}, {0.0, 0.0}), Error);
+  const auto [source, lengths] = data::make_source_batch(kSources);
+  auto state = equal.start(source, lengths);
+  const auto log_probs = equal.step(torch::full({4}, vocab::kBosId, torch::kInt64), state, nullptr);  // [4, V]
+  EXPECT_TRUE(torch::allclose(log_probs.exp().sum(-1), torch::ones({4}), 1e-5, 1e-5));
+  SearchOptions options;
+  options.beam_size = 3;
+  const auto x = beam_search(equal, source, lengths, options);
+  const auto y = beam_search(doubled, source, lengths, options);
+  for (size_t i = 0; i < x.size(); ++i) {
+    EXPECT_EQ(x[i][0].tokens, y[i][0].tokens);
+    EXPECT_NEAR(x[i][0].score, y[i][0].score, 1e-5);
+    for (const auto& h : x[i]) EXPECT_NEAR(h.score, forced_score(equal, kSources[i], h.tokens), 1e-4);
+  }
 }
 
 TEST(BeamSearchTest, KeepsOneAttentionRowPerOutputToken) {

@@ -19,7 +19,10 @@
 //      carry -inf;
 //   4. a sentence is done when its beam is empty; at its length limit only eos
 //      is allowed, and at the first step eos is not (no empty translation wins
-//      by being short).
+//      by being short). <pad> and <s> are never chosen, nor <unk> unless
+//      allow_unk (as Marian); scores stay the model's log-probabilities.
+// Sampling draws from one random stream per sentence, seeded with (seed,
+// sentence id), so a sentence's sample does not depend on the batching.
 // A sentence that is done leaves the batch: its block of rows is dropped and the
 // blocks after it close up, so the steps after it cost only the sentences left.
 // Finished hypotheses are ranked by score / length^normalize - word_penalty x
@@ -53,8 +56,10 @@ struct SearchOptions {
   int64_t top_k = 10;
   /// Sampling temperature (--temperature); towards 0 it approaches greedy. Default 1.
   double temperature = 1.0;
-  /// Sampling seed (--seed). Default 1234.
+  /// Sampling seed (--seed); each sentence draws from its own stream of (seed, sentence id). Default 1234.
   uint64_t seed = 1234;
+  /// Let the search choose <unk> (--allow-unk). Default off: <unk> is masked.
+  bool allow_unk = false;
   /// Keep each hypothesis's attention weights (for alignments). Default off.
   bool keep_attention = false;
 };
@@ -67,9 +72,15 @@ struct Hypothesis {
 };
 
 /// Translates a batch. @param source [B, S] int64 (eos included, padded); @param lengths [B]
+/// @param sentence_ids [B] ids of the sentences (e.g. their line numbers), which
+/// choose their sampling streams; empty means 0 .. B-1
 /// @return per sentence its finished hypotheses, best first (beam_size of them for
 /// beam search; for sampling, one per beam row)
 std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
-                                                 const torch::Tensor& lengths, const SearchOptions& options);
+                                                 const torch::Tensor& lengths, const SearchOptions& options,
+                                                 const std::vector<int64_t>& sentence_ids = {});
+
+/// The seed of sentence `sentence_id`'s sampling stream under `seed` (SplitMix64 of both).
+uint64_t sentence_seed(uint64_t seed, int64_t sentence_id);
 
 }  // namespace tandem::search

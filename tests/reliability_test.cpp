@@ -77,7 +77,10 @@ bool wait_for_update(const std::string& model_dir, int64_t update) {
   while (std::chrono::steady_clock::now() < deadline) {
     std::ifstream in(model_dir + "/train.log.jsonl");
     for (std::string line; std::getline(in, line);) {
-      if (line.find("\"update\": " + std::to_string(update) + ",") != std::string::npos) return true;
+      const auto record = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);  // a line being written is not JSON yet
+      if (record.is_object() && record.value("type", "") == "train" && record.value("update", int64_t{-1}) == update) {
+        return true;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
@@ -161,7 +164,12 @@ TEST(DiskTest, AModelFolderThatCannotBeWrittenIsAnErrorBeforeTraining) {
                                            0, std::string("--model " + dir + "/m").size(), "--model " + dir + "/a-file/m"));
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("a-file/m: cannot create the model folder"), std::string::npos) << r.err;
-  if (geteuid() != 0) {  // root writes anywhere
+  // A folder that exists but takes no files, for root too: /proc/self (a
+  // read-only permission bit would not stop root, who runs the README's setup).
+  r = run_program("tandem-train", "--model /proc/self -t " + dir + "/train.txt " + dir + "/train.txt");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("/proc/self: cannot write in the model folder"), std::string::npos) << r.err;
+  if (geteuid() != 0) {  // and, where permissions bind, a folder without write permission
     fs::create_directories(dir + "/ro");
     fs::permissions(dir + "/ro", fs::perms::owner_read | fs::perms::owner_exec);
     r = run_program("tandem-train", "--model " + dir + "/ro -t " + dir + "/train.txt " + dir + "/train.txt");

@@ -138,4 +138,9 @@ std::string peers_dir() {
   return fs::exists(dir) ? fs::canonical(dir).string() : std::string();
 }
 
+bool missing_shared_allowed() {
+  const char* value = std::getenv("TANDEM_ALLOW_MISSING_SHARED");
+  return value != nullptr && std::string(value) == "1";
+}
+
 }  // namespace tandem::test

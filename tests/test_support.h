@@ -46,4 +46,19 @@ std::string shell_quote(const std::string& s);
 /// ../shared/peers next to the checkout, or empty when absent.
 std::string peers_dir();
 
+/// True when TANDEM_ALLOW_MISSING_SHARED=1: tests that need ../shared skip
+/// without it instead of failing (for a checkout used apart from the project).
+bool missing_shared_allowed();
+
+/// Ends the current test when `missing` (a file or folder of ../shared is absent):
+/// a failure naming `what`, or a skip when missing_shared_allowed().
+#define TANDEM_REQUIRE_SHARED(missing, what)                                                            \
+  do {                                                                                                  \
+    if (missing) {                                                                                      \
+      if (::tandem::test::missing_shared_allowed()) GTEST_SKIP() << (what) << " is absent";             \
+      FAIL() << (what) << " is absent; this test needs ../shared beside the checkout "                  \
+             << "(set TANDEM_ALLOW_MISSING_SHARED=1 to skip it instead)";                               \
+    }                                                                                                   \
+  } while (false)
+
 }  // namespace tandem::test

@@ -2,8 +2,13 @@
 # Installs what Tandem needs on Debian 12 (when missing), then configures and
 # builds a Release build into build/ (reused when present).
 #
-#   tools/setup.sh            # used by recipes/dates/run.sh and tools/run-tests.sh
-#   TANDEM_CMAKE_ARGS="-DTANDEM_WERROR=ON" tools/setup.sh
+#   tools/setup.sh                      # everything: the programs and the test suite
+#   tools/setup.sh tandem-train ...     # only these targets (recipes/dates/run.sh: the programs)
+#   TANDEM_CMAKE_ARGS="-DX=Y" tools/setup.sh
+#
+# One configuration serves both README commands (warnings as errors, tests
+# configured): the main job builds the programs, and the test command then
+# compiles only the test suite on top of them, never the same files again.
 #
 # Why these packages:
 # - libopenblas0-openmp: Debian's LibTorch calls whatever libblas.so.3 the
@@ -58,5 +63,10 @@ if [[ "$current" != "$openblas" && -e "$openblas" ]]; then
 fi
 
 jobs="$(nproc 2>/dev/null || echo 2)"
-cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release ${TANDEM_CMAKE_ARGS:-} >&2
-cmake --build "$BUILD_DIR" -j "$jobs" >&2
+cmake -S "$ROOT" -B "$BUILD_DIR" -DCMAKE_BUILD_TYPE=Release -DTANDEM_WERROR=ON -DTANDEM_BUILD_TESTS=ON \
+  ${TANDEM_CMAKE_ARGS:-} >&2
+if (($# > 0)); then
+  cmake --build "$BUILD_DIR" -j "$jobs" --target "$@" >&2
+else
+  cmake --build "$BUILD_DIR" -j "$jobs" >&2
+fi

@@ -24,7 +24,11 @@ SEED="${SEED:-1}"
 TRAIN_SIZE="${TRAIN_SIZE:-40000}"
 TRAIN_UPDATES="${TRAIN_UPDATES:-3000}"
 
-if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
+# The programs only; tools/run-tests.sh later adds the test suite to the same build.
+if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then
+  "$ROOT/tools/setup.sh" tandem-train tandem-translate tandem-score tandem-vocab tandem-corpus tandem-bleu \
+    tandem-checkpoint tandem-bench
+fi
 
 echo "== data: $TRAIN_SIZE training pairs, seed $SEED -> $WORK/data"
 python3 "$HERE/generate.py" --out "$WORK/data" --seed "$SEED" --train "$TRAIN_SIZE"

@@ -52,11 +52,18 @@ class JsonLog {
     if (!out_) throw Error(path + ": cannot open the training log for writing; check permissions");
     if (unfinished) out_ << "\n";
   }
-  /// One record: {"type": TYPE, FIELD: VALUE, ...}; values that are not finite are null.
+  /// One record: {"type": TYPE, FIELD: VALUE, ...}; whole numbers are written as
+  /// integers, values that are not finite as null.
   void write(const std::string& type, const std::vector<std::pair<std::string, double>>& fields) {
     nlohmann::ordered_json record = {{"type", type}};
     for (const auto& [key, value] : fields) {
-      record[key] = std::isfinite(value) ? nlohmann::ordered_json(value) : nlohmann::ordered_json(nullptr);
+      if (!std::isfinite(value)) {
+        record[key] = nullptr;
+      } else if (std::floor(value) == value && std::abs(value) < 1e15) {
+        record[key] = static_cast<int64_t>(value);  // counts read as integers: "update": 4
+      } else {
+        record[key] = value;
+      }
     }
     out_ << record.dump() << "\n";
     out_.flush();

@@ -16,7 +16,7 @@ struct SpmLibrary {
   int (*encode)(const void*, const char*, size_t, int32_t*, size_t, size_t*, char*, size_t) = nullptr;
   int (*decode)(const void*, const int32_t*, size_t, char*, size_t, size_t*, char*, size_t) = nullptr;
   int (*id_to_piece)(const void*, int32_t, char*, size_t, size_t*, char*, size_t) = nullptr;
-  int (*train)(const char*, char*, size_t) = nullptr;
+  int (*train)(const char* const*, const char* const*, size_t, char*, size_t) = nullptr;
 
   /// The loaded library; throws tandem::Error naming every place looked in.
   static const SpmLibrary& get();

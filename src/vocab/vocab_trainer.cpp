@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <utility>
+#include <vector>
 
 #include "spm_library.h"
 #include "tandem/io/line_reader.h"
@@ -99,18 +101,38 @@ VocabReport train_vocab(const VocabOptions& options, const std::string& model_pa
   gather_text(options, text, report);
 
   const fs::path prefix = temp.path / "model";
-  std::ostringstream args;
-  args << "--input=" << text.string() << " --model_prefix=" << prefix.string()
-       << " --vocab_size=" << options.vocab_size << " --model_type=" << model_type_name(options.model_type)
-       << " --character_coverage=" << options.character_coverage
-       << " --byte_fallback=" << (options.byte_fallback ? "true" : "false")
-       << " --normalization_rule_name=" << options.normalization << " --pad_id=" << kPadId
-       << " --unk_id=" << kUnkId << " --bos_id=" << kBosId << " --eos_id=" << kEosId
-       << " --num_threads=" << std::max(1, options.threads)
-       << " --input_sentence_size=" << options.max_sentences
-       << " --shuffle_input_sentence=true --max_sentence_length=65536 --minloglevel=1";
+  const auto exact_text = [](double value) {
+    std::ostringstream out;
+    out.precision(17);
+    out << value;
+    return out.str();
+  };
+  // Options as name/value pairs: a path with spaces stays one value.
+  const std::vector<std::pair<std::string, std::string>> args = {
+      {"input", text.string()},
+      {"model_prefix", prefix.string()},
+      {"vocab_size", std::to_string(options.vocab_size)},
+      {"model_type", model_type_name(options.model_type)},
+      {"character_coverage", exact_text(options.character_coverage)},
+      {"byte_fallback", options.byte_fallback ? "true" : "false"},
+      {"normalization_rule_name", options.normalization},
+      {"pad_id", std::to_string(kPadId)},
+      {"unk_id", std::to_string(kUnkId)},
+      {"bos_id", std::to_string(kBosId)},
+      {"eos_id", std::to_string(kEosId)},
+      {"num_threads", std::to_string(std::max(1, options.threads))},
+      {"input_sentence_size", std::to_string(options.max_sentences)},
+      {"shuffle_input_sentence", "true"},
+      {"max_sentence_length", "65536"},
+      {"minloglevel", "1"}};
+  std::vector<const char*> names;
+  std::vector<const char*> values;
+  for (const auto& [name, value] : args) {
+    names.push_back(name.c_str());
+    values.push_back(value.c_str());
+  }
   char err[detail::kErrorCapacity] = {0};
-  if (lib.train(args.str().c_str(), err, sizeof(err)) != 0) {
+  if (lib.train(names.data(), values.data(), names.size(), err, sizeof(err)) != 0) {
     throw Error(std::string("SentencePiece training failed: ") + err +
                 "; with too little text for the vocabulary size, choose a smaller size");
   }

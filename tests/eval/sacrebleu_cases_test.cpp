@@ -1,7 +1,7 @@
 // Every case in ../shared/peers/sacrebleu_cases.json and
 // sacrebleu_stats_cases.json: the library and the tandem-bleu program must give
 // sacreBLEU 2.6.0's figures (score within the case's tolerance; counts, totals
-// and lengths exactly). Skipped, with a message, where ../shared is absent.
+// and lengths exactly). Without ../shared they fail (TANDEM_ALLOW_MISSING_SHARED=1 skips them).
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -62,7 +62,7 @@ void expect_matches(const BleuScore& score, const json& c) {
 
 TEST(SacreBleuCasesTest, LibraryGivesSacreBleusFigures) {
   const auto cases = load_cases("sacrebleu_cases.json");
-  if (cases.empty()) GTEST_SKIP() << "../shared/peers/sacrebleu_cases.json is absent";
+  TANDEM_REQUIRE_SHARED(cases.empty(), "../shared/peers/sacrebleu_cases.json");
   int checked = 0;
   for (const auto& c : cases) {
     SCOPED_TRACE(c["name"].get<std::string>());
@@ -79,7 +79,7 @@ TEST(SacreBleuCasesTest, LibraryGivesSacreBleusFigures) {
 
 TEST(SacreBleuCasesTest, StatisticsGiveSacreBleusScores) {
   const auto cases = load_cases("sacrebleu_stats_cases.json");
-  if (cases.empty()) GTEST_SKIP() << "../shared/peers/sacrebleu_stats_cases.json is absent";
+  TANDEM_REQUIRE_SHARED(cases.empty(), "../shared/peers/sacrebleu_stats_cases.json");
   for (const auto& c : cases) {
     SCOPED_TRACE(c["name"].get<std::string>());
     BleuStats stats;
@@ -93,7 +93,7 @@ TEST(SacreBleuCasesTest, StatisticsGiveSacreBleusScores) {
 
 TEST(SacreBleuCasesTest, ProgramGivesSacreBleusFiguresFromItsFlags) {
   const auto cases = load_cases("sacrebleu_cases.json");
-  if (cases.empty()) GTEST_SKIP() << "../shared/peers/sacrebleu_cases.json is absent";
+  TANDEM_REQUIRE_SHARED(cases.empty(), "../shared/peers/sacrebleu_cases.json");
   int checked = 0;
   for (const auto& c : cases) {
     if (c["cli_args"].is_null()) continue;

@@ -1,6 +1,8 @@
 #include "tandem/model/seq2seq.h"
 
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <torch/torch.h>
 
 #include <tuple>
@@ -195,6 +197,15 @@ TEST_P(Seq2SeqConfigTest, AttentionIsADistributionOverRealPositions) {
   }
 }
 
+// Readable test names, e.g. gru_bahdanau_bi_1 (cell, attention, encoder, depth).
+std::string config_name(const ::testing::TestParamInfo<Config>& info) {
+  const auto& [cell, attention, bidirectional, depth] = info.param;
+  std::string name = cell_type_name(cell) + "_" + attention_type_name(attention) + (bidirectional ? "_bi_" : "_uni_") +
+                     std::to_string(depth);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return name;
+}
+
 INSTANTIATE_TEST_SUITE_P(
     Architectures, Seq2SeqConfigTest,
     ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1},
@@ -204,7 +215,8 @@ INSTANTIATE_TEST_SUITE_P(
                       Config{CellType::kRnn, AttentionType::kBahdanau, true, 1},
                       Config{CellType::kRnn, AttentionType::kNone, false, 2},
                       Config{CellType::kGru, AttentionType::kNone, true, 1},
-                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3}));
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3}),
+    config_name);
 
 TEST(Seq2SeqTest, TyingAndSharingEmbeddings) {
   auto options = tiny(CellType::kGru, AttentionType::kBahdanau, true, 1);

@@ -47,7 +47,7 @@ TEST(Multi30kRecipeTest, BadDataAndOptionsAreClearErrors) {
 
 TEST(Multi30kRecipeTest, FinishedStagesAreSkippedAndTheLastOneScores) {
   const fs::path data = fs::path(TANDEM_SOURCE_DIR) / ".." / "shared" / "data" / "multi30k";
-  if (!fs::exists(data / "test_2016_flickr.de.gz")) GTEST_SKIP() << "no Multi30k data at " << data;
+  TANDEM_REQUIRE_SHARED(!fs::exists(data / "test_2016_flickr.de.gz"), "Multi30k data at " + data.string());
   // A run whose vocabulary, training and translation are done: the translation
   // is the reference itself, so the scoring stage must print 100.0.
   const std::string work = test::temp_dir() + "/w";

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 #include <limits>
@@ -225,7 +226,13 @@ INSTANTIATE_TEST_SUITE_P(
     CellsAndAttention, TrainerArchitectureTest,
     ::testing::Combine(::testing::Values(model::CellType::kRnn, model::CellType::kGru, model::CellType::kLstm),
                        ::testing::Values(model::AttentionType::kBahdanau, model::AttentionType::kLuongDot,
-                                         model::AttentionType::kLuongGeneral, model::AttentionType::kNone)));
+                                         model::AttentionType::kLuongGeneral, model::AttentionType::kNone)),
+    [](const ::testing::TestParamInfo<Architecture>& info) {  // e.g. gru_bahdanau
+      std::string name = model::cell_type_name(std::get<0>(info.param)) + "_" +
+                         model::attention_type_name(std::get<1>(info.param));
+      std::replace(name.begin(), name.end(), '-', '_');
+      return name;
+    });
 
 }  // namespace
 }  // namespace tandem::train

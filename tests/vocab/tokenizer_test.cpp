@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <cstdlib>
+#include <filesystem>
 #include <thread>
 
 #include "tandem/error.h"
@@ -124,6 +126,34 @@ TEST(VocabTrainerTest, TrainsEachModelTypeFromGzipInput) {
     const auto tok = Tokenizer::load(path);
     EXPECT_EQ(tok.decode(tok.encode("Zwei Hunde spielen im Schnee.")), "Zwei Hunde spielen im Schnee.");
   }
+}
+
+// SentencePiece's options travel as name/value pairs: a temporary folder, an
+// input and a model path with spaces (and '=' and '--') are taken whole.
+TEST(VocabTrainerTest, PathsWithSpacesWork) {
+  const std::string dir = test::temp_dir() + "/a folder --with=odd names";
+  std::filesystem::create_directories(dir + "/tmp dir");
+  std::string text;
+  for (int copy = 0; copy < 10; ++copy) {
+    for (const auto& s : test::sample_sentences()) text += s + "\n";
+  }
+  test::write_file(dir + "/my text.txt", text);
+  const char* saved = std::getenv("TMPDIR");
+  const std::string before = saved != nullptr ? saved : "";
+  setenv("TMPDIR", (dir + "/tmp dir").c_str(), 1);
+  VocabOptions options;
+  options.inputs = {dir + "/my text.txt"};
+  options.vocab_size = 150;
+  std::string error;
+  try {
+    train_vocab(options, dir + "/my model.spm");
+  } catch (const Error& e) {
+    error = e.what();
+  }
+  if (saved != nullptr) setenv("TMPDIR", before.c_str(), 1);
+  else unsetenv("TMPDIR");
+  ASSERT_EQ(error, "");
+  EXPECT_EQ(Tokenizer::load(dir + "/my model.spm").vocab_size(), 150);
 }
 
 TEST(VocabTrainerTest, ByteFallbackSpellsUnseenCharacters) {

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <exception>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace {
@@ -113,9 +114,11 @@ int tandem_spm_id_to_piece(const void* handle, int32_t id, char* out, size_t cap
   return 0;
 }
 
-int tandem_spm_train(const char* args, char* err, size_t err_cap) {
+int tandem_spm_train(const char* const* names, const char* const* values, size_t n, char* err, size_t err_cap) {
   try {
-    const auto status = sentencepiece::SentencePieceTrainer::Train(args);
+    std::unordered_map<std::string, std::string> options;
+    for (size_t i = 0; i < n; ++i) options[names[i]] = values[i];
+    const auto status = sentencepiece::SentencePieceTrainer::Train(options);
     if (!status.ok()) {
       set_error(err, err_cap, status.ToString());
       return 1;

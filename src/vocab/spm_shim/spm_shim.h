@@ -44,9 +44,10 @@ int tandem_spm_decode(const void* handle, const int32_t* ids, size_t n_ids, char
 int tandem_spm_id_to_piece(const void* handle, int32_t id, char* out, size_t cap, size_t* n_bytes,
                            char* err, size_t err_cap);
 
-/// Trains a model; `args` is SentencePiece's own flag string
-/// ("--input=... --model_prefix=... --vocab_size=...").
-int tandem_spm_train(const char* args, char* err, size_t err_cap);
+/// Trains a model from `n` SentencePiece trainer options, names[i] = values[i]
+/// ("input" = a path, "model_prefix" = a path, "vocab_size" = "8000", ...); each
+/// value is taken whole, so paths may hold spaces.
+int tandem_spm_train(const char* const* names, const char* const* values, size_t n, char* err, size_t err_cap);
 
 #ifdef __cplusplus
 }

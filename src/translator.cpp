@@ -87,6 +87,10 @@ Translator Translator::load(const std::vector<std::string>& paths, torch::Device
       first = path;
     } else if (checkpoint.meta.source_vocab != source_bytes || checkpoint.meta.target_vocab != target_bytes) {
       throw Error(path + ": its vocabularies differ from those of " + first + "; an ensemble needs the same ones");
+    } else if (checkpoint.meta.options.type() != models.front()->options().type()) {
+      throw Error(path + ": a " + model::model_type_name(checkpoint.meta.options.type()) + " model, but " + first +
+                  " is a " + model::model_type_name(models.front()->options().type()) +
+                  " model; an ensemble needs one kind");
     }
     checkpoint.model->eval();
     models.push_back(checkpoint.model);

@@ -108,6 +108,10 @@ class Translator {
   /// The output line(s) for result `line_id` (0-based), without the final newline.
   static std::string format(const TranslationResult& result, int64_t line_id, const TranslateOptions& options);
 
+  /// True when the models are language models (--type lm): they score text
+  /// (score() with empty sources) and sample, but do not translate.
+  bool is_language_model() const { return models_.front()->options().is_language_model(); }
+
   const vocab::Tokenizer& source_tokenizer() const { return source_; }
   const vocab::Tokenizer& target_tokenizer() const { return target_; }
   std::vector<model::Seq2Seq>& models() { return models_; }

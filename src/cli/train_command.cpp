@@ -22,7 +22,8 @@ namespace {
 constexpr const char* kProgram = "tandem-train";
 constexpr const char* kUsage =
     "Usage: tandem-train --model DIR --train-sets SRC TGT [--valid-sets SRC TGT] [options]\n"
-    "Trains a recurrent encoder-decoder with attention. Running it again on a DIR that\n"
+    "       tandem-train --type lm --model DIR --train-sets FILE [--valid-sets FILE] [options]\n"
+    "Trains a recurrent encoder-decoder with attention, or (--type lm) a recurrent language model. Running it again on a DIR that\n"
     "holds model.ckpt resumes exactly where it stopped. Options may also come from an\n"
     "INI file (--config FILE, 'name = value' lines); the command line wins.\n"
     "Example: tandem-train --model m --train-sets train.en.gz train.de.gz \\\n"
@@ -30,6 +31,7 @@ constexpr const char* kUsage =
 
 // String forms of the enum-valued options, filled by Boost and parsed after.
 struct RawOptions {
+  std::string type = "s2s";
   std::string cell = "gru";
   std::string enc_type = "bidirectional";
   std::string attention = "bahdanau";
@@ -59,8 +61,10 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
 
   po::options_description data("Data");
   data.add_options()
-      ("train-sets,t", po::value<std::vector<std::string>>(&t.train_sets)->multitoken(), "source and target files (plain or .gz)")
-      ("valid-sets", po::value<std::vector<std::string>>(&t.valid_sets)->multitoken(), "validation source and target files")
+      ("train-sets,t", po::value<std::vector<std::string>>(&t.train_sets)->multitoken(),
+       "source and target files (plain or .gz); one file with --type lm")
+      ("valid-sets", po::value<std::vector<std::string>>(&t.valid_sets)->multitoken(),
+       "validation source and target files; one file with --type lm")
       ("vocabs,v", po::value<std::vector<std::string>>(&t.vocabs)->multitoken(),
        "SentencePiece model(s): one joint or source and target; none = train a joint one into the model folder")
       ("dim-vocabs", po::value<int32_t>(&t.vocab_size)->default_value(t.vocab_size), "pieces of a vocabulary trained here")
@@ -73,6 +77,9 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
 
   po::options_description model("Model (ignored when resuming)");
   model.add_options()
+      ("type", po::value<std::string>(&r.type)->default_value(r.type),
+       "s2s (translation, --train-sets SRC TGT) or lm (language model, --train-sets FILE; no encoder, "
+       "no attention, validated by cross-entropy and perplexity)")
       ("cell", po::value<std::string>(&r.cell)->default_value(r.cell), "rnn (tanh), gru or lstm")
       ("dim-emb", po::value<int64_t>(&m.dim_emb())->default_value(m.dim_emb()), "embedding width")
       ("dim-rnn", po::value<int64_t>(&m.dim_rnn())->default_value(m.dim_rnn()), "recurrent state width (per direction)")
@@ -194,7 +201,15 @@ int run(int argc, char** argv) {
     return 0;
   }
   if (t.model_dir.empty()) throw Error("--model DIR is required (where checkpoints and logs go)");
-  if (t.train_sets.empty()) throw Error("--train-sets SRC TGT is required");
+  m.type(model::parse_model_type(r.type));
+  if (t.train_sets.empty()) {
+    throw Error(m.is_language_model() ? "--train-sets FILE is required" : "--train-sets SRC TGT is required");
+  }
+  if (m.is_language_model()) {  // the decoder stack alone: defaults that fit it, unless given
+    if (vm["attention"].defaulted()) r.attention = "none";
+    if (vm["dec-init"].defaulted()) r.dec_init = "zeros";
+    if (vm.count("valid-metrics") == 0) r.valid_metrics = {"cross-entropy", "perplexity"};
+  }
   if (r.enc_type != "bidirectional" && r.enc_type != "unidirectional") {
     throw Error("unknown --enc-type '" + r.enc_type + "'; use bidirectional or unidirectional");
   }

@@ -15,6 +15,7 @@
 #include "tandem/translator.h"
 #include "tandem/util/cpu_threads.h"
 #include "tandem/util/allocator.h"
+#include "tandem/util/utf8.h"
 #include "cli/option_parsers.h"
 
 namespace tandem::cli {
@@ -27,9 +28,12 @@ constexpr const char* kUsage =
     "Example: tandem-translate -m model_dir -b 5 < test.en > test.de";
 constexpr const char* kScoreUsage =
     "Usage: tandem-score --models MODEL [MODEL ...] --train-sets SRC TGT [--normalize] [--summary]\n"
+    "       tandem-score --models LM --train-sets FILE [--normalize] [--summary]\n"
     "Prints log P(target | source) of every line pair under the model or ensemble, as\n"
     "tandem-translate's F0= scores it (sum over the target pieces and eos), or with\n"
-    "--summary the corpus cross entropy and perplexity. Lines are cleaned as everywhere\n"
+    "--summary the corpus cross entropy and perplexity. A language model (--type lm) gives\n"
+    "log P(line) (bos given, each piece and eos predicted) and, with --summary, bits per character too.\n"
+    "Lines are cleaned as everywhere\n"
     "(a CRLF file or a byte order mark scores as the plain file).";
 
 struct Common {
@@ -105,6 +109,10 @@ int translate(int argc, char** argv) {
 
   const auto device = start("tandem-translate", c);
   auto translator = Translator::load(c.models, device, c.weights);
+  if (translator.is_language_model()) {
+    throw Error(c.models.front() + ": a language model (--type lm) has no source to translate from; score text "
+                "with tandem-score or generate it with tandem-sample");
+  }
   // Standard input is read with getline, which returns each line as soon as it
   // arrives (an interactive pipe is not held back); files may be gzip-compressed.
   std::unique_ptr<io::LineReader> file_in;
@@ -147,18 +155,24 @@ int score(int argc, char** argv) {
   add_common(options, c);
   options.add_options()
       ("weights", po::value<std::vector<double>>(&c.weights)->multitoken(), "ensemble weights, one per model")
-      ("train-sets,t", po::value<std::vector<std::string>>(&sets)->multitoken()->required(), "source and target files")
+      ("train-sets,t", po::value<std::vector<std::string>>(&sets)->multitoken()->required(),
+       "source and target files; one file for a language model")
       ("normalize", po::bool_switch(&normalize), "divide each score by the target length (pieces + eos)")
       ("summary", po::bool_switch(&summary), "print only corpus cross entropy and perplexity")
       ("mini-batch", po::value<int64_t>(&mini_batch)->default_value(mini_batch), "pairs scored together");
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kScoreUsage, options)) return 0;
   po::notify(vm);
-  if (sets.size() != 2) throw Error("--train-sets takes two files: source and target");
   const auto device = start("tandem-score", c);
   auto translator = Translator::load(c.models, device, c.weights);
-  const auto sources = io::read_text_lines(sets[0]);
-  const auto targets = io::read_text_lines(sets[1]);
+  const bool language_model = translator.is_language_model();
+  if (language_model && sets.size() != 1) {
+    throw Error(c.models.front() + " is a language model: give it one text file, --train-sets FILE");
+  }
+  if (!language_model && sets.size() != 2) throw Error("--train-sets takes two files: source and target");
+  const auto targets = io::read_text_lines(sets.back());
+  // A language model's "sources" are empty: it scores each line on its own.
+  const auto sources = language_model ? std::vector<std::string>(targets.size()) : io::read_text_lines(sets[0]);
   if (sources.size() != targets.size()) {
     throw Error("the files are not line-aligned: " + sets[0] + " has " + std::to_string(sources.size()) +
                 " lines, " + sets[1] + " has " + std::to_string(targets.size()));
@@ -170,8 +184,24 @@ int score(int argc, char** argv) {
     int64_t tokens = 0;
     for (size_t i = 0; i < scores.size(); ++i) total += scores[i], tokens += pieces[i];
     const double ce = tokens > 0 ? -total / static_cast<double>(tokens) : 0.0;
-    std::printf("cross-entropy %.6f perplexity %.4f over %lld target pieces (eos included), %zu pairs\n", ce,
-                std::exp(ce), static_cast<long long>(tokens), scores.size());
+    if (!language_model) {
+      std::printf("cross-entropy %.6f perplexity %.4f over %lld target pieces (eos included), %zu pairs\n", ce,
+                  std::exp(ce), static_cast<long long>(tokens), scores.size());
+      return 0;
+    }
+    // Bits per character: the whole text's -log2 P over its characters, each
+    // line's end counted as one (as the newline it replaces).
+    int64_t characters = 0;
+    for (const auto& line : targets) {
+      std::string text = line;
+      util::replace_invalid_utf8(text);
+      characters += static_cast<int64_t>(util::decode_utf8(text).size()) + 1;
+    }
+    const double bits_per_character = characters > 0 ? -total / std::log(2.0) / static_cast<double>(characters) : 0.0;
+    std::printf("cross-entropy %.6f perplexity %.4f over %lld pieces (eos included); bits per character %.4f over "
+                "%lld characters (line ends included), %zu lines\n",
+                ce, std::exp(ce), static_cast<long long>(tokens), bits_per_character,
+                static_cast<long long>(characters), scores.size());
     return 0;
   }
   for (size_t i = 0; i < scores.size(); ++i) {

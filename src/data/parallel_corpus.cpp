@@ -35,8 +35,10 @@ std::string CorpusReport::summary() const {
 ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
                                     const vocab::Tokenizer& source_tokenizer,
                                     const vocab::Tokenizer& target_tokenizer) {
-  const auto source_lines = io::read_text_lines(options.source_path);
+  const bool monolingual = options.source_path.empty();
+  auto source_lines = monolingual ? std::vector<std::string>() : io::read_text_lines(options.source_path);
   const auto target_lines = io::read_text_lines(options.target_path);
+  if (monolingual) source_lines.resize(target_lines.size());
   if (source_lines.size() != target_lines.size()) {
     throw Error("the corpus files are not line-aligned: " + options.source_path + " has " +
                 std::to_string(source_lines.size()) + " lines, " + options.target_path + " has " +
@@ -52,6 +54,7 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
     const int64_t line = static_cast<int64_t>(i) + 1;
     bool invalid = false;
     for (const auto* side : {&options.source_path, &options.target_path}) {
+      if (monolingual && side == &options.source_path) continue;
       const auto& text = side == &options.source_path ? source_lines[i] : target_lines[i];
       const std::string problem = text_problem(text);
       if (problem.empty()) continue;
@@ -67,9 +70,9 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
     }
     SentencePair pair;
     pair.line = line;
-    pair.source = source_tokenizer.encode(source_lines[i]);
+    if (!monolingual) pair.source = source_tokenizer.encode(source_lines[i]);
     pair.target = target_tokenizer.encode(target_lines[i]);
-    if (pair.source.empty() || pair.target.empty()) {
+    if ((!monolingual && pair.source.empty()) || pair.target.empty()) {
       ++report.skipped_empty;
       continue;
     }

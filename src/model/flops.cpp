@@ -36,6 +36,7 @@ FlopCount count_flops(const ModelOptions& o, double source_length, double target
   const bool has_keys = type == AttentionType::kBahdanau || type == AttentionType::kLuongGeneral;
   double encoder = per_source * (encoder_token + (has_keys ? M * H : 0));
   if (o.decoder_init() == DecoderInit::kBridge) encoder += M * static_cast<double>(o.dec_depth()) * H / target_length;
+  if (o.is_language_model()) encoder = 0;  // the decoder stack alone
 
   double rnn_input = E;
   double features_input = H + E;

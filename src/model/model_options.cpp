@@ -13,6 +13,7 @@ struct Names {
   const char* name;
 };
 
+constexpr Names<ModelType> kTypes[] = {{ModelType::kSeq2Seq, "s2s"}, {ModelType::kLanguageModel, "lm"}};
 constexpr Names<CellType> kCells[] = {{CellType::kRnn, "rnn"}, {CellType::kGru, "gru"}, {CellType::kLstm, "lstm"}};
 constexpr Names<AttentionType> kAttentions[] = {{AttentionType::kNone, "none"},
                                                 {AttentionType::kBahdanau, "bahdanau"},
@@ -40,6 +41,8 @@ std::string name_of(const Names<Enum> (&table)[N], Enum value) {
 
 }  // namespace
 
+ModelType parse_model_type(const std::string& name) { return parse_name(kTypes, name, "--type"); }
+std::string model_type_name(ModelType type) { return name_of(kTypes, type); }
 CellType parse_cell_type(const std::string& name) { return parse_name(kCells, name, "--cell"); }
 std::string cell_type_name(CellType cell) { return name_of(kCells, cell); }
 AttentionType parse_attention_type(const std::string& name) { return parse_name(kAttentions, name, "--attention"); }
@@ -73,6 +76,20 @@ void ModelOptions::validate() const {
                 "but a bidirectional encoder gives " + std::to_string(memory_size()) +
                 "; use --attention luong-general or --enc-type unidirectional");
   }
+  if (is_language_model()) {
+    if (source_vocab() != target_vocab()) {
+      throw Error("a language model (--type lm) has one vocabulary, but the options give " +
+                  std::to_string(source_vocab()) + " and " + std::to_string(target_vocab()) + " pieces");
+    }
+    if (attention() != AttentionType::kNone) {
+      throw Error("a language model (--type lm) has no source to attend to; use --attention none");
+    }
+    if (decoder_init() != DecoderInit::kZeros) {
+      throw Error("a language model (--type lm) has no encoder to start the decoder from; use --dec-init zeros");
+    }
+    if (shared_embeddings()) throw Error("--tied-embeddings-src needs a source side; a language model has none");
+    return;
+  }
   if (attention() == AttentionType::kNone && decoder_init() == DecoderInit::kZeros) {
     throw Error("--attention none with --dec-init zeros leaves the decoder blind to the source; "
                 "use --dec-init bridge");
@@ -80,7 +97,8 @@ void ModelOptions::validate() const {
 }
 
 std::string ModelOptions::to_json() const {
-  const nlohmann::ordered_json j = {{"source-vocab", source_vocab()},
+  const nlohmann::ordered_json j = {{"type", model_type_name(type())},
+                                    {"source-vocab", source_vocab()},
                                     {"target-vocab", target_vocab()},
                                     {"dim-emb", dim_emb()},
                                     {"dim-rnn", dim_rnn()},
@@ -106,7 +124,8 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
       throw Error(origin + ": model options hold an unknown enc-type '" + enc_type + "'");
     }
     ModelOptions o(j.at("source-vocab").get<int64_t>(), j.at("target-vocab").get<int64_t>());
-    o.dim_emb(j.at("dim-emb").get<int64_t>())
+    o.type(parse_model_type(j.at("type").get<std::string>()))
+        .dim_emb(j.at("dim-emb").get<int64_t>())
         .dim_rnn(j.at("dim-rnn").get<int64_t>())
         .enc_depth(j.at("enc-depth").get<int64_t>())
         .dec_depth(j.at("dec-depth").get<int64_t>())
@@ -122,6 +141,8 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw Error(origin + ": the model options are damaged (" + e.what() + "); the file is not a Tandem model");
+  } catch (const Error& e) {
+    throw Error(origin + ": the model options are damaged (" + e.what() + ")");
   }
 }
 

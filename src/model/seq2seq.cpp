@@ -19,16 +19,25 @@ torch::nn::Embedding make_embeddings(int64_t vocab, int64_t dim) {
 
 Seq2SeqImpl::Seq2SeqImpl(const ModelOptions& options) : options_(options) {
   options.validate();
-  source_embeddings_ = register_module("source_embeddings", make_embeddings(options.source_vocab(), options.dim_emb()));
+  if (!options.is_language_model()) {
+    source_embeddings_ =
+        register_module("source_embeddings", make_embeddings(options.source_vocab(), options.dim_emb()));
+  }
   target_embeddings_ = options.shared_embeddings()
                            ? source_embeddings_
                            : register_module("target_embeddings",
                                              make_embeddings(options.target_vocab(), options.dim_emb()));
-  encoder_ = register_module("encoder", Encoder(options, source_embeddings_));
+  if (!options.is_language_model()) encoder_ = register_module("encoder", Encoder(options, source_embeddings_));
   decoder_ = register_module("decoder", Decoder(options, target_embeddings_));
 }
 
 EncoderOutput Seq2SeqImpl::encode(const torch::Tensor& source, const torch::Tensor& lengths) {
+  if (!encoder_) {  // a language model: nothing to encode; the memory only carries B, dtype and device
+    EncoderOutput empty;
+    empty.memory = torch::zeros({source.size(0), 0, 0}, target_embeddings_->weight.options());  // [B, 0, 0]
+    empty.mask = torch::zeros({source.size(0), 0}, torch::dtype(torch::kBool).device(source.device()));  // [B, 0]
+    return empty;
+  }
   return encoder_->forward(source, lengths);
 }
 

@@ -94,11 +94,23 @@ bool improves(eval::Metric metric, double value, const std::map<eval::Metric, do
 
 Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   if (options_.model_dir.empty()) throw Error("--model (the model folder) is required");
-  if (options_.train_sets.size() != 2) throw Error("--train-sets takes two files: source and target");
-  if (!options_.valid_sets.empty() && options_.valid_sets.size() != 2) {
-    throw Error("--valid-sets takes two files: source and target");
+  if (options_.model.is_language_model()) {
+    if (options_.train_sets.size() != 1) throw Error("--type lm trains on one file: --train-sets FILE");
+    if (options_.valid_sets.size() > 1) throw Error("--type lm validates on one file: --valid-sets FILE");
+    if (options_.vocabs.size() > 1) throw Error("--type lm takes one SentencePiece model (--vocabs FILE)");
+    for (const auto metric : options_.valid_metrics) {
+      if (metric == eval::Metric::kBleu) {
+        throw Error("--valid-metrics bleu needs translations; a language model (--type lm) is validated by "
+                    "cross-entropy and perplexity");
+      }
+    }
+  } else {
+    if (options_.train_sets.size() != 2) throw Error("--train-sets takes two files: source and target");
+    if (!options_.valid_sets.empty() && options_.valid_sets.size() != 2) {
+      throw Error("--valid-sets takes two files: source and target");
+    }
+    if (options_.vocabs.size() > 2) throw Error("--vocabs takes one (joint) or two SentencePiece models");
   }
-  if (options_.vocabs.size() > 2) throw Error("--vocabs takes one (joint) or two SentencePiece models");
   if (options_.valid_metrics.empty()) throw Error("--valid-metrics needs at least one metric");
   if (options_.clip_norm < 0) throw Error("--clip-norm must not be negative");
   if (options_.label_smoothing < 0 || options_.label_smoothing >= 1) throw Error("--label-smoothing must be in [0, 1)");
@@ -133,6 +145,11 @@ model::TrainState Trainer::run() {
     resumed = std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint(last_path, device));
     meta = resumed->meta;
     model = resumed->model;
+    if (meta.options.type() != o.model.type()) {
+      throw Error(last_path + ": a " + model::model_type_name(meta.options.type()) +
+                  " checkpoint, but this run trains --type " + model::model_type_name(o.model.type()) +
+                  "; use another --model folder or the checkpoint's --type");
+    }
     if (o.verbose) {
       log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
           << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
@@ -171,13 +188,14 @@ model::TrainState Trainer::run() {
 
   // Data.
   data::CorpusOptions corpus_options;
-  corpus_options.source_path = o.train_sets[0];
-  corpus_options.target_path = o.train_sets[1];
+  const bool language_model = meta.options.is_language_model();
+  corpus_options.source_path = language_model ? "" : o.train_sets[0];  // empty: monolingual
+  corpus_options.target_path = o.train_sets.back();
   corpus_options.max_length = o.max_length;
   corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
   const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
   if (o.verbose) log << "train corpus: " << corpus.report().summary() << "\n";
-  if (corpus.size() == 0) throw Error("no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
+  if (corpus.size() == 0) throw Error("no usable training text is left in " + o.train_sets.front() + " / " + o.train_sets.back());
   if (resumed && state.corpus_pairs != corpus.size()) {
     throw Error("the training corpus changed since " + last_path + " was written (" +
                 std::to_string(state.corpus_pairs) + " pairs then, " + std::to_string(corpus.size()) +
@@ -196,8 +214,8 @@ model::TrainState Trainer::run() {
 
   std::unique_ptr<Validator> validator;
   if (!o.valid_sets.empty()) {
-    validator = std::make_unique<Validator>(o.valid_sets[0], o.valid_sets[1], source_tok, target_tok,
-                                            o.valid_mini_batch, o.valid_beam_size);
+    validator = std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(), source_tok,
+                                            target_tok, o.valid_mini_batch, o.valid_beam_size);
   }
   const bool with_bleu =
       std::find(o.valid_metrics.begin(), o.valid_metrics.end(), eval::Metric::kBleu) != o.valid_metrics.end();
@@ -215,7 +233,9 @@ model::TrainState Trainer::run() {
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   if (o.verbose) {
-    log << "model: " << parameters << " parameters, " << model::cell_type_name(meta.options.cell()) << ", "
+    log << "model: " << parameters << " parameters, "
+        << (language_model ? "language model, " : "")
+        << model::cell_type_name(meta.options.cell()) << ", "
         << model::attention_type_name(meta.options.attention()) << " attention; device " << device.str() << "\n";
   }
 
@@ -225,7 +245,8 @@ model::TrainState Trainer::run() {
   };
   const auto validate = [&]() -> bool {  // returns true when early stopping says stop
     std::vector<std::string> translations;
-    const auto metrics = validator->run(model, device, with_bleu, o.keep_valid_translations ? &translations : nullptr);
+    const bool keep_translations = o.keep_valid_translations && !language_model;
+    const auto metrics = validator->run(model, device, with_bleu, keep_translations ? &translations : nullptr);
     ++state.validations;
     std::ostringstream line;
     line << "valid · up " << state.updates;
@@ -252,7 +273,7 @@ model::TrainState Trainer::run() {
     fields.emplace_back("stalled", static_cast<double>(state.stalled));
     json.write("valid", fields);
     if (o.verbose) log << line.str() << "\n";
-    if (o.keep_valid_translations) {
+    if (keep_translations) {
       std::ofstream out(dir / "valid.output");
       for (const auto& t : translations) out << t << "\n";
     }

@@ -55,6 +55,7 @@ Validator::Validator(const std::string& source_path, const std::string& target_p
       mini_batch_(std::max<int64_t>(1, mini_batch)),
       beam_size_(beam_size) {
   if (corpus_.size() == 0) throw Error(source_path + ": the validation set holds no usable pair");
+  if (source_path.empty()) return;  // a language model's text: nothing to translate
   sources_ = io::read_text_lines(source_path);
   references_ = io::read_text_lines(target_path);
 }
@@ -81,6 +82,7 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   metrics.perplexity = std::exp(metrics.cross_entropy);
 
   if (!with_bleu && translations == nullptr) return metrics;
+  if (sources_.empty()) throw Error("a language model's validation has no translations, hence no BLEU");
   // Translate every line with the search that tandem-translate uses.
   TranslateOptions options;
   options.mini_batch = mini_batch_;

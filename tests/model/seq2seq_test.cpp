@@ -79,8 +79,8 @@ int64_t expected_parameters(const ModelOptions& o) {
     }
     return n;
   };
-  int64_t n = o.source_vocab() * E + (o.shared_embeddings() ? 0 : o.target_vocab() * E);
-  n += rnn(E, o.enc_depth(), dirs);
+  int64_t n = (o.is_language_model() ? 0 : o.source_vocab() * E) + (o.shared_embeddings() ? 0 : o.target_vocab() * E);
+  if (!o.is_language_model()) n += rnn(E, o.enc_depth(), dirs);
   int64_t dec_in = E;
   int64_t features_in = H + E;
   switch (o.attention()) {
@@ -217,6 +217,35 @@ INSTANTIATE_TEST_SUITE_P(
                       Config{CellType::kGru, AttentionType::kNone, true, 1},
                       Config{CellType::kLstm, AttentionType::kBahdanau, true, 3}),
     config_name);
+
+TEST(Seq2SeqTest, ALanguageModelIsTheDecoderStackAlone) {
+  for (const auto cell : {CellType::kRnn, CellType::kGru, CellType::kLstm}) {
+    for (const bool tied : {true, false}) {
+      const auto options = ModelOptions(kVocab, kVocab)
+                               .type(ModelType::kLanguageModel)
+                               .cell(cell)
+                               .attention(AttentionType::kNone)
+                               .decoder_init(DecoderInit::kZeros)
+                               .dim_emb(6)
+                               .dim_rnn(10)
+                               .dec_depth(2)
+                               .tied_output(tied);
+      Seq2Seq lm(options);
+      EXPECT_EQ(count_parameters(lm), expected_parameters(options)) << cell_type_name(cell);
+      for (const auto& p : lm->named_parameters()) {
+        EXPECT_EQ(p.key().rfind("decoder.", 0) == 0 || p.key().rfind("target_embeddings.", 0) == 0, true) << p.key();
+      }
+      const auto batch = batch_of({{}, {}}, {{9, 10}, {11, 12, 13, 14}});
+      EXPECT_EQ(lm->forward(batch).sizes(), (std::vector<int64_t>{2, 5, kVocab}));
+    }
+  }
+  const auto lm = ModelOptions(kVocab, kVocab).type(ModelType::kLanguageModel).decoder_init(DecoderInit::kZeros);
+  EXPECT_THROW(ModelOptions(lm).attention(AttentionType::kBahdanau).validate(), Error);  // nothing to attend to
+  EXPECT_THROW(ModelOptions(lm).attention(AttentionType::kNone).decoder_init(DecoderInit::kBridge).validate(), Error);
+  EXPECT_NO_THROW(ModelOptions(lm).attention(AttentionType::kNone).validate());
+  const auto back = ModelOptions::from_json(ModelOptions(lm).attention(AttentionType::kNone).to_json(), "lm.ckpt");
+  EXPECT_TRUE(back.is_language_model());
+}
 
 TEST(Seq2SeqTest, TyingAndSharingEmbeddings) {
   auto options = tiny(CellType::kGru, AttentionType::kBahdanau, true, 1);

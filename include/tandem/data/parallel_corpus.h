@@ -28,6 +28,8 @@
 namespace tandem::data {
 
 struct CorpusOptions {
+  // source_path empty: a monolingual corpus (a language model's); every pair's
+  // source is empty and only the target file is read.
   /// Source-side text file (plain or .gz).
   std::string source_path;
   /// Target-side text file, line i translating source line i.

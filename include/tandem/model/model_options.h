@@ -15,6 +15,10 @@
 
 namespace tandem::model {
 
+/// What the model is: an encoder-decoder that translates (s2s), or the decoder
+/// stack alone, a language model over one side (lm; no encoder, no attention).
+enum class ModelType { kSeq2Seq, kLanguageModel };
+
 /// Recurrent cell kinds: the plain tanh (Elman) cell, GRU and LSTM.
 enum class CellType { kRnn, kGru, kLstm };
 
@@ -27,6 +31,8 @@ enum class AttentionType { kNone, kBahdanau, kLuongDot, kLuongGeneral };
 /// final state, or zeros.
 enum class DecoderInit { kBridge, kZeros };
 
+ModelType parse_model_type(const std::string& name);
+std::string model_type_name(ModelType type);
 CellType parse_cell_type(const std::string& name);
 std::string cell_type_name(CellType cell);
 AttentionType parse_attention_type(const std::string& name);
@@ -38,10 +44,12 @@ struct ModelOptions {
   ModelOptions(int64_t source_vocab, int64_t target_vocab)
       : source_vocab_(source_vocab), target_vocab_(target_vocab) {}
 
-  /// Source vocabulary size (pieces).
+  /// Source vocabulary size (pieces); a language model's equals target_vocab.
   TORCH_ARG(int64_t, source_vocab);
   /// Target vocabulary size (pieces).
   TORCH_ARG(int64_t, target_vocab);
+  /// Translation model or language model (--type s2s|lm). Default s2s.
+  TORCH_ARG(ModelType, type) = ModelType::kSeq2Seq;
   /// Embedding width (--dim-emb). Default 256.
   TORCH_ARG(int64_t, dim_emb) = 256;
   /// Recurrent state width per direction (--dim-rnn). Default 512.
@@ -70,6 +78,9 @@ struct ModelOptions {
   TORCH_ARG(double, dropout_out) = 0.1;
 
  public:
+  /// True for a language model (--type lm).
+  bool is_language_model() const { return type() == ModelType::kLanguageModel; }
+
   /// Width of the encoder states the attention reads: dim_rnn x directions.
   int64_t memory_size() const { return dim_rnn() * (bidirectional() ? 2 : 1); }
 

@@ -1,4 +1,7 @@
 // Seq2Seq: embeddings, encoder and decoder; the model Tandem trains and translates with.
+// With options.type() == kLanguageModel it is the decoder stack alone (no source
+// embeddings, no encoder): encode() only records the batch size, and the decoder
+// starts from zeros, so training, scoring and search run unchanged over an empty source.
 //
 // Usage:
 //   Seq2Seq model(ModelOptions(8000, 8000).cell(CellType::kGru));
@@ -29,7 +32,7 @@ class Seq2SeqImpl : public torch::nn::Module {
  public:
   explicit Seq2SeqImpl(const ModelOptions& options);
 
-  /// @param source [B, S] int64; @param lengths [B] int64
+  /// @param source [B, S] int64; @param lengths [B] int64 (a language model reads only B)
   EncoderOutput encode(const torch::Tensor& source, const torch::Tensor& lengths);
 
   /// The decoder's first state for an encoded batch.

@@ -22,13 +22,14 @@ enum class OptimizerType { kAdam, kSgd };
 struct TrainOptions {
   /// Folder of checkpoints, logs and (when trained here) the vocabulary. Required.
   std::string model_dir;
-  /// Source and target training files (plain or .gz). Required.
+  /// Source and target training files (plain or .gz); one file for a language
+  /// model (model.type() == kLanguageModel). Required.
   std::vector<std::string> train_sets;
   /// SentencePiece models: one joint or one per side; empty = train a joint one into model_dir.
   std::vector<std::string> vocabs;
   /// Pieces of the vocabulary trained when `vocabs` is empty (--dim-vocabs). Default 8000.
   int32_t vocab_size = 8000;
-  /// Source and target validation files; empty = no validation.
+  /// Source and target validation files (one for a language model); empty = no validation.
   std::vector<std::string> valid_sets;
   /// Skip training pairs with a side longer than this (--max-length). Default 100.
   int64_t max_length = 100;

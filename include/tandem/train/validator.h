@@ -8,7 +8,9 @@
 // Cross entropy and perplexity are over the real target tokens of the pairs a
 // training corpus would keep (empty pairs are left out). BLEU translates every
 // source line with beam search (as tandem-translate), decodes the pieces to text and
-// scores it against the raw reference lines with sacreBLEU's 13a BLEU.
+// scores it against the raw reference lines with sacreBLEU's 13a BLEU. With an
+// empty source path the set is monolingual (a language model's): cross entropy
+// and perplexity only.
 #pragma once
 
 #include <torch/types.h>

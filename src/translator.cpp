@@ -128,18 +128,28 @@ std::vector<TranslationResult> Translator::translate(const std::vector<std::stri
       work.push_back(i);
     }
   }
+  search_batches(std::move(work), encoded, {}, options, first_line, results);
+  return results;
+}
+
+void Translator::search_batches(std::vector<size_t> work, const std::vector<std::vector<int32_t>>& sources,
+                                const std::vector<std::vector<int32_t>>& prefixes, const TranslateOptions& options,
+                                int64_t first_line, std::vector<TranslationResult>& results) {
+  const auto length = [&](size_t i) { return sources[i].size() + (prefixes.empty() ? 0 : prefixes[i].size()); };
   // Length-sorted mini-batches; results go back to their lines.
-  std::stable_sort(work.begin(), work.end(), [&](size_t a, size_t b) { return encoded[a].size() < encoded[b].size(); });
+  std::stable_sort(work.begin(), work.end(), [&](size_t a, size_t b) { return length(a) < length(b); });
   for (size_t start = 0; start < work.size(); start += static_cast<size_t>(options.mini_batch)) {
     const size_t end = std::min(work.size(), start + static_cast<size_t>(options.mini_batch));
-    std::vector<std::vector<int32_t>> sources;
+    std::vector<std::vector<int32_t>> batch_sources;
+    std::vector<std::vector<int32_t>> batch_prefixes;
     std::vector<int64_t> ids;  // line numbers: each line samples from its own stream
     for (size_t k = start; k < end; ++k) {
-      sources.push_back(encoded[work[k]]);
+      batch_sources.push_back(sources[work[k]]);
+      if (!prefixes.empty()) batch_prefixes.push_back(prefixes[work[k]]);
       ids.push_back(first_line + static_cast<int64_t>(work[k]));
     }
-    const auto [source, lengths] = data::make_source_batch(sources, device_);
-    auto hypotheses = search::beam_search(ensemble_, source, lengths, options.search, ids);
+    const auto [source, lengths] = data::make_source_batch(batch_sources, device_);
+    auto hypotheses = search::beam_search(ensemble_, source, lengths, options.search, ids, batch_prefixes);
     for (size_t k = start; k < end; ++k) {
       auto& result = results[work[k]];
       result.hypotheses = std::move(hypotheses[k - start]);
@@ -147,6 +157,27 @@ std::vector<TranslationResult> Translator::translate(const std::vector<std::stri
       if (result.texts.empty()) result.texts.emplace_back();
     }
   }
+}
+
+std::vector<TranslationResult> Translator::complete(const std::vector<std::string>& prefixes,
+                                                    const TranslateOptions& options, int64_t first_line) {
+  if (!is_language_model()) throw Error("only a language model (--type lm) completes text; this is a translation model");
+  if (options.mini_batch < 1) throw Error("--mini-batch must be at least 1");
+  if (options.search.max_length < 1) throw Error("--max-length must be at least 1");
+  std::vector<TranslationResult> results(prefixes.size());
+  std::vector<std::vector<int32_t>> encoded(prefixes.size());
+  for (size_t i = 0; i < prefixes.size(); ++i) {
+    std::string text = prefixes[i];
+    io::clean_line(text, /*first_line=*/false);
+    results[i].replaced_bytes = util::replace_invalid_utf8(text);
+    encoded[i] = target_.encode(text);
+    results[i].source_pieces = static_cast<int64_t>(encoded[i].size());
+  }
+  std::vector<size_t> work(prefixes.size());
+  std::iota(work.begin(), work.end(), 0);
+  // No source: one empty sentence per prefix (the language model reads only the count).
+  search_batches(std::move(work), std::vector<std::vector<int32_t>>(prefixes.size()), encoded, options, first_line,
+                 results);
   return results;
 }
 

@@ -82,6 +82,14 @@ class Translator {
   std::vector<TranslationResult> translate(const std::vector<std::string>& lines, const TranslateOptions& options,
                                            int64_t first_line = 0);
 
+  /// A language model's sentences: one result per prefix, in order; each
+  /// hypothesis starts with its prefix's pieces (an empty prefix: a new
+  /// sentence), and its text is the whole sentence. `first_line` works as for
+  /// translate(): prefix i samples from the stream of (seed, first_line + i).
+  /// Set options.search.max_length (no source to measure the length by).
+  std::vector<TranslationResult> complete(const std::vector<std::string>& prefixes, const TranslateOptions& options,
+                                          int64_t first_line = 0);
+
   /// Translates `in` line by line into `out`, writing and flushing after each
   /// maxi-batch; warnings (cut lines, replaced bytes) go to `log` when given.
   /// `progress` is called after each maxi-batch.
@@ -118,6 +126,12 @@ class Translator {
   torch::Device device() const { return device_; }
 
  private:
+  /// Searches lines `work` in length-sorted mini-batches: sources[i] (empty for a
+  /// language model) and prefixes[i] (none when `prefixes` is empty) into results[i].
+  void search_batches(std::vector<size_t> work, const std::vector<std::vector<int32_t>>& sources,
+                      const std::vector<std::vector<int32_t>>& prefixes, const TranslateOptions& options,
+                      int64_t first_line, std::vector<TranslationResult>& results);
+
   std::vector<model::Seq2Seq> models_;
   vocab::Tokenizer source_;
   vocab::Tokenizer target_;

@@ -27,7 +27,7 @@ TRAIN_UPDATES="${TRAIN_UPDATES:-3000}"
 # The programs only; tools/run-tests.sh later adds the test suite to the same build.
 if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then
   "$ROOT/tools/setup.sh" tandem-train tandem-translate tandem-score tandem-vocab tandem-corpus tandem-bleu \
-    tandem-checkpoint tandem-bench
+    tandem-sample tandem-checkpoint tandem-bench
 fi
 
 echo "== data: $TRAIN_SIZE training pairs, seed $SEED -> $WORK/data"

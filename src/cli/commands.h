@@ -9,6 +9,7 @@ int corpus_main(int argc, char** argv);  ///< tandem-corpus
 int train_main(int argc, char** argv);   ///< tandem-train
 int translate_main(int argc, char** argv);  ///< tandem-translate
 int score_main(int argc, char** argv);      ///< tandem-score
+int sample_main(int argc, char** argv);     ///< tandem-sample
 int checkpoint_main(int argc, char** argv);  ///< tandem-checkpoint
 int bench_main(int argc, char** argv);       ///< tandem-bench
 

@@ -102,7 +102,8 @@ uint64_t sentence_seed(uint64_t seed, int64_t sentence_id) {
 
 std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
                                                  const torch::Tensor& lengths, const SearchOptions& o,
-                                                 const std::vector<int64_t>& sentence_ids) {
+                                                 const std::vector<int64_t>& sentence_ids,
+                                                 const std::vector<std::vector<int32_t>>& prefixes) {
   if (o.beam_size < 1) throw Error("--beam-size must be at least 1");
   if (o.max_length_factor <= 0) throw Error("--max-length-factor must be above 0");
   if (o.temperature <= 0) throw Error("--temperature must be above 0");
@@ -116,6 +117,12 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
     throw Error("beam_search: " + std::to_string(sentence_ids.size()) + " sentence ids for " + std::to_string(B) +
                 " sentences");
   }
+  if (!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != B) {
+    throw Error("beam_search: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(B) + " sentences");
+  }
+  const auto prefix_length = [&](int64_t b) -> int64_t {
+    return prefixes.empty() ? 0 : static_cast<int64_t>(prefixes[static_cast<size_t>(b)].size());
+  };
   std::vector<at::Generator> generators;  // one stream per sentence, for sampling
   if (o.sampling != Sampling::kNone) {
     for (int64_t b = 0; b < B; ++b) {
@@ -131,8 +138,10 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
   std::vector<int64_t> limit(static_cast<size_t>(B));
   const auto cpu_lengths = lengths.to(torch::kCPU);
   for (int64_t b = 0; b < B; ++b) {
-    limit[static_cast<size_t>(b)] = std::max<int64_t>(  // at least one token and eos
-        2, static_cast<int64_t>(std::floor(o.max_length_factor * static_cast<double>(cpu_lengths[b].item<int64_t>()))));
+    const auto by_source =
+        static_cast<int64_t>(std::floor(o.max_length_factor * static_cast<double>(cpu_lengths[b].item<int64_t>())));
+    // At least one token and eos, after the prefix.
+    limit[static_cast<size_t>(b)] = std::max<int64_t>(prefix_length(b) + 2, o.max_length > 0 ? o.max_length : by_source);
   }
   // Only beam 0 is live at the start: the others would repeat it.
   auto scores = torch::full({B, K}, kNegInf, torch::kFloat32);
@@ -163,6 +172,26 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
     for (size_t p = 0; p < active.size(); ++p) active_open[p] = open[static_cast<size_t>(active[p])];
     torch::Tensor attention;
     auto log_probs = ensemble.step(previous, state, o.keep_attention ? &attention : nullptr).to(torch::kFloat32);
+    // Rows whose sentence has prefix pieces left keep only the next one, at its
+    // log-probability under the model (taken before any masking below).
+    std::vector<int64_t> forced_rows;
+    std::vector<int64_t> forced_tokens;
+    for (int64_t p = 0; p < P; ++p) {
+      const int64_t b = active[static_cast<size_t>(p)];
+      if (t >= prefix_length(b)) continue;
+      for (int64_t k = 0; k < K; ++k) {
+        forced_rows.push_back(p * K + k);
+        forced_tokens.push_back(prefixes[static_cast<size_t>(b)][static_cast<size_t>(t)]);
+      }
+    }
+    torch::Tensor forced_index;
+    torch::Tensor forced_column;
+    torch::Tensor forced_values;
+    if (!forced_rows.empty()) {
+      forced_index = torch::tensor(forced_rows, torch::kInt64).to(device);                // [F]
+      forced_column = torch::tensor(forced_tokens, torch::kInt64).to(device).unsqueeze(1);  // [F, 1]
+      forced_values = log_probs.index_select(0, forced_index).gather(1, forced_column);   // [F, 1]
+    }
     // Pieces that are never output: padding, bos, and unk unless allowed.
     log_probs.select(1, vocab::kPadId).fill_(kNegInf);
     log_probs.select(1, vocab::kBosId).fill_(kNegInf);
@@ -181,6 +210,11 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
                                   log_probs.options());
       eos_only.select(1, vocab::kEosId).copy_(log_probs.index_select(0, rows).select(1, vocab::kEosId));
       log_probs.index_copy_(0, rows, eos_only);
+    }
+    if (forced_index.defined()) {
+      auto only = torch::full({forced_index.size(0), log_probs.size(1)}, kNegInf, log_probs.options());  // [F, V]
+      only.scatter_(1, forced_column, forced_values);
+      log_probs.index_copy_(0, forced_index, only);
     }
     const auto candidates =
         o.sampling == Sampling::kNone

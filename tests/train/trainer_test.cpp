@@ -198,6 +198,59 @@ TEST(TrainerTest, CheckpointsRecordTheThreadCountAndAnotherCountOnResumeIsReport
   EXPECT_EQ(model::load_checkpoint(o.model_dir + "/model.ckpt", torch::kCPU).meta.state.cpu_threads, 1);
 }
 
+// A language model on the sample sentences: one file, the decoder stack alone.
+TrainOptions language_model_task(const std::string& dir) {
+  auto o = copy_task(dir);
+  o.train_sets = {dir + "/train.tgt"};
+  o.valid_sets = {dir + "/valid.tgt"};
+  o.model.type(model::ModelType::kLanguageModel)
+      .attention(model::AttentionType::kNone)
+      .decoder_init(model::DecoderInit::kZeros)
+      .cell(model::CellType::kLstm);
+  o.valid_metrics = {eval::Metric::kPerplexity, eval::Metric::kCrossEntropy};
+  return o;
+}
+
+TEST(TrainerTest, ALanguageModelTrainsValidatesAndResumesExactly) {
+  const std::string dir = test::temp_dir();
+  auto straight = language_model_task(dir);
+  straight.model_dir = dir + "/straight";
+  straight.after_updates = 12;
+  const auto state = Trainer(straight).run();
+  EXPECT_EQ(state.updates, 12);
+  EXPECT_EQ(state.validations, 3);
+  EXPECT_NEAR(state.best.at(eval::Metric::kPerplexity), std::exp(state.best.at(eval::Metric::kCrossEntropy)), 1e-9);
+  EXPECT_FALSE(std::filesystem::exists(straight.model_dir + "/valid.output"));  // nothing is translated
+  auto interrupted = language_model_task(dir);
+  interrupted.model_dir = dir + "/interrupted";
+  for (const int64_t stop : {5, 9, 12}) {
+    interrupted.after_updates = stop;
+    EXPECT_EQ(Trainer(interrupted).run().updates, stop);
+  }
+  EXPECT_EQ(logged_losses(interrupted.model_dir), logged_losses(straight.model_dir));
+  auto a = model::load_checkpoint(straight.model_dir + "/model.ckpt", torch::kCPU);
+  auto b = model::load_checkpoint(interrupted.model_dir + "/model.ckpt", torch::kCPU);
+  EXPECT_TRUE(a.meta.options.is_language_model());
+  const auto pb = b.model->named_parameters();
+  for (const auto& p : a.model->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
+  b.meta.state.seconds = a.meta.state.seconds;
+  EXPECT_EQ(a.meta.state, b.meta.state);
+  // The folder holds a language model: training a translation model into it is refused, naming the file.
+  auto other = copy_task(dir);
+  other.model_dir = straight.model_dir;
+  other.after_updates = 14;
+  try {
+    Trainer(other).run();
+    FAIL() << "resumed a language model as a translation model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find(straight.model_dir + "/model.ckpt: a lm checkpoint"), std::string::npos)
+        << e.what();
+  }
+  auto bleu = language_model_task(dir);
+  bleu.valid_metrics = {eval::Metric::kBleu};
+  EXPECT_THROW(Trainer{bleu}, Error);  // no translations, no BLEU
+}
+
 using Architecture = std::tuple<model::CellType, model::AttentionType>;
 class TrainerArchitectureTest : public ::testing::TestWithParam<Architecture> {};
 

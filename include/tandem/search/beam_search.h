@@ -20,7 +20,8 @@
 //   4. a sentence is done when its beam is empty; at its length limit only eos
 //      is allowed, and at the first step eos is not (no empty translation wins
 //      by being short). <pad> and <s> are never chosen, nor <unk> unless
-//      allow_unk (as Marian); scores stay the model's log-probabilities.
+//      allow_unk (as Marian); scores stay the model's log-probabilities. While
+//      a sentence has prefix pieces left, its only candidate is the next one.
 // Sampling draws from one random stream per sentence, seeded with (seed,
 // sentence id), so a sentence's sample does not depend on the batching.
 // A sentence that is done leaves the batch: its block of rows is dropped and the
@@ -50,6 +51,9 @@ struct SearchOptions {
   double word_penalty = 0.0;
   /// Output length limit: this times the source length, eos included (--max-length-factor). Default 2.
   double max_length_factor = 2.0;
+  /// Output length limit in pieces, eos included, instead of the factor when above 0
+  /// (a language model has no source to measure; tandem-sample --max-length). Default 0.
+  int64_t max_length = 0;
   /// Draw the next tokens instead of searching (--sampling full|topk). Default none.
   Sampling sampling = Sampling::kNone;
   /// With topk sampling: draw among the k most probable tokens (--top-k). Default 10.
@@ -74,11 +78,15 @@ struct Hypothesis {
 /// Translates a batch. @param source [B, S] int64 (eos included, padded); @param lengths [B]
 /// @param sentence_ids [B] ids of the sentences (e.g. their line numbers), which
 /// choose their sampling streams; empty means 0 .. B-1
+/// @param prefixes [B] pieces each sentence's output must start with (a language
+/// model's prompt), forced whatever their probability; empty means none. The
+/// hypotheses include them, and their scores include the prefixes' log-probabilities.
 /// @return per sentence its finished hypotheses, best first (beam_size of them for
 /// beam search; for sampling, one per beam row)
 std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
                                                  const torch::Tensor& lengths, const SearchOptions& options,
-                                                 const std::vector<int64_t>& sentence_ids = {});
+                                                 const std::vector<int64_t>& sentence_ids = {},
+                                                 const std::vector<std::vector<int32_t>>& prefixes = {});
 
 /// The seed of sentence `sentence_id`'s sampling stream under `seed` (SplitMix64 of both).
 uint64_t sentence_seed(uint64_t seed, int64_t sentence_id);

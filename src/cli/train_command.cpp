@@ -68,7 +68,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("vocabs,v", po::value<std::vector<std::string>>(&t.vocabs)->multitoken(),
        "SentencePiece model(s): one joint or source and target; none = train a joint one into the model folder")
       ("dim-vocabs", po::value<int32_t>(&t.vocab_size)->default_value(t.vocab_size), "pieces of a vocabulary trained here")
-      ("max-length", po::value<int64_t>(&t.max_length)->default_value(t.max_length), "skip pairs with a side longer than this (pieces)")
+      ("max-length", po::value<int64_t>(&t.max_length)->default_value(t.max_length, "100, or 400 for characters"),
+       "skip pairs with a side longer than this (pieces); 0 = no limit")
       ("skip-invalid-utf8", po::bool_switch(&t.skip_invalid_utf8), "skip and count pairs with invalid UTF-8")
       ("mini-batch", po::value<int64_t>(&t.batching.max_sentences)->default_value(t.batching.max_sentences), "sentence pairs per batch at most")
       ("mini-batch-tokens", po::value<int64_t>(&t.batching.max_tokens)->default_value(t.batching.max_tokens), "padded tokens per batch at most; 0 = no limit")

@@ -49,6 +49,10 @@ constexpr const char* kSampleUsage =
     "number): the samples do not depend on --mini-batch.\n"
     "Example: tandem-sample -m lm_dir -n 10 --temperature 0.7";
 
+// Defaults that suit a character vocabulary, used when the option is not given.
+constexpr int64_t kCharacterMaxInputLength = 1024;  // --max-input-length (256 for subwords)
+constexpr int64_t kCharacterMaxSampleLength = 400;  // tandem-sample --max-length (100 for subwords)
+
 struct Common {
   std::vector<std::string> models;
   std::vector<double> weights;
@@ -91,7 +95,8 @@ int translate(int argc, char** argv) {
       ("word-penalty", defaulted(&t.search.word_penalty), "subtract this per output token")
       ("max-length-factor", defaulted(&t.search.max_length_factor),
        "output length limit relative to the input length")
-      ("max-input-length", po::value<int64_t>(&t.max_input_length)->default_value(t.max_input_length),
+      ("max-input-length",
+       po::value<int64_t>(&t.max_input_length)->default_value(t.max_input_length, "256, or 1024 for characters"),
        "cut input lines longer than this many pieces (with a warning)")
       ("mini-batch", po::value<int64_t>(&t.mini_batch)->default_value(t.mini_batch), "sentences translated together")
       ("maxi-batch", po::value<int64_t>(&t.maxi_batch)->default_value(t.maxi_batch),
@@ -125,6 +130,9 @@ int translate(int argc, char** argv) {
   if (translator.is_language_model()) {
     throw Error(c.models.front() + ": a language model (--type lm) has no source to translate from; score text "
                 "with tandem-score or generate it with tandem-sample");
+  }
+  if (vm["max-input-length"].defaulted() && translator.source_tokenizer().is_character_level()) {
+    t.max_input_length = kCharacterMaxInputLength;  // characters: four to five times the pieces of subwords
   }
   // Standard input is read with getline, which returns each line as soon as it
   // arrives (an interactive pipe is not held back); files may be gzip-compressed.
@@ -246,7 +254,7 @@ int sample(int argc, char** argv) {
       ("top-k", po::value<int64_t>(&t.search.top_k)->default_value(t.search.top_k),
        "draw among the K most probable pieces; 0 = all")
       ("seed", po::value<uint64_t>(&t.search.seed)->default_value(t.search.seed), "sampling seed")
-      ("max-length", po::value<int64_t>(&t.search.max_length)->default_value(t.search.max_length),
+      ("max-length", po::value<int64_t>(&t.search.max_length)->default_value(t.search.max_length, "100, or 400 for characters"),
        "pieces per sentence at most, eos and prefix included")
       ("beam-size,b", po::value<int64_t>(&beam_size)->default_value(beam_size),
        "K > 0: the most probable continuation by beam search instead of a sample")
@@ -273,6 +281,9 @@ int sample(int argc, char** argv) {
   if (!translator.is_language_model()) {
     throw Error(c.models.front() + ": a translation model (--type s2s); tandem-sample needs a language model "
                 "(tandem-train --type lm); translate with tandem-translate");
+  }
+  if (vm["max-length"].defaulted() && translator.target_tokenizer().is_character_level()) {
+    t.search.max_length = kCharacterMaxSampleLength;
   }
   std::vector<std::string> prefixes;
   if (input.empty()) {

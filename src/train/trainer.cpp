@@ -191,7 +191,13 @@ model::TrainState Trainer::run() {
   const bool language_model = meta.options.is_language_model();
   corpus_options.source_path = language_model ? "" : o.train_sets[0];  // empty: monolingual
   corpus_options.target_path = o.train_sets.back();
-  corpus_options.max_length = o.max_length;
+  const bool characters = source_tok.is_character_level() && target_tok.is_character_level();
+  corpus_options.max_length =
+      o.max_length >= 0 ? o.max_length : characters ? kDefaultCharacterMaxLength : kDefaultMaxLength;
+  if (o.verbose && o.max_length < 0) {
+    log << "max length: " << corpus_options.max_length << " pieces" << (characters ? " (a character vocabulary)" : "")
+        << "\n";
+  }
   corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
   const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
   if (o.verbose) log << "train corpus: " << corpus.report().summary() << "\n";

@@ -6,6 +6,7 @@
 
 #include "spm_library.h"
 #include "tandem/error.h"
+#include "tandem/util/utf8.h"
 #include "tandem/vocab/special_ids.h"
 
 namespace tandem::vocab {
@@ -38,6 +39,15 @@ struct Tokenizer::Handle {
 
 Tokenizer::Tokenizer(std::shared_ptr<const Handle> handle, std::string bytes, int32_t vocab_size)
     : handle_(std::move(handle)), bytes_(std::move(bytes)), vocab_size_(vocab_size) {}
+
+bool Tokenizer::is_character_level() const {
+  for (int32_t id = kEosId + 1; id < vocab_size_; ++id) {
+    const std::string text = piece(id);
+    if (text.size() == 6 && text.rfind("<0x", 0) == 0) continue;  // a byte-fallback piece
+    if (util::decode_utf8(text).size() > 1) return false;
+  }
+  return true;
+}
 
 Tokenizer Tokenizer::load(const std::string& path) {
   std::ifstream in(path, std::ios::binary);

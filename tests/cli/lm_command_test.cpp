@@ -153,6 +153,35 @@ TEST(LanguageModelProgramTest, ScoresAreLogProbabilitiesOfTheLines) {
   EXPECT_NEAR(bpc, -total / std::log(2.0) / static_cast<double>(characters), 1e-4);
 }
 
+TEST(LanguageModelProgramTest, ACharacterLevelModelGetsLengthLimitsForCharacters) {
+  const std::string d = test::temp_dir();
+  std::string text;
+  for (int copy = 0; copy < 4; ++copy) {
+    for (const auto& s : test::sample_sentences()) text += s + "\n";
+  }
+  const std::string long_line = "Ein sehr langer Satz, der weit mehr als hundert Zeichen hat, damit ihn die Grenze "
+                                "für Teilwörter verwürfe, die für Zeichen aber behält.";
+  ASSERT_GT(long_line.size(), 120u);
+  test::write_file(d + "/text.txt", text + long_line + "\n");
+  auto r = run_program("tandem-vocab", "-i " + d + "/text.txt -o " + d + "/char.spm --model-type char --vocab-size 70 "
+                                       "--character-coverage 0.99");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string train = "--type lm -t " + d + "/text.txt --vocabs " + d + "/char.spm --dim-emb 8 --dim-rnn 8 "
+                            "--after-updates 1 --valid-freq 0 --cpu-threads 1 ";
+  r = run_program("tandem-train", train + "--model " + d + "/char");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("max length: 400 pieces (a character vocabulary)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("0 too long"), std::string::npos) << r.err;  // the long line is kept
+  r = run_program("tandem-train", train + "--model " + d + "/char100 --max-length 100");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("1 too long"), std::string::npos) << r.err;
+  r = run_program("tandem-sample", "-m " + d + "/char -n 2 --quiet");  // up to 400 characters a sentence
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(lines_of(r.out).size(), 2u);
+  r = run_program("tandem-sample", "--help");
+  EXPECT_NE(r.out.find("100, or 400 for characters"), std::string::npos) << r.out;
+}
+
 TEST(LanguageModelProgramTest, EveryProgramChecksTheModelType) {
   const auto& lm = barely_trained_lm();
   test::write_file(lm + "/one.txt", "Ein Mann.\n");

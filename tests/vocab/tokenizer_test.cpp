@@ -156,6 +156,27 @@ TEST(VocabTrainerTest, PathsWithSpacesWork) {
   EXPECT_EQ(Tokenizer::load(dir + "/my model.spm").vocab_size(), 150);
 }
 
+TEST(VocabTrainerTest, CharacterModelsAreRecognized) {
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (int copy = 0; copy < 10; ++copy) {
+    for (const auto& s : test::sample_sentences()) text += s + "\n";
+  }
+  test::write_file(dir + "/text.txt", text);
+  VocabOptions options;
+  options.inputs = {dir + "/text.txt"};
+  options.vocab_size = 150;
+  train_vocab(options, dir + "/unigram.spm");
+  EXPECT_FALSE(Tokenizer::load(dir + "/unigram.spm").is_character_level());
+  options.model_type = ModelType::kChar;
+  options.vocab_size = 60;
+  options.character_coverage = 0.99;
+  train_vocab(options, dir + "/char.spm");
+  const auto chars = Tokenizer::load(dir + "/char.spm");
+  EXPECT_TRUE(chars.is_character_level());
+  EXPECT_EQ(chars.encode("Hunde").size(), 6u);  // "▁", then one piece a character
+}
+
 TEST(VocabTrainerTest, ByteFallbackSpellsUnseenCharacters) {
   const std::string dir = test::temp_dir();
   std::string text;

@@ -19,6 +19,11 @@ namespace tandem::train {
 
 enum class OptimizerType { kAdam, kSgd };
 
+/// Pieces a training sentence may have by default: subwords, and characters
+/// (a sentence is four to five times longer in characters).
+constexpr int64_t kDefaultMaxLength = 100;
+constexpr int64_t kDefaultCharacterMaxLength = 400;
+
 struct TrainOptions {
   /// Folder of checkpoints, logs and (when trained here) the vocabulary. Required.
   std::string model_dir;
@@ -31,8 +36,10 @@ struct TrainOptions {
   int32_t vocab_size = 8000;
   /// Source and target validation files (one for a language model); empty = no validation.
   std::vector<std::string> valid_sets;
-  /// Skip training pairs with a side longer than this (--max-length). Default 100.
-  int64_t max_length = 100;
+  /// Skip training pairs with a side longer than this many pieces (--max-length);
+  /// 0 = no limit; -1 = kDefaultMaxLength, or kDefaultCharacterMaxLength when the
+  /// vocabulary is character-level. Default -1.
+  int64_t max_length = -1;
   /// Skip and count pairs with invalid UTF-8 instead of stopping. Default off.
   bool skip_invalid_utf8 = false;
   /// Batching: --mini-batch, --mini-batch-tokens, --maxi-batch, --seed.

@@ -45,6 +45,10 @@ class Tokenizer {
   /// The piece string of one id (e.g. "▁Hund").
   std::string piece(int32_t id) const;
 
+  /// True when every piece is one character (a SentencePiece `char` model, or
+  /// byte-fallback pieces): sentences are then several times longer in pieces.
+  bool is_character_level() const;
+
   /// Number of pieces, special ones included.
   int32_t vocab_size() const { return vocab_size_; }
 

@@ -6,7 +6,8 @@
 #
 # Options:
 #   --src L, --tgt L      languages among en de fr cs (default en -> de)
-#   --config NAME         a file of configs/ without .ini: gru-bahdanau (default), lstm-luong
+#   --config NAME         a file of configs/ without .ini: gru-bahdanau (default), lstm-luong,
+#                         gru-bahdanau-char (characters: a *-char name selects a character vocabulary)
 #   --data-dir DIR        the raw Multi30k task 1 files (train, val, test_2016_flickr .L.gz);
 #                         default $MULTI30K_DATA, else ../shared/data/multi30k next to the
 #                         checkout, else a download from the upstream repository (checksummed)
@@ -20,6 +21,7 @@
 # interruption continues where it stopped (training resumes from its last checkpoint):
 #   1. data        check (or download) the raw files against SHA256SUMS
 #   2. vocabulary  joint SentencePiece model on both training sides   -> WORK/SRC-TGT/vocab.spm
+#                  (vocab-char.spm, every character, for a *-char configuration)
 #   3. training    tandem-train with validation BLEU, early stopping  -> .../CONFIG/model/
 #   4. translation test_2016_flickr with beam search                   -> .../CONFIG/test.hyp
 #   5. scoring     tandem-bleu, 13a, cased, detokenized, raw reference -> .../CONFIG/bleu.json
@@ -29,7 +31,6 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="$ROOT/build/bin"
-UPSTREAM="https://github.com/multi30k/dataset/raw/master/data/task1/raw"
 
 SRC=en TGT=de CONFIG=gru-bahdanau DATA="${MULTI30K_DATA:-}" WORK="${TANDEM_MULTI30K_WORK:-$HERE/work}"
 MINUTES=120 THREADS=0 BEAM=5 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
@@ -61,42 +62,29 @@ if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
 PAIR="$WORK/$SRC-$TGT"
 RUN="$PAIR/$CONFIG"
 mkdir -p "$RUN"
-FILES=()
-for split in train val test_2016_flickr; do FILES+=("$split.$SRC.gz" "$split.$TGT.gz"); done
 
 echo "== 1. data ($SRC -> $TGT)"
-if [[ -z "$DATA" && -d "$ROOT/../shared/data/multi30k" ]]; then DATA="$(cd "$ROOT/../shared/data/multi30k" && pwd)"; fi
-if [[ -z "$DATA" ]]; then
-  DATA="$WORK/data"
-  mkdir -p "$DATA"
-  for f in "${FILES[@]}"; do
-    [[ -f "$DATA/$f" ]] && continue
-    echo "   downloading $UPSTREAM/$f"
-    curl -fsSL --retry 3 -o "$DATA/$f.part" "$UPSTREAM/$f" || die "could not download $UPSTREAM/$f; give --data-dir DIR"
-    mv "$DATA/$f.part" "$DATA/$f"
-  done
-fi
-for f in "${FILES[@]}"; do
-  [[ -f "$DATA/$f" ]] || die "$DATA/$f is missing; --data-dir must hold the raw task 1 files (train, val, test_2016_flickr .gz)"
-  expected=$(awk -v f="$f" '$2 == f {print $1}' "$HERE/SHA256SUMS")
-  actual=$(sha256sum "$DATA/$f" | cut -d' ' -f1)
-  if [[ "$expected" != "$actual" ]]; then
-    die "$DATA/$f does not match its checksum in $HERE/SHA256SUMS (damaged or a different release); delete it and run again to download it"
-  fi
-done
-echo "   $DATA: ${#FILES[@]} files, checksums match"
+# shellcheck source=data.sh
+source "$HERE/data.sh"
+multi30k_data "$ROOT" "$WORK" "$SRC" "$TGT"
 
 echo "== 2. vocabulary"
+# Configurations named *-char work on characters: a character vocabulary of every
+# character of the training text (--vocab-size is then only an upper bound).
+VOCAB="$PAIR/vocab.spm" VOCAB_ARGS=(--vocab-size 8000) VOCAB_KIND="joint unigram model, 8000 pieces"
+if [[ "$CONFIG" == *-char ]]; then
+  VOCAB="$PAIR/vocab-char.spm" VOCAB_ARGS=(--model-type char --vocab-size 1000) VOCAB_KIND="joint character model"
+fi
 exec 9> "$PAIR/.vocab.lock"
 flock 9  # two configurations started together share one vocabulary, trained once
-if [[ -f "$PAIR/vocab.spm" ]]; then
-  echo "   $PAIR/vocab.spm exists"
+if [[ -f "$VOCAB" ]]; then
+  echo "   $VOCAB exists"
 else
-  "$BIN/tandem-vocab" --input "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" --vocab-size 8000 \
-    --model "$PAIR/vocab.spm.tmp" --cpu-threads "$THREADS" > "$PAIR/vocab.log" 2>&1 \
-    || { cat "$PAIR/vocab.log" >&2; die "vocabulary training failed"; }
-  mv "$PAIR/vocab.spm.tmp" "$PAIR/vocab.spm"
-  echo "   $PAIR/vocab.spm: joint unigram model, 8000 pieces"
+  "$BIN/tandem-vocab" --input "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" "${VOCAB_ARGS[@]}" \
+    --model "$VOCAB.tmp" --cpu-threads "$THREADS" > "$VOCAB.log" 2>&1 \
+    || { cat "$VOCAB.log" >&2; die "vocabulary training failed"; }
+  mv "$VOCAB.tmp" "$VOCAB"
+  echo "   $VOCAB: $VOCAB_KIND"
 fi
 flock -u 9
 
@@ -109,7 +97,7 @@ else
   start=$(date +%s)
   "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --cpu-threads "$THREADS" \
     --train-sets "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" \
-    --valid-sets "$DATA/val.$SRC.gz" "$DATA/val.$TGT.gz" --vocabs "$PAIR/vocab.spm" \
+    --valid-sets "$DATA/val.$SRC.gz" "$DATA/val.$TGT.gz" --vocabs "$VOCAB" \
     --valid-metrics bleu cross-entropy perplexity --valid-freq 500 --valid-beam-size 5 \
     --early-stopping 5 --after-time "$MINUTES" --disp-freq 100 \
     2>&1 | tee -a "$RUN/model/train.log" | grep --line-buffered -E "^(valid|stopped|error)" | sed "s/^/   /"

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include "tandem/error.h"
+
 namespace tandem::model {
 namespace {
 
@@ -128,6 +130,14 @@ StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state)
     }
   }
   return out;
+}
+
+torch::Tensor DecoderImpl::forward_sequence(const torch::Tensor& previous, DecoderState& state) {
+  if (attention_) throw Error("forward_sequence: a decoder with attention runs step by step");
+  const auto e = embedding_dropout_->forward(embeddings_->forward(previous));      // [B, T, E]
+  auto [s, next] = rnn_->forward(e, /*lengths=*/{}, state.rnn);                    // [B, T, H]
+  state.rnn = next;
+  return torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1)));           // [B, T, E]
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& features) {

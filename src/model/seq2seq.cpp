@@ -51,6 +51,10 @@ torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features) { return decode
 
 torch::Tensor Seq2SeqImpl::features(const data::Batch& batch) {
   auto state = start(encode(batch.source, batch.source_lengths));
+  if (options_.attention() == AttentionType::kNone) {
+    // A language model, or a translation model without attention: one call over all positions.
+    return decoder_->forward_sequence(batch.target_input, state);  // [B, T, E]
+  }
   const int64_t steps = batch.target_input.size(1);
   std::vector<torch::Tensor> steps_out;
   steps_out.reserve(static_cast<size_t>(steps));

@@ -108,7 +108,7 @@ VocabReport train_vocab(const VocabOptions& options, const std::string& model_pa
     return out.str();
   };
   // Options as name/value pairs: a path with spaces stays one value.
-  const std::vector<std::pair<std::string, std::string>> args = {
+  std::vector<std::pair<std::string, std::string>> args = {
       {"input", text.string()},
       {"model_prefix", prefix.string()},
       {"vocab_size", std::to_string(options.vocab_size)},
@@ -125,6 +125,9 @@ VocabReport train_vocab(const VocabOptions& options, const std::string& model_pa
       {"shuffle_input_sentence", "true"},
       {"max_sentence_length", "65536"},
       {"minloglevel", "1"}};
+  // A character model has as many pieces as the text has characters: the size is
+  // then an upper bound, not a count SentencePiece must reach.
+  if (options.model_type == ModelType::kChar) args.push_back({"hard_vocab_limit", "false"});
   std::vector<const char*> names;
   std::vector<const char*> values;
   for (const auto& [name, value] : args) {

@@ -247,6 +247,29 @@ TEST(Seq2SeqTest, ALanguageModelIsTheDecoderStackAlone) {
   EXPECT_TRUE(back.is_language_model());
 }
 
+// Without attention, teacher forcing runs the whole sequence through the
+// recurrent stack at once; it must equal the step-by-step decoder of search.
+TEST(Seq2SeqTest, WithoutAttentionTheSequenceAtOnceEqualsStepByStep) {
+  for (const bool language_model : {true, false}) {
+    for (const auto cell : {CellType::kRnn, CellType::kGru, CellType::kLstm}) {
+      auto options = ModelOptions(kVocab, kVocab).cell(cell).attention(AttentionType::kNone).dim_emb(6).dim_rnn(10)
+                         .dec_depth(2).enc_depth(1);
+      if (language_model) options.type(ModelType::kLanguageModel).decoder_init(DecoderInit::kZeros);
+      torch::manual_seed(8);
+      Seq2Seq model(options);
+      model->eval();
+      torch::NoGradGuard no_grad;
+      const auto batch = batch_of({{5, 6, 7}, {8}}, {{9, 10}, {11, 12, 13, 14}});
+      const auto at_once = model->features(batch);  // [B, T, E]
+      auto state = model->start(model->encode(batch.source, batch.source_lengths));
+      for (int64_t t = 0; t < batch.target_input.size(1); ++t) {
+        const auto step = model->step(batch.target_input.select(1, t), state).features;  // [B, E]
+        EXPECT_TRUE(torch::allclose(at_once.select(1, t), step, 1e-5, 1e-6)) << cell_type_name(cell) << " t=" << t;
+      }
+    }
+  }
+}
+
 TEST(Seq2SeqTest, TyingAndSharingEmbeddings) {
   auto options = tiny(CellType::kGru, AttentionType::kBahdanau, true, 1);
   options.shared_embeddings(true).tied_output(true).decoder_init(DecoderInit::kZeros);

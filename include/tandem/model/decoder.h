@@ -74,6 +74,13 @@ class DecoderImpl : public torch::nn::Module {
   /// @param features [..., E] @return logits [..., V]
   torch::Tensor logits(const torch::Tensor& features);
 
+  /// Without attention, every step of teacher forcing at once: nothing but the
+  /// recurrent state flows from one step to the next, so the whole sequence runs
+  /// through the recurrent stack in one call (equal to step() at every position).
+  /// @param previous [B, T] int64 the previous target tokens (bos first)
+  /// @return features [B, T, E]; `state` advances past the last position
+  torch::Tensor forward_sequence(const torch::Tensor& previous, DecoderState& state);
+
  private:
   ModelOptions options_;
   torch::nn::Embedding embeddings_;

@@ -24,7 +24,7 @@ struct VocabOptions {
   /// Raw text files, plain or .gz; several files make one joint vocabulary.
   std::vector<std::string> inputs;
   /// Number of pieces, special ids included. Default 8000.
-  int32_t vocab_size = 8000;
+  int32_t vocab_size = 8000;  ///< pieces; for a char model an upper bound (it gets one piece per character)
   /// Segmentation algorithm. Default unigram.
   ModelType model_type = ModelType::kUnigram;
   /// Share of characters the model must cover; 1.0 keeps every character seen. Default 1.0.

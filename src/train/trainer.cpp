@@ -201,7 +201,10 @@ model::TrainState Trainer::run() {
   corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
   const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
   if (o.verbose) log << "train corpus: " << corpus.report().summary() << "\n";
-  if (corpus.size() == 0) throw Error("no usable training text is left in " + o.train_sets.front() + " / " + o.train_sets.back());
+  if (corpus.size() == 0) {
+    throw Error(language_model ? "no usable training sentence is left in " + o.train_sets.front()
+                               : "no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
+  }
   if (resumed && state.corpus_pairs != corpus.size()) {
     throw Error("the training corpus changed since " + last_path + " was written (" +
                 std::to_string(state.corpus_pairs) + " pairs then, " + std::to_string(corpus.size()) +

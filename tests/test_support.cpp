@@ -120,6 +120,17 @@ std::string shell_quote(const std::string& s) {
   return out + "'";
 }
 
+ProgramResult run_recipe(const std::string& recipe, const std::string& work, const std::string& args) {
+  const std::string command = "bash " + std::string(TANDEM_SOURCE_DIR) + "/recipes/" + recipe +
+                              "/run.sh --skip-setup --work " + work + " " + args + " > " + work + "/out.txt 2>&1";
+  fs::create_directories(work);
+  const int status = std::system(command.c_str());
+  ProgramResult result;
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  result.out = read_file(work + "/out.txt");
+  return result;
+}
+
 ProgramResult run_program(const std::string& name, const std::string& args, const std::string& input) {
   const std::string dir = temp_dir();
   write_file(dir + "/stdin", input);

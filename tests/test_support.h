@@ -40,6 +40,10 @@ struct ProgramResult {
 /// optional standard input.
 ProgramResult run_program(const std::string& name, const std::string& args, const std::string& input = "");
 
+/// Runs recipes/RECIPE/run.sh --skip-setup --work WORK ARGS; `out` holds its
+/// standard output and error together (also kept in WORK/out.txt).
+ProgramResult run_recipe(const std::string& recipe, const std::string& work, const std::string& args);
+
 /// Quotes a string for the shell.
 std::string shell_quote(const std::string& s);
 

@@ -10,12 +10,12 @@
 #include <iostream>
 #include <limits>
 #include <memory>
-#include <nlohmann/json.hpp>
 #include <sstream>
 
 #include "tandem/data/batch.h"
 #include "tandem/data/parallel_corpus.h"
 #include "tandem/error.h"
+#include "tandem/io/json_log.h"
 #include "tandem/train/loss.h"
 #include "tandem/train/lr_schedule.h"
 #include "tandem/train/validator.h"
@@ -33,45 +33,6 @@ std::string format_number(double value, int decimals) {
   std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
   return buffer;
 }
-
-// Appends one JSON object per line to train.log.jsonl.
-class JsonLog {
- public:
-  explicit JsonLog(const std::string& path) {
-    // A run killed in the middle of a line left it unfinished: end it, so that
-    // the next record starts on a line of its own.
-    bool unfinished = false;
-    {
-      std::ifstream in(path, std::ios::binary | std::ios::ate);
-      if (in && in.tellg() > 0) {
-        in.seekg(-1, std::ios::end);
-        unfinished = in.get() != '\n';
-      }
-    }
-    out_.open(path, std::ios::app);
-    if (!out_) throw Error(path + ": cannot open the training log for writing; check permissions");
-    if (unfinished) out_ << "\n";
-  }
-  /// One record: {"type": TYPE, FIELD: VALUE, ...}; whole numbers are written as
-  /// integers, values that are not finite as null.
-  void write(const std::string& type, const std::vector<std::pair<std::string, double>>& fields) {
-    nlohmann::ordered_json record = {{"type", type}};
-    for (const auto& [key, value] : fields) {
-      if (!std::isfinite(value)) {
-        record[key] = nullptr;
-      } else if (std::floor(value) == value && std::abs(value) < 1e15) {
-        record[key] = static_cast<int64_t>(value);  // counts read as integers: "update": 4
-      } else {
-        record[key] = value;
-      }
-    }
-    out_ << record.dump() << "\n";
-    out_.flush();
-  }
-
- private:
-  std::ofstream out_;
-};
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerType type, model::Seq2Seq& model, double lr) {
   if (type == OptimizerType::kSgd) {
@@ -238,7 +199,7 @@ model::TrainState Trainer::run() {
     if (!state.scheduler.empty()) scheduler.restore(state.scheduler);
     resumed.reset();
   }
-  JsonLog json((dir / "train.log.jsonl").string());
+  io::JsonLog json((dir / "train.log.jsonl").string());
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
   if (o.verbose) {

@@ -14,28 +14,15 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code;
-  std::string out;
-};
-
-Run run_lm_recipe(const std::string& work, const std::string& args) {
-  const std::string command = "bash " + std::string(TANDEM_SOURCE_DIR) + "/recipes/lm/run.sh --skip-setup --work " +
-                              work + " " + args + " > " + work + "/out.txt 2>&1";
-  fs::create_directories(work);
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_file(work + "/out.txt")};
-}
-
 TEST(LmRecipeTest, BadOptionsAreClearErrors) {
   const std::string dir = test::temp_dir();
-  auto r = run_lm_recipe(dir + "/w", "--lang ja");
+  auto r = test::run_recipe("lm", dir + "/w", "--lang ja");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("'ja' is not one of en de fr cs"), std::string::npos) << r.out;
-  r = run_lm_recipe(dir + "/w", "--config transformer");
+  r = test::run_recipe("lm", dir + "/w", "--config transformer");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("no configuration 'transformer'"), std::string::npos) << r.out;
-  r = run_lm_recipe(dir + "/w", "--data-dir " + dir + "/nowhere");
+  r = test::run_recipe("lm", dir + "/w", "--data-dir " + dir + "/nowhere");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("nowhere/train.en.gz is missing"), std::string::npos) << r.out;
 }
@@ -45,7 +32,7 @@ TEST(LmRecipeTest, ACharacterModelRunsEndToEndAndFinishedStagesAreSkipped) {
   TANDEM_REQUIRE_SHARED(!fs::exists(data / "train.en.gz"), "Multi30k data at " + data.string());
   const std::string work = test::temp_dir() + "/w";
   const std::string args = "--config lstm-char --train-minutes 0.05 --samples 2 --threads 2 --data-dir " + data.string();
-  auto r = run_lm_recipe(work, args);
+  auto r = test::run_recipe("lm", work, args);
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("char.spm: every character"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("bits per character"), std::string::npos) << r.out;
@@ -55,7 +42,7 @@ TEST(LmRecipeTest, ACharacterModelRunsEndToEndAndFinishedStagesAreSkipped) {
     const auto samples = test::read_file(run + "/" + name);
     EXPECT_EQ(std::count(samples.begin(), samples.end(), '\n'), 2) << name;
   }
-  r = run_lm_recipe(work, args);  // again: every stage is done
+  r = test::run_recipe("lm", work, args);  // again: every stage is done
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("char.spm exists"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("train.done exists"), std::string::npos) << r.out;

@@ -12,35 +12,22 @@ namespace {
 
 namespace fs = std::filesystem;
 
-struct Run {
-  int exit_code;
-  std::string out;
-};
-
-Run run_recipe(const std::string& work, const std::string& args) {
-  const std::string command = "bash " + std::string(TANDEM_SOURCE_DIR) + "/recipes/multi30k/run.sh --skip-setup --work " +
-                              work + " " + args + " > " + work + "/out.txt 2>&1";
-  fs::create_directories(work);
-  const int status = std::system(command.c_str());
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_file(work + "/out.txt")};
-}
-
 TEST(Multi30kRecipeTest, BadDataAndOptionsAreClearErrors) {
   const std::string dir = test::temp_dir();
   fs::create_directories(dir + "/data");
   for (const char* split : {"train", "val", "test_2016_flickr"}) {
     for (const char* lang : {"en", "de"}) test::write_gzip(dir + "/data/" + split + "." + lang + ".gz", "not the data\n");
   }
-  auto r = run_recipe(dir + "/w", "--data-dir " + dir + "/data");
+  auto r = test::run_recipe("multi30k", dir + "/w", "--data-dir " + dir + "/data");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("train.en.gz does not match its checksum"), std::string::npos) << r.out;
-  r = run_recipe(dir + "/w", "--data-dir " + dir + "/nowhere");
+  r = test::run_recipe("multi30k", dir + "/w", "--data-dir " + dir + "/nowhere");
   EXPECT_EQ(r.exit_code, 1) << r.out;
   EXPECT_NE(r.out.find("nowhere/train.en.gz is missing"), std::string::npos) << r.out;
-  r = run_recipe(dir + "/w", "--src en --tgt ja");
+  r = test::run_recipe("multi30k", dir + "/w", "--src en --tgt ja");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("'ja' is not one of en de fr cs"), std::string::npos) << r.out;
-  r = run_recipe(dir + "/w", "--config transformer");
+  r = test::run_recipe("multi30k", dir + "/w", "--config transformer");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("no configuration 'transformer'"), std::string::npos) << r.out;
 }
@@ -57,7 +44,7 @@ TEST(Multi30kRecipeTest, FinishedStagesAreSkippedAndTheLastOneScores) {
   test::write_file(run + "/train.done", "done");
   const std::string unzip = "gzip -dc " + (data / "test_2016_flickr.de.gz").string() + " > " + run + "/test.hyp";
   ASSERT_EQ(std::system(unzip.c_str()), 0);
-  const auto r = run_recipe(work, "--data-dir " + data.string());
+  const auto r = test::run_recipe("multi30k", work, "--data-dir " + data.string());
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("checksums match"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("vocab.spm exists"), std::string::npos) << r.out;

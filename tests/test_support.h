@@ -2,9 +2,11 @@
 // SentencePiece model, and running the built programs.
 #pragma once
 
+#include <ostream>
 #include <string>
 #include <vector>
 
+#include "tandem/model/model_options.h"
 #include "tandem/vocab/tokenizer.h"
 
 namespace tandem::test {
@@ -66,3 +68,12 @@ bool missing_shared_allowed();
   } while (false)
 
 }  // namespace tandem::test
+
+namespace tandem::model {
+
+// GoogleTest (and so CTest's test list) prints parameters with these: "gru",
+// not "4-byte object <01-00 00-00>".
+inline void PrintTo(CellType cell, std::ostream* out) { *out << cell_type_name(cell); }
+inline void PrintTo(AttentionType attention, std::ostream* out) { *out << attention_type_name(attention); }
+
+}  // namespace tandem::model

@@ -10,6 +10,7 @@
 #include "tandem/error.h"
 #include "tandem/train/loss.h"
 #include "tandem/vocab/special_ids.h"
+#include "test_support.h"
 
 namespace tandem::model {
 namespace {

@@ -10,6 +10,7 @@
 #include "tandem/data/batch.h"
 #include "tandem/error.h"
 #include "tandem/vocab/special_ids.h"
+#include "test_support.h"
 
 namespace tandem::search {
 namespace {

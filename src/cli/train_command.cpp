@@ -3,6 +3,9 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -10,7 +13,9 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/local_launcher.h"
 #include "cli/option_parsers.h"
+#include "tandem/dist/communicator.h"
 #include "tandem/error.h"
 #include "tandem/train/trainer.h"
 #include "tandem/util/allocator.h"
@@ -27,7 +32,10 @@ constexpr const char* kUsage =
     "holds model.ckpt resumes exactly where it stopped. Options may also come from an\n"
     "INI file (--config FILE, 'name = value' lines); the command line wins.\n"
     "Example: tandem-train --model m --train-sets train.en.gz train.de.gz \\\n"
-    "           --valid-sets val.en.gz val.de.gz --cell gru --attention bahdanau --after-epochs 10";
+    "           --valid-sets val.en.gz val.de.gz --cell gru --attention bahdanau --after-epochs 10\n"
+    "Several workers: add --num-processes N on one machine, or launch it with torchrun, mpirun or srun\n"
+    "(RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT and the like); W workers update as one process with\n"
+    "--optimizer-delay W would.";
 
 // String forms of the enum-valued options, filled by Boost and parsed after.
 struct RawOptions {
@@ -45,6 +53,8 @@ struct RawOptions {
   bool no_shuffle = false;
   bool tied_embeddings = true;
   int threads = 0;
+  int num_processes = 1;
+  double distributed_timeout = 300.0;
 };
 
 po::options_description describe(train::TrainOptions& t, model::ModelOptions& m, RawOptions& r) {
@@ -116,11 +126,21 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
        "cross-entropy, perplexity, bleu; the first decides early stopping (default: all three)")
       ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch")
       ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations")
+      ("optimizer-delay", po::value<int64_t>(&t.optimizer_delay)->default_value(t.optimizer_delay),
+       "sum the gradients of this many mini-batches (per worker) into one update")
       ("max-nonfinite-updates", po::value<int64_t>(&t.max_nonfinite_updates)->default_value(t.max_nonfinite_updates),
        "stop after this many updates in a row with a NaN or infinite loss (each is skipped)");
 
+  po::options_description distributed("Data-parallel training (several processes, GPUs or machines)");
+  distributed.add_options()
+      ("num-processes", po::value<int>(&r.num_processes)->default_value(r.num_processes),
+       "start this many workers on this machine (on loopback), the CPU threads split between them; "
+       "under torchrun, mpirun or srun the launcher's variables decide instead")
+      ("distributed-timeout", defaulted(&r.distributed_timeout),
+       "seconds a worker waits for the others (rendezvous, collectives) before it stops with an error");
+
   po::options_description all;
-  all.add(general).add(data).add(model).add(training);
+  all.add(general).add(data).add(model).add(training).add(distributed);
   return all;
 }
 
@@ -227,10 +247,32 @@ int run(int argc, char** argv) {
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;
+  if (r.distributed_timeout <= 0) throw Error("--distributed-timeout must be above 0 seconds");
+  const auto timeout = std::chrono::seconds(static_cast<int64_t>(std::ceil(r.distributed_timeout)));
+  const auto launch = dist::launch_from_environment();
+  const char* worker_threads = std::getenv("TANDEM_WORKER_THREADS");
+  if (r.num_processes < 1) throw Error("--num-processes must be at least 1");
+  if (r.num_processes > 1 && launch.launcher.empty()) {
+    // This process only starts the workers: each gets its share of the threads.
+    if (r.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more, got " + std::to_string(r.threads));
+    const int total = util::resolve_cpu_threads(r.threads);
+    const int each = std::max(1, total / r.num_processes);
+    std::cerr << kProgram << ": starting " << r.num_processes << " workers on this machine, " << each
+              << " CPU thread" << (each == 1 ? "" : "s") << " each\n";
+    return run_local_workers(argc, argv, r.num_processes, each, timeout + std::chrono::seconds(30));
+  }
   util::keep_freed_memory();
-  t.cpu_threads = util::set_torch_threads(announce_cpu_threads(kProgram, r.threads));
+  const int threads = worker_threads != nullptr ? std::atoi(worker_threads) : r.threads;
+  t.cpu_threads = util::set_torch_threads(
+      launch.distributed() && launch.rank > 0 ? util::resolve_cpu_threads(threads) : announce_cpu_threads(kProgram, threads));
   t.stop_request = &g_stop_signal;
   install_stop_handlers();
+  dist::CommunicatorOptions comm_options;
+  comm_options.timeout = timeout;
+  const auto communicator = dist::Communicator::connect(launch, comm_options, t.device);
+  if (launch.distributed()) t.communicator = communicator.get();
+  if (launch.distributed() && launch.rank > 0) t.verbose = false;  // rank 0 speaks for all
+  if (t.verbose && launch.distributed()) std::cerr << kProgram << ": " << launch.describe() << "\n";
   train::Trainer trainer(t);
   trainer.run();
   // Killed by the signal, as far as the shell and scripts can tell (130, 143),

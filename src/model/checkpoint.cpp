@@ -61,7 +61,7 @@ bool sync_path(const std::string& path) {
 std::string TrainState::to_json() const {
   nlohmann::ordered_json best_json = nlohmann::ordered_json::object();
   for (const auto& [metric, value] : best) best_json[eval::metric_name(metric)] = value;
-  const nlohmann::ordered_json j = {{"updates", updates},
+  nlohmann::ordered_json j = {{"updates", updates},
                                     {"epoch", position.epoch},
                                     {"batch", position.index},
                                     {"sentences", sentences},
@@ -72,8 +72,15 @@ std::string TrainState::to_json() const {
                                     {"corpus-pairs", corpus_pairs},
                                     {"cpu-threads", cpu_threads},
                                     {"skipped-updates", skipped_updates},
+                                    {"world-size", world_size},
+                                    {"optimizer-delay", optimizer_delay},
                                     {"scheduler", scheduler},
                                     {"best", best_json}};
+  if (!workers.empty()) {
+    auto list = nlohmann::ordered_json::array();
+    for (const auto& w : workers) list.push_back({{"epoch", w.epoch}, {"batch", w.index}});
+    j["workers"] = list;
+  }
   return j.dump();
 }
 
@@ -93,6 +100,11 @@ TrainState TrainState::from_json(const std::string& json, const std::string& ori
     s.cpu_threads = j.at("cpu-threads").get<int64_t>();
     s.skipped_updates = j.at("skipped-updates").get<int64_t>();
     s.scheduler = j.at("scheduler").get<std::string>();
+    s.world_size = j.value("world-size", int64_t{1});  // absent: written before data-parallel training
+    s.optimizer_delay = j.value("optimizer-delay", int64_t{1});
+    if (j.contains("workers")) {
+      for (const auto& w : j.at("workers")) s.workers.push_back({w.at("epoch").get<int64_t>(), w.at("batch").get<int64_t>()});
+    }
     for (const auto& [name, value] : j.at("best").items()) s.best[eval::parse_metric(name)] = value.get<double>();
   } catch (const nlohmann::json::exception& e) {
     throw Error(origin + ": the checkpoint's training state is damaged (" + e.what() + ")");
@@ -102,8 +114,8 @@ TrainState TrainState::from_json(const std::string& json, const std::string& ori
   return s;
 }
 
-void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta, torch::Device device) {
+std::string checkpoint_bytes(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                             const CheckpointMeta& meta, torch::Device device) {
   torch::serialize::OutputArchive root;
   root.write("format", bytes_tensor(kFormat));
   root.write("options", bytes_tensor(meta.options.to_json()));
@@ -128,12 +140,17 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Opti
                   "or --clip-norm and resume from it");
     }
   }
+  std::ostringstream buffer;
+  root.save_to(buffer);
+  return buffer.str();
+}
+
+void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                     const CheckpointMeta& meta, torch::Device device) {
   // Serialized in memory first: LibTorch's file writer cannot report a failed
   // write (a full disk) as an error it recovers from. Then written, checked,
   // synced, and renamed over the previous checkpoint, which stays intact until then.
-  std::ostringstream buffer;
-  root.save_to(buffer);
-  const std::string bytes = buffer.str();
+  const std::string bytes = checkpoint_bytes(path, model, optimizer, meta, device);
   const std::string staging = path + ".tmp";
   const auto fail = [&](const std::string& what) {
     std::remove(staging.c_str());
@@ -167,14 +184,10 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Opti
   sync_path(folder.empty() ? "." : folder.string());  // the rename itself survives a power cut
 }
 
-LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) {
-  LoadedCheckpoint ckpt;
-  try {
-    ckpt.archive.load_from(path, device);
-  } catch (const c10::Error& e) {
-    throw Error(path + ": cannot read it as a Tandem checkpoint (" + std::string(e.what_without_backtrace()) +
-                "); the file is missing, truncated or of another kind");
-  }
+namespace {
+
+// The checkpoint in `ckpt.archive`, read into the rest of `ckpt`.
+void read_checkpoint(LoadedCheckpoint& ckpt, const std::string& path, torch::Device device) {
   const std::string format = read_string(ckpt.archive, "format", path);
   if (format == "tandem-checkpoint 1") {
     throw Error(path + ": a checkpoint of an earlier Tandem (format 1, options as text); this version reads format 2: "
@@ -209,6 +222,31 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) 
     }
   }
   ckpt.model->to(device);
+}
+
+}  // namespace
+
+LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device) {
+  LoadedCheckpoint ckpt;
+  try {
+    ckpt.archive.load_from(path, device);
+  } catch (const c10::Error& e) {
+    throw Error(path + ": cannot read it as a Tandem checkpoint (" + std::string(e.what_without_backtrace()) +
+                "); the file is missing, truncated or of another kind");
+  }
+  read_checkpoint(ckpt, path, device);
+  return ckpt;
+}
+
+LoadedCheckpoint load_checkpoint_bytes(const std::string& bytes, const std::string& origin, torch::Device device) {
+  LoadedCheckpoint ckpt;
+  try {
+    std::istringstream in(bytes);
+    ckpt.archive.load_from(in, device);
+  } catch (const c10::Error& e) {
+    throw Error(origin + ": cannot read it as a Tandem checkpoint (" + std::string(e.what_without_backtrace()) + ")");
+  }
+  read_checkpoint(ckpt, origin, device);
   return ckpt;
 }
 

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -45,6 +46,67 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
   for (auto& group : optimizer.param_groups()) group.options().set_lr(lr);
 }
 
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  if (!in || !(bytes << in.rdbuf())) throw Error(path + ": cannot read the checkpoint");
+  return bytes.str();
+}
+
+// The dropout stream of worker `rank` at update `update` (data-parallel runs
+// reseed every update, so resuming needs no worker's generator state).
+uint64_t update_seed(uint64_t seed, int64_t rank, int64_t update) {
+  uint64_t x = seed ^ (static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ULL) ^ (static_cast<uint64_t>(update) << 20);
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
+// What every worker of a run must agree on, one "name: value" line each.
+std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpus, int64_t world_size) {
+  std::ostringstream f;
+  f << "world size: " << world_size << "\n";
+  f << "model options (--type, --cell, --dim-*, ...): " << o.model.to_json() << "\n";
+  for (const auto& path : o.vocabs) {
+    f << "--vocabs " << path << ": " << std::hash<std::string>{}(read_file(path)) << "\n";
+  }
+  f << "training corpus (--train-sets): " << corpus.report().summary() << "\n";
+  f << "--mini-batch, --mini-batch-tokens, --maxi-batch, --no-shuffle, --seed: " << o.batching.max_sentences << " "
+    << o.batching.max_tokens << " " << o.batching.window << " " << o.batching.shuffle << " " << o.batching.seed << "\n";
+  f << "--optimizer-delay: " << o.optimizer_delay << "\n";
+  f << "--optim, --learn-rate, --lr-*: " << static_cast<int>(o.optimizer) << " " << o.lr.base << " "
+    << static_cast<int>(o.lr.type) << " " << o.lr.warmup << " " << o.lr.decay << " " << o.lr.patience << " "
+    << o.lr.minimum << "\n";
+  f << "--clip-norm, --label-smoothing: " << o.clip_norm << " " << o.label_smoothing << "\n";
+  f << "--max-length: " << o.max_length << "\n";
+  f << "--after-epochs, --after-updates, --after-time: " << o.after_epochs << " " << o.after_updates << " "
+    << o.after_seconds << "\n";
+  f << "--valid-freq: " << o.valid_freq << "\n";
+  f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
+  return f.str();
+}
+
+// Throws when a worker's fingerprint differs from rank 0's, naming the rank and the line.
+void check_same_setup(const std::vector<std::string>& fingerprints) {
+  const auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  const auto reference = lines(fingerprints.front());
+  for (size_t r = 1; r < fingerprints.size(); ++r) {
+    const auto other = lines(fingerprints[r]);
+    for (size_t i = 0; i < std::max(reference.size(), other.size()); ++i) {
+      const std::string a = i < reference.size() ? reference[i] : "(none)";
+      const std::string b = i < other.size() ? other[i] : "(none)";
+      if (a == b) continue;
+      throw Error("the workers were not started alike: rank " + std::to_string(r) + " has '" + b + "' where rank 0 has '" +
+                  a + "'; give every worker the same options and the same files");
+    }
+  }
+}
+
 bool improves(eval::Metric metric, double value, const std::map<eval::Metric, double>& best) {
   const auto it = best.find(metric);
   if (it == best.end()) return true;
@@ -77,16 +139,23 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   if (options_.label_smoothing < 0 || options_.label_smoothing >= 1) throw Error("--label-smoothing must be in [0, 1)");
   if (options_.valid_freq < 0 || options_.disp_freq < 0) throw Error("--valid-freq and --disp-freq must not be negative");
   if (options_.max_nonfinite_updates < 1) throw Error("--max-nonfinite-updates must be at least 1");
+  if (options_.optimizer_delay < 1) throw Error("--optimizer-delay must be at least 1");
 }
 
 model::TrainState Trainer::run() {
   const auto& o = options_;
+  dist::Communicator single;
+  dist::Communicator& comm = o.communicator != nullptr ? *o.communicator : single;
+  const bool leader = comm.rank() == 0;  // validates, writes checkpoints and logs
+  const bool verbose = o.verbose && leader;
+  const int64_t world = comm.size();
   std::ostream& log = std::cerr;
   const fs::path dir(o.model_dir);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw Error(o.model_dir + ": cannot create the model folder (" + ec.message() + ")");
-  {  // Find out now, not at the first checkpoint hours later, that the folder is not writable.
+  if (leader) {
+    std::error_code ec;
+    fs::create_directories(dir, ec);
+    if (ec) throw Error(o.model_dir + ": cannot create the model folder (" + ec.message() + ")");
+    // Find out now, not at the first checkpoint hours later, that the folder is not writable.
     const std::string probe = (dir / ".tandem-write-test").string();
     std::ofstream test(probe);
     const bool writable = static_cast<bool>(test << "x" << std::flush);
@@ -98,30 +167,21 @@ model::TrainState Trainer::run() {
   const torch::Device device = o.device;
   torch::manual_seed(o.seed);
 
-  // Model, vocabularies and state: from the last checkpoint, or new.
+  // Model, vocabularies and state: from the last checkpoint, or new. With
+  // several workers, rank 0 decides and sends its checkpoint's bytes to all.
   std::unique_ptr<model::LoadedCheckpoint> resumed;
   model::CheckpointMeta meta;
   model::Seq2Seq model{nullptr};
-  if (fs::exists(last_path)) {
-    resumed = std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint(last_path, device));
-    meta = resumed->meta;
-    model = resumed->model;
-    if (meta.options.type() != o.model.type()) {
-      throw Error(last_path + ": a " + model::model_type_name(meta.options.type()) +
-                  " checkpoint, but this run trains --type " + model::model_type_name(o.model.type()) +
-                  "; use another --model folder or the checkpoint's --type");
+  std::string shared;  // distributed: 'R' + checkpoint (resume) or 'N' + new model
+  if (leader && fs::exists(last_path)) {
+    if (comm.distributed()) {
+      shared = "R" + read_file(last_path);
+      resumed = std::make_unique<model::LoadedCheckpoint>(
+          model::load_checkpoint_bytes(shared.substr(1), last_path, device));
+    } else {
+      resumed = std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint(last_path, device));
     }
-    if (o.verbose) {
-      log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
-          << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
-    }
-    const int64_t saved_threads = meta.state.cpu_threads;
-    if (saved_threads > 0 && o.cpu_threads > 0 && saved_threads != o.cpu_threads) {
-      log << "warning: " << last_path << " was written by a run with " << saved_threads << " CPU threads and this one has "
-          << o.cpu_threads << "; training continues, but sums over threads round differently, so the run matches "
-          << "one never stopped only approximately (resume with --cpu-threads " << saved_threads << " for exactness)\n";
-    }
-  } else {
+  } else if (leader) {
     std::vector<std::string> vocab_paths = o.vocabs;
     if (vocab_paths.empty()) {
       const std::string trained = (dir / "vocab.spm").string();
@@ -129,7 +189,7 @@ model::TrainState Trainer::run() {
         vocab::VocabOptions vocab_options;
         vocab_options.inputs = o.train_sets;
         vocab_options.vocab_size = o.vocab_size;
-        if (o.verbose) log << "training a joint vocabulary of " << o.vocab_size << " pieces into " << trained << "\n";
+        if (verbose) log << "training a joint vocabulary of " << o.vocab_size << " pieces into " << trained << "\n";
         vocab::train_vocab(vocab_options, trained);
       }
       vocab_paths = {trained};
@@ -142,6 +202,48 @@ model::TrainState Trainer::run() {
     meta.target_vocab = target_tok.model_bytes();
     model = model::Seq2Seq(meta.options);
     model->to(device);
+    if (comm.distributed()) shared = "N" + model::checkpoint_bytes(last_path, model, nullptr, meta, device);
+  }
+  if (comm.distributed()) {
+    comm.broadcast_bytes(shared, "sending rank 0's model to every worker");
+    if (!leader) {
+      const std::string origin = "rank 0's " + last_path;
+      auto received =
+          std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint_bytes(shared.substr(1), origin, device));
+      if (shared[0] == 'R') {
+        resumed = std::move(received);
+      } else {
+        meta = received->meta;
+        model = received->model;
+      }
+    }
+    shared = std::string();
+  }
+  if (resumed) {
+    meta = resumed->meta;
+    model = resumed->model;
+    if (meta.options.type() != o.model.type()) {
+      throw Error(last_path + ": a " + model::model_type_name(meta.options.type()) +
+                  " checkpoint, but this run trains --type " + model::model_type_name(o.model.type()) +
+                  "; use another --model folder or the checkpoint's --type");
+    }
+    if (verbose) {
+      log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
+          << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
+    }
+    const int64_t saved_threads = meta.state.cpu_threads;
+    if (verbose && saved_threads > 0 && o.cpu_threads > 0 && saved_threads != o.cpu_threads) {
+      log << "warning: " << last_path << " was written by a run with " << saved_threads << " CPU threads and this one has "
+          << o.cpu_threads << "; training continues, but sums over threads round differently, so the run matches "
+          << "one never stopped only approximately (resume with --cpu-threads " << saved_threads << " for exactness)\n";
+    }
+    if (verbose && (meta.state.world_size != world || meta.state.optimizer_delay != o.optimizer_delay)) {
+      log << "note: " << last_path << " was written by " << meta.state.world_size << " worker(s) with --optimizer-delay "
+          << meta.state.optimizer_delay << " and this run has " << world << " with " << o.optimizer_delay
+          << "; training continues from where the batches of all workers stood (epoch "
+          << meta.state.position.epoch + 1 << ", batch " << meta.state.position.index + 1
+          << "), but the batches now form other updates, so the run differs from one never stopped\n";
+    }
   }
   model::TrainState& state = meta.state;
   const auto source_tok = vocab::Tokenizer::from_bytes(meta.source_vocab, last_path + " (source vocabulary)");
@@ -155,13 +257,13 @@ model::TrainState Trainer::run() {
   const bool characters = source_tok.is_character_level() && target_tok.is_character_level();
   corpus_options.max_length =
       o.max_length >= 0 ? o.max_length : characters ? kDefaultCharacterMaxLength : kDefaultMaxLength;
-  if (o.verbose && o.max_length < 0) {
+  if (verbose && o.max_length < 0) {
     log << "max length: " << corpus_options.max_length << " pieces" << (characters ? " (a character vocabulary)" : "")
         << "\n";
   }
   corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
   const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
-  if (o.verbose) log << "train corpus: " << corpus.report().summary() << "\n";
+  if (verbose) log << "train corpus: " << corpus.report().summary() << "\n";
   if (corpus.size() == 0) {
     throw Error(language_model ? "no usable training sentence is left in " + o.train_sets.front()
                                : "no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
@@ -171,6 +273,7 @@ model::TrainState Trainer::run() {
                 std::to_string(state.corpus_pairs) + " pairs then, " + std::to_string(corpus.size()) +
                 " now); resuming would not continue the same run: restore the files or start a new --model folder");
   }
+  if (comm.distributed()) check_same_setup(comm.all_gather("setup", fingerprint(o, corpus, world)));
   state.corpus_pairs = corpus.size();
   state.cpu_threads = o.cpu_threads;
   std::vector<int64_t> source_lengths;
@@ -179,11 +282,26 @@ model::TrainState Trainer::run() {
     source_lengths.push_back(static_cast<int64_t>(pair.source.size()));
     target_lengths.push_back(static_cast<int64_t>(pair.target.size()));
   }
+  // Worker r takes batches r, r + W, r + 2W, ... of the one batch stream.
   data::Batcher batcher(source_lengths, target_lengths, o.batching);
-  batcher.seek(state.position);
+  const bool same_world = state.world_size == world && state.workers.size() == static_cast<size_t>(world);
+  if (resumed && comm.distributed() && same_world) {
+    batcher.seek(state.workers[static_cast<size_t>(comm.rank())]);
+  } else {
+    batcher.seek(state.position);
+    for (int64_t r = 0; r < comm.rank(); ++r) batcher.next();
+  }
+  state.world_size = world;
+  state.optimizer_delay = o.optimizer_delay;
+  if (!comm.distributed()) state.workers.clear();
+  const auto take_batch = [&] {
+    std::vector<int64_t> indices = batcher.next();
+    for (int64_t r = 1; r < world; ++r) batcher.next();
+    return indices;
+  };
 
   std::unique_ptr<Validator> validator;
-  if (!o.valid_sets.empty()) {
+  if (leader && !o.valid_sets.empty()) {
     validator = std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(), source_tok,
                                             target_tok, o.valid_mini_batch, o.valid_beam_size);
   }
@@ -199,14 +317,19 @@ model::TrainState Trainer::run() {
     if (!state.scheduler.empty()) scheduler.restore(state.scheduler);
     resumed.reset();
   }
-  io::JsonLog json((dir / "train.log.jsonl").string());
+  std::unique_ptr<io::JsonLog> json;
+  if (leader) json = std::make_unique<io::JsonLog>((dir / "train.log.jsonl").string());
   int64_t parameters = 0;
   for (const auto& p : model->parameters()) parameters += p.numel();
-  if (o.verbose) {
+  if (verbose) {
     log << "model: " << parameters << " parameters, "
         << (language_model ? "language model, " : "")
         << model::cell_type_name(meta.options.cell()) << ", "
         << model::attention_type_name(meta.options.attention()) << " attention; device " << device.str() << "\n";
+    if (comm.distributed() || o.optimizer_delay > 1) {
+      log << "data-parallel: " << world << " worker(s)" << (comm.distributed() ? " (" + comm.launch().launcher + ")" : "")
+          << " x " << o.optimizer_delay << " mini-batch(es) an update\n";
+    }
   }
 
   const auto save_last = [&] {
@@ -241,16 +364,50 @@ model::TrainState Trainer::run() {
     scheduler.on_validation(first_improved);
     if (!first_improved) line << " · stalled " << state.stalled << "x";
     fields.emplace_back("stalled", static_cast<double>(state.stalled));
-    json.write("valid", fields);
-    if (o.verbose) log << line.str() << "\n";
+    json->write("valid", fields);
+    if (verbose) log << line.str() << "\n";
     if (keep_translations) {
       std::ofstream out(dir / "valid.output");
       for (const auto& t : translations) out << t << "\n";
     }
     return o.early_stopping > 0 && state.stalled >= o.early_stopping;
   };
+  // Rank 0 validates (when asked) and writes model.ckpt with every worker's
+  // position; the others wait, then take its validation outcome, so that the
+  // schedule and early stopping stay the same everywhere.
+  int64_t syncs = 0;
+  const auto validate_and_save = [&](bool with_validation) -> bool {
+    const std::string key = "sync/" + std::to_string(++syncs);
+    if (comm.distributed()) {
+      state.workers.clear();
+      for (const auto& text : comm.all_gather(key + "/position", std::to_string(batcher.position().epoch) + " " +
+                                                                     std::to_string(batcher.position().index))) {
+        data::BatchPosition p;
+        std::istringstream(text) >> p.epoch >> p.index;
+        state.workers.push_back(p);
+      }
+    }
+    bool stop = false;
+    if (leader) {
+      if (with_validation && validator) stop = validate();
+      save_last();
+      comm.publish(key, std::string(stop ? "1" : "0") + state.to_json());
+    } else {
+      const std::string answer = comm.await(key, with_validation ? "validation" : "the checkpoint");
+      const auto outcome = model::TrainState::from_json(answer.substr(1), "rank 0's training state");
+      state.best = outcome.best;
+      state.stalled = outcome.stalled;
+      state.validations = outcome.validations;
+      if (!outcome.scheduler.empty()) scheduler.restore(outcome.scheduler);
+      stop = answer[0] == '1';
+    }
+    return stop;
+  };
 
-  // The loop.
+  // The loop. Each update: a vote on stopping, the worker's mini-batches
+  // (forward, backward: gradients of the summed loss accumulate), their loss
+  // and token counts summed over the workers, the gradients summed over the
+  // workers and divided by all of the update's target tokens, clipping, a step.
   model->train();
   const auto run_start = Clock::now();
   const double seconds_before = state.seconds;
@@ -258,52 +415,96 @@ model::TrainState Trainer::run() {
   double display_loss = 0.0;
   double display_nll = 0.0;
   int64_t display_tokens = 0;
-  int64_t display_sentences = 0;
+  double display_comm_seconds = 0.0;
   int64_t non_finite_in_a_row = 0;
   bool stop_early = false;
   bool validated_last = false;
   const auto elapsed = [&] {
     return seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
   };
-  // An update whose loss or gradient is not finite is skipped (its batch is
+  // An update whose loss or gradient is not finite is skipped (its batches are
   // consumed); too many in a row stop training.
   const auto skip_update = [&](const std::string& why) {
     ++non_finite_in_a_row;
     ++state.skipped_updates;
-    std::cerr << "warning: update " << state.updates + 1 << ": " << why << "; the update is skipped\n";
+    if (leader) std::cerr << "warning: update " << state.updates + 1 << ": " << why << "; the update is skipped\n";
     if (non_finite_in_a_row >= o.max_nonfinite_updates) {
       throw Error("the loss or gradient was not finite " + std::to_string(non_finite_in_a_row) +
                   " times in a row; lower --learn-rate or check the data. " + last_path + " holds the last good state");
     }
     state.position = batcher.position();
   };
+  const auto timed_all_reduce = [&](const std::vector<torch::Tensor>& tensors, const char* what) {
+    const auto start = Clock::now();
+    comm.all_reduce_sum(tensors, what);
+    display_comm_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  std::vector<torch::Tensor> parameters_list = model->parameters();
   while (true) {
-    if (o.after_updates > 0 && state.updates >= o.after_updates) break;
-    if (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) break;
-    if (o.after_seconds > 0 && elapsed() >= o.after_seconds) break;
-    if (stop_early) break;
-    if (o.stop_request != nullptr && o.stop_request->load() != 0) {
-      interrupted_by_ = o.stop_request->load();
-      break;
+    // Whether to stop: rank 0's clock and epoch count, anyone's signal.
+    {
+      const int local_signal = o.stop_request != nullptr ? o.stop_request->load() : 0;
+      auto votes = torch::zeros({2}, torch::kFloat64);
+      bool stop_now = (o.after_updates > 0 && state.updates >= o.after_updates) || stop_early;
+      if (leader) {
+        stop_now = stop_now || (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) ||
+                   (o.after_seconds > 0 && elapsed() >= o.after_seconds);
+      }
+      votes[0] = stop_now ? 1.0 : 0.0;
+      votes[1] = local_signal != 0 ? 1.0 : 0.0;
+      if (comm.distributed()) timed_all_reduce({votes}, "the vote on stopping");
+      if (votes[1].item<double>() > 0) {
+        interrupted_by_ = local_signal != 0 ? local_signal : SIGTERM;
+        break;
+      }
+      if (votes[0].item<double>() > 0) break;
     }
+    if (comm.distributed()) torch::manual_seed(update_seed(o.seed, comm.rank(), state.updates + 1));
 
-    const auto indices = batcher.next();
-    const auto batch = data::make_batch(corpus, indices, device);
     const double lr = scheduler.rate(state.updates + 1);
     set_learning_rate(*optimizer, lr);
     optimizer->zero_grad();
-    const auto result = batch_loss(model, batch, o.label_smoothing);
-    const double loss_sum = result.loss.item<double>();
-    if (!std::isfinite(loss_sum)) {
-      skip_update("the loss is " + std::to_string(loss_sum));
+    // Sums over this worker's mini-batches: loss, nll, target tokens, sentences, non-finite losses.
+    auto stats = torch::zeros({5}, torch::kFloat64);
+    auto* sums = stats.data_ptr<double>();
+    for (int64_t k = 0; k < o.optimizer_delay; ++k) {
+      const auto indices = take_batch();
+      const auto batch = data::make_batch(corpus, indices, device);
+      const auto result = batch_loss(model, batch, o.label_smoothing);
+      const double loss_sum = result.loss.item<double>();
+      sums[2] += static_cast<double>(result.tokens);
+      sums[3] += static_cast<double>(indices.size());
+      if (!std::isfinite(loss_sum)) {
+        sums[4] += 1;  // the update is skipped; its other mini-batches are consumed all the same
+        continue;
+      }
+      sums[0] += loss_sum;
+      sums[1] += result.nll.item<double>();
+      result.loss.backward();
+    }
+    if (comm.distributed()) timed_all_reduce({stats}, "the sum of the losses");
+    if (sums[4] > 0) {
+      skip_update("the loss is not finite" +
+                  (comm.distributed() ? " on " + format_number(sums[4], 0) + " mini-batch(es)" : std::string()));
       continue;
     }
-    (result.loss / static_cast<double>(result.tokens)).backward();
+    const double tokens = sums[2];
+    std::vector<torch::Tensor> gradients;
+    gradients.reserve(parameters_list.size());
+    for (auto& p : parameters_list) {
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      gradients.push_back(p.grad());
+    }
+    if (comm.distributed()) timed_all_reduce(gradients, "the sum of the gradients");
+    {
+      torch::NoGradGuard no_grad;
+      for (auto& g : gradients) g.div_(tokens);
+    }
     if (o.gradient_hook) o.gradient_hook(model, state.updates + 1);
     // The global norm is taken every update (clipping or not): a finite loss can
     // still give an infinite gradient, which would turn every weight into NaN.
     const double norm = torch::nn::utils::clip_grad_norm_(
-        model->parameters(), o.clip_norm > 0 ? o.clip_norm : std::numeric_limits<double>::infinity());
+        parameters_list, o.clip_norm > 0 ? o.clip_norm : std::numeric_limits<double>::infinity());
     if (!std::isfinite(norm)) {
       skip_update("the gradient norm is " + std::to_string(norm));
       continue;
@@ -312,12 +513,11 @@ model::TrainState Trainer::run() {
     optimizer->step();
     ++state.updates;
     state.position = batcher.position();
-    state.sentences += static_cast<int64_t>(indices.size());
-    state.target_tokens += result.tokens;
-    display_loss += loss_sum;
-    display_nll += result.nll.item<double>();
-    display_tokens += result.tokens;
-    display_sentences += static_cast<int64_t>(indices.size());
+    state.sentences += static_cast<int64_t>(sums[3]);
+    state.target_tokens += static_cast<int64_t>(tokens);
+    display_loss += sums[0];
+    display_nll += sums[1];
+    display_tokens += static_cast<int64_t>(tokens);
     validated_last = false;
 
     if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) {
@@ -325,43 +525,53 @@ model::TrainState Trainer::run() {
       const double loss = display_loss / static_cast<double>(display_tokens);
       const double ppl = std::exp(display_nll / static_cast<double>(display_tokens));
       const double speed = static_cast<double>(display_tokens) / std::max(seconds, 1e-9);
-      if (o.verbose) {
+      const double comm_share = display_comm_seconds / std::max(seconds, 1e-9);
+      if (verbose) {
         char lr_text[32];
         std::snprintf(lr_text, sizeof(lr_text), "%.2e", lr);
         log << "ep " << state.position.epoch + 1 << " · up " << state.updates << " · sents " << state.sentences
             << " · loss " << format_number(loss, 4) << " · ppl " << format_number(ppl, 2) << " · lr " << lr_text
-            << " · " << format_number(speed, 0) << " tok/s · " << format_number(elapsed(), 1) << "s\n";
+            << " · " << format_number(speed, 0) << " tok/s";
+        if (comm.distributed()) log << " · all-reduce " << format_number(100.0 * comm_share, 1) << "%";
+        log << " · " << format_number(elapsed(), 1) << "s\n";
       }
-      json.write("train", {{"epoch", static_cast<double>(state.position.epoch + 1)},
-                           {"update", static_cast<double>(state.updates)},
-                           {"sentences", static_cast<double>(state.sentences)},
-                           {"target_tokens", static_cast<double>(state.target_tokens)},
-                           {"loss", loss},
-                           {"perplexity", ppl},
-                           {"learn_rate", lr},
-                           {"target_tokens_per_second", speed},
-                           {"seconds", elapsed()}});
+      if (json) {
+        std::vector<std::pair<std::string, double>> fields{{"epoch", static_cast<double>(state.position.epoch + 1)},
+                                                           {"update", static_cast<double>(state.updates)},
+                                                           {"sentences", static_cast<double>(state.sentences)},
+                                                           {"target_tokens", static_cast<double>(state.target_tokens)},
+                                                           {"loss", loss},
+                                                           {"perplexity", ppl},
+                                                           {"learn_rate", lr},
+                                                           {"target_tokens_per_second", speed},
+                                                           {"seconds", elapsed()}};
+        if (comm.distributed()) {
+          fields.emplace_back("workers", static_cast<double>(world));
+          fields.emplace_back("all_reduce_share", comm_share);
+        }
+        json->write("train", fields);
+      }
       display_loss = display_nll = 0.0;
-      display_tokens = display_sentences = 0;
+      display_tokens = 0;
+      display_comm_seconds = 0.0;
       display_start = Clock::now();
     }
     if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
       state.seconds = elapsed();
-      if (validator) stop_early = validate();
+      stop_early = validate_and_save(!o.valid_sets.empty());
       validated_last = true;
-      save_last();
     }
   }
   state.seconds = elapsed();
   // A validation at the stop would change the early-stopping and plateau
   // counters, and a resumed run would differ from one never stopped: validate
   // here only when periodic validation is off.
-  if (!validated_last && validator && o.valid_freq == 0) validate();
-  save_last();
-  if (interrupted_by_ != 0) {
+  validate_and_save(!validated_last && !o.valid_sets.empty() && o.valid_freq == 0);
+  comm.barrier("the last checkpoint");
+  if (interrupted_by_ != 0 && leader) {
     log << "interrupted (signal " << interrupted_by_ << ") after " << state.updates << " updates; " << last_path
         << " holds the state: run the same command again to resume\n";
-  } else if (o.verbose) {
+  } else if (verbose) {
     log << "stopped after " << state.updates << " updates, " << format_number(state.seconds, 1) << "s"
         << (stop_early ? " (early stopping)" : "") << "; " << last_path << " holds the last state\n";
   }

@@ -21,6 +21,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <vector>
 
 #include "tandem/data/batcher.h"
 #include "tandem/eval/metric.h"
@@ -43,6 +44,11 @@ struct TrainState {
   int64_t corpus_pairs = 0;             ///< training pairs, to detect a changed corpus
   int64_t cpu_threads = 0;              ///< LibTorch CPU threads of the run that wrote it (0 = unknown)
   int64_t skipped_updates = 0;          ///< updates skipped for a NaN or infinite loss or gradient
+  int64_t world_size = 1;               ///< data-parallel workers of the run that wrote it
+  int64_t optimizer_delay = 1;          ///< mini-batches per worker summed into one update
+  /// Each worker's next batch (rank order; `position` is rank 0's, where the
+  /// batches of all workers stand). Empty for a single process.
+  std::vector<data::BatchPosition> workers;
 
   std::string to_json() const;
   /// Parses to_json(); `origin` names the file in errors.
@@ -70,6 +76,12 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Opti
 
 /// Loads model and metadata onto `device`; throws tandem::Error naming the file.
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device);
+
+/// The bytes save_checkpoint writes, and their reading (data-parallel workers
+/// receive rank 0's checkpoint this way); `origin` names them in errors.
+std::string checkpoint_bytes(const std::string& origin, Seq2Seq& model, torch::optim::Optimizer* optimizer,
+                             const CheckpointMeta& meta, torch::Device device = torch::kCPU);
+LoadedCheckpoint load_checkpoint_bytes(const std::string& bytes, const std::string& origin, torch::Device device);
 
 /// Restores the optimizer state saved with the checkpoint.
 void restore_optimizer(LoadedCheckpoint& checkpoint, torch::optim::Optimizer& optimizer, const std::string& path);

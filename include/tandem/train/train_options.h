@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "tandem/data/batcher.h"
+#include "tandem/dist/communicator.h"
 #include "tandem/eval/metric.h"
 #include "tandem/model/model_options.h"
 #include "tandem/model/seq2seq.h"
@@ -75,6 +76,15 @@ struct TrainOptions {
   bool keep_valid_translations = true;
   /// Seed of initialisation, dropout and shuffling. Default 1111.
   uint64_t seed = 1111;
+  /// Mini-batches (per worker) whose gradients are summed into one update
+  /// (--optimizer-delay); the loss is normalized by the target tokens of all of them. Default 1.
+  int64_t optimizer_delay = 1;
+  /// The data-parallel workers this process trains with (not owned); null = a
+  /// single process. Worker r takes batches r, r+W, r+2W, ... of the batch
+  /// stream; gradients are summed over the workers before each update, so W
+  /// workers update as one process with --optimizer-delay W would. Rank 0 alone
+  /// validates, writes checkpoints and logs.
+  dist::Communicator* communicator = nullptr;
   /// Where the model trains (--device cpu|cuda|cuda:N). Default CPU.
   torch::Device device = torch::kCPU;
   /// LibTorch CPU threads this run uses, recorded in checkpoints (resuming with

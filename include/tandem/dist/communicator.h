@@ -1,0 +1,87 @@
+// Communicator: the workers of a data-parallel run, on LibTorch's c10d.
+//
+// Usage:
+//   auto comm = tandem::dist::Communicator::connect(launch, options, device);  // or Communicator() alone
+//   comm->broadcast(model->parameters());        // rank 0's weights everywhere
+//   comm->all_reduce_sum(gradients);             // summed over the workers, bucketed
+//   comm->barrier("the checkpoint");
+//
+// Rendezvous: rank 0 serves a c10d::TCPStore on MASTER_PORT and waits for the
+// others to join; collectives go through ProcessGroupGloo (CPU tensors) or,
+// in builds with NCCL, ProcessGroupNCCL (CUDA tensors). A Communicator of one
+// (the default constructor, or world size 1) does nothing in every call.
+//
+// All-reduce and broadcast pack the tensors into flat buckets of at most
+// bucket_bytes, so an update costs a few collectives, not one per parameter.
+//
+// Failures: every collective and store wait is bounded by `timeout`. A worker
+// that dies closes its connections, so the others' collective fails at once;
+// each worker also beats a heartbeat counter in the store every second from a
+// thread of its own, and a failed collective reads them to say which rank
+// stopped. Errors are tandem::Error with the rank and what to do.
+#pragma once
+
+#include <torch/types.h>
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tandem/dist/launch.h"
+
+namespace tandem::dist {
+
+struct CommunicatorOptions {
+  /// Longest wait for a collective, a rendezvous or another worker (--distributed-timeout). Default 300 s.
+  std::chrono::milliseconds timeout{std::chrono::seconds(300)};
+  /// Bytes of one all-reduce bucket. Default 25 MiB.
+  int64_t bucket_bytes = int64_t{25} << 20;
+};
+
+class Communicator {
+ public:
+  /// A communicator of one: rank 0 of 1.
+  Communicator();
+  ~Communicator();
+  Communicator(const Communicator&) = delete;
+  Communicator& operator=(const Communicator&) = delete;
+
+  /// Joins the workers `launch` names (a communicator of one when it names one).
+  static std::unique_ptr<Communicator> connect(const LaunchInfo& launch, const CommunicatorOptions& options,
+                                               torch::Device device);
+
+  int64_t rank() const { return launch_.rank; }
+  int64_t size() const { return launch_.world_size; }
+  bool distributed() const { return launch_.world_size > 1; }
+  const LaunchInfo& launch() const { return launch_; }
+
+  /// Rank 0's tensors into every worker's, in place (same shapes everywhere).
+  void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  /// Rank 0's bytes into every worker's `bytes`.
+  void broadcast_bytes(std::string& bytes, const std::string& what);
+  /// The sum over the workers, in place; tensors of one dtype and device.
+  void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  /// Every worker's `value`, in rank order (through the store).
+  std::vector<std::string> all_gather(const std::string& key, const std::string& value);
+  void barrier(const std::string& what);
+  /// Rank 0 sets `key`; the others wait for it as long as rank 0 is alive (no
+  /// time limit while its heartbeat goes on), e.g. while it validates.
+  void publish(const std::string& key, const std::string& value);
+  std::string await(const std::string& key, const std::string& what);
+
+  /// Collectives so far, for the log.
+  int64_t collectives() const { return collectives_; }
+
+ private:
+  struct Impl;
+  explicit Communicator(const LaunchInfo& launch, std::unique_ptr<Impl> impl);
+  [[noreturn]] void fail(const std::string& what, const std::string& cause);
+
+  LaunchInfo launch_;
+  std::unique_ptr<Impl> impl_;
+  int64_t collectives_ = 0;
+};
+
+}  // namespace tandem::dist

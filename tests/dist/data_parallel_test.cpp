@@ -1,0 +1,312 @@
+// Data-parallel training as users launch it: tandem-train --num-processes, and
+// workers started one by one with torchrun's variables, on loopback.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "tandem/model/checkpoint.h"
+#include "test_support.h"
+
+namespace tandem {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+int free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof(address);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  ::close(fd);
+  return ntohs(address.sin_port);
+}
+
+// A tandem-train worker started in the background with launcher variables.
+struct Worker {
+  pid_t pid = -1;
+  std::string err_path;
+  int exit_code = -1;
+
+  // Waits at most `limit`; false when it is still running then.
+  bool wait(std::chrono::seconds limit) {
+    const auto end = Clock::now() + limit;
+    while (Clock::now() < end) {
+      int status = 0;
+      if (::waitpid(pid, &status, WNOHANG) == pid) {
+        exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        return true;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    return false;
+  }
+  std::string err() const { return test::read_file(err_path); }
+  ~Worker() {
+    if (pid > 0 && exit_code < 0) {
+      ::kill(pid, SIGKILL);
+      ::waitpid(pid, nullptr, 0);
+    }
+  }
+};
+
+std::unique_ptr<Worker> start_worker(const std::string& args, const std::map<std::string, std::string>& env,
+                                     const std::string& err_path) {
+  auto worker = std::make_unique<Worker>();
+  worker->err_path = err_path;
+  const std::string command = "exec " + std::string(TANDEM_BIN_DIR) + "/tandem-train " + args + " > /dev/null 2> " +
+                              test::shell_quote(err_path);
+  worker->pid = ::fork();
+  if (worker->pid == 0) {
+    for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
+    ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  return worker;
+}
+
+std::map<std::string, std::string> torchrun_env(int rank, int world, int port) {
+  return {{"RANK", std::to_string(rank)},
+          {"WORLD_SIZE", std::to_string(world)},
+          {"LOCAL_RANK", std::to_string(rank)},
+          {"MASTER_ADDR", "127.0.0.1"},
+          {"MASTER_PORT", std::to_string(port)}};
+}
+
+class DataParallelTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = test::temp_dir();
+    std::string text;
+    for (const auto& s : test::sample_sentences()) text += s + "\n";
+    test::write_file(dir_ + "/train.src", text);
+    test::write_file(dir_ + "/train.tgt", text);
+  }
+  std::string common(const std::string& model, const std::string& cell, const std::string& dropout = "0") const {
+    return "--model " + dir_ + "/" + model + " --train-sets " + dir_ + "/train.src " + dir_ + "/train.tgt --vocabs " +
+           test::sample_model_path() + " --cell " + cell +
+           " --dim-emb 8 --dim-rnn 12 --mini-batch 3 --maxi-batch 4 --dropout-emb " + dropout + " --dropout-rnn " +
+           dropout + " --dropout-out " + dropout + " --disp-freq 1 --seed 7";
+  }
+  std::vector<double> losses(const std::string& model) const {
+    std::vector<double> out;
+    std::istringstream in(test::read_file(dir_ + "/" + model + "/train.log.jsonl"));
+    for (std::string line; std::getline(in, line);) {
+      const auto j = nlohmann::json::parse(line);
+      if (j.value("type", "") == "train") out.push_back(j.at("loss").get<double>());
+    }
+    return out;
+  }
+  std::string dir_;
+};
+
+class DataParallelCellTest : public DataParallelTest, public ::testing::WithParamInterface<std::string> {};
+
+TEST_P(DataParallelCellTest, TwoWorkersEqualOneProcessWithOptimizerDelayTwo) {
+  const std::string cell = GetParam();
+  auto one = test::run_program("tandem-train", common("one", cell) + " --after-updates 6 --optimizer-delay 2 --cpu-threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  auto two = test::run_program("tandem-train", common("two", cell) + " --after-updates 6 --num-processes 2 --cpu-threads 2");
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  EXPECT_NE(two.err.find("starting 2 workers"), std::string::npos) << two.err;
+  EXPECT_NE(two.err.find("2 worker(s)"), std::string::npos) << two.err;
+
+  const auto a = losses("one");
+  const auto b = losses("two");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::abs(a[i])) << "update " << i + 1;
+
+  const auto x = model::load_checkpoint(dir_ + "/one/model.ckpt", torch::kCPU);
+  const auto y = model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU);
+  EXPECT_EQ(y.meta.state.world_size, 2);
+  ASSERT_EQ(y.meta.state.workers.size(), 2u);
+  EXPECT_EQ(y.meta.state.workers[0], y.meta.state.position);
+  EXPECT_EQ(x.meta.state.position, y.meta.state.position);  // both consumed the same 12 batches
+  EXPECT_EQ(x.meta.state.target_tokens, y.meta.state.target_tokens);
+  const auto py = y.model->named_parameters();
+  for (const auto& p : x.model->named_parameters()) {
+    const auto& q = py[p.key()];
+    EXPECT_LE((p.value() - q).abs().max().item<double>(), 1e-5) << p.key();
+  }
+  // Without a delay the run differs (a check that the comparison can fail).
+  auto single = test::run_program("tandem-train", common("single", cell) + " --after-updates 6 --cpu-threads 1");
+  ASSERT_EQ(single.exit_code, 0) << single.err;
+  EXPECT_GT(std::abs(losses("single").back() - a.back()), 1e-4);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, DataParallelCellTest, ::testing::Values("gru", "lstm"));
+
+TEST_F(DataParallelTest, ResumingWithTheSameWorkersIsExactEvenWithDropout) {
+  const std::string two = " --num-processes 2 --cpu-threads 2";
+  auto whole = test::run_program("tandem-train", common("whole", "lstm", "0.2") + two + " --after-updates 6");
+  ASSERT_EQ(whole.exit_code, 0) << whole.err;
+  auto part = test::run_program("tandem-train", common("part", "lstm", "0.2") + two + " --after-updates 3");
+  ASSERT_EQ(part.exit_code, 0) << part.err;
+  part = test::run_program("tandem-train", common("part", "lstm", "0.2") + two + " --after-updates 6");
+  ASSERT_EQ(part.exit_code, 0) << part.err;
+  EXPECT_NE(part.err.find("resuming from"), std::string::npos) << part.err;
+  EXPECT_EQ(part.err.find("note:"), std::string::npos) << part.err;
+  EXPECT_EQ(losses("part"), losses("whole"));
+  const auto x = model::load_checkpoint(dir_ + "/whole/model.ckpt", torch::kCPU);
+  const auto y = model::load_checkpoint(dir_ + "/part/model.ckpt", torch::kCPU);
+  const auto py = y.model->named_parameters();
+  for (const auto& p : x.model->named_parameters()) EXPECT_TRUE(torch::equal(p.value(), py[p.key()])) << p.key();
+}
+
+TEST_F(DataParallelTest, ResumingWithAnotherWorldSizeContinuesFromWhereAllWorkersStood) {
+  auto two = test::run_program("tandem-train", common("m", "gru") + " --num-processes 2 --cpu-threads 2 --after-updates 3");
+  ASSERT_EQ(two.exit_code, 0) << two.err;
+  const auto before = model::load_checkpoint(dir_ + "/m/model.ckpt", torch::kCPU).meta.state;
+  auto one = test::run_program("tandem-train", common("m", "gru") + " --cpu-threads 1 --after-updates 5");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  EXPECT_NE(one.err.find("written by 2 worker(s) with --optimizer-delay 1 and this run has 1 with 1"), std::string::npos)
+      << one.err;
+  const auto after = model::load_checkpoint(dir_ + "/m/model.ckpt", torch::kCPU).meta.state;
+  EXPECT_EQ(after.world_size, 1);
+  EXPECT_TRUE(after.workers.empty());
+  EXPECT_EQ(before.updates, 3);
+  // 3 updates of 2 batches, then 2 of 1: where one process stands after 8 batches.
+  auto reference = test::run_program("tandem-train", common("ref", "gru") + " --cpu-threads 1 --after-updates 8");
+  ASSERT_EQ(reference.exit_code, 0) << reference.err;
+  EXPECT_EQ(after.position, model::load_checkpoint(dir_ + "/ref/model.ckpt", torch::kCPU).meta.state.position);
+}
+
+TEST_F(DataParallelTest, AKilledWorkerStopsTheOtherNamingItsRankAndTheCheckpointResumes) {
+  const int port = free_port();
+  const std::string args = common("m", "gru") + " --after-updates 1000000 --valid-freq 3 --cpu-threads 1 --quiet "
+                                                 "--distributed-timeout 30";
+  auto rank0 = start_worker(args, torchrun_env(0, 2, port), dir_ + "/rank0.err");
+  auto rank1 = start_worker(args, torchrun_env(1, 2, port), dir_ + "/rank1.err");
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir_ + "/m/model.ckpt") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(dir_ + "/m/model.ckpt")) << rank0->err() << rank1->err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(rank1->pid, SIGKILL);
+  const auto killed_at = Clock::now();
+  ASSERT_TRUE(rank0->wait(std::chrono::seconds(40))) << "rank 0 did not stop after rank 1 was killed";
+  EXPECT_TRUE(rank1->wait(std::chrono::seconds(5)));
+  EXPECT_LT(Clock::now() - killed_at, std::chrono::seconds(35));
+  EXPECT_EQ(rank0->exit_code, 1);
+  EXPECT_NE(rank0->err().find("rank 1 stopped"), std::string::npos) << rank0->err();
+
+  // The last checkpoint is whole and resumes with two workers.
+  const auto saved = model::load_checkpoint(dir_ + "/m/model.ckpt", torch::kCPU);
+  const int64_t updates = saved.meta.state.updates;
+  EXPECT_GE(updates, 3);
+  EXPECT_EQ(updates % 3, 0);
+  const auto resumed = test::run_program(
+      "tandem-train", common("m", "gru") + " --after-updates " + std::to_string(updates + 2) +
+                          " --valid-freq 3 --cpu-threads 2 --num-processes 2 --distributed-timeout 30");
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_NE(resumed.err.find("resuming from"), std::string::npos) << resumed.err;
+  EXPECT_NE(resumed.err.find("stopped after " + std::to_string(updates + 2) + " updates"), std::string::npos)
+      << resumed.err;
+}
+
+TEST_F(DataParallelTest, WhenRankZeroDiesTheOthersSaySo) {
+  const int port = free_port();
+  const std::string args = common("m", "gru") + " --after-updates 1000000 --cpu-threads 1 --quiet --distributed-timeout 30";
+  auto rank0 = start_worker(args, torchrun_env(0, 2, port), dir_ + "/rank0.err");
+  auto rank1 = start_worker(args, torchrun_env(1, 2, port), dir_ + "/rank1.err");
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir_ + "/m/train.log.jsonl") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  ::kill(rank0->pid, SIGKILL);
+  ASSERT_TRUE(rank1->wait(std::chrono::seconds(40))) << "rank 1 did not stop after rank 0 was killed";
+  EXPECT_EQ(rank1->exit_code, 1);
+  EXPECT_NE(rank1->err().find("rank 0"), std::string::npos) << rank1->err();
+  EXPECT_NE(rank1->err().find("stopped"), std::string::npos) << rank1->err();
+}
+
+TEST_F(DataParallelTest, BadLaunchesAreClearErrors) {
+  const std::string args = common("m", "gru") + " --after-updates 2 --cpu-threads 1 --distributed-timeout 3";
+  // A rank at or over the world size, and a missing variable.
+  {
+    auto w = start_worker(args, {{"RANK", "2"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "127.0.0.1"}, {"MASTER_PORT", "1"}},
+                          dir_ + "/over.err");
+    ASSERT_TRUE(w->wait(std::chrono::seconds(20)));
+    EXPECT_EQ(w->exit_code, 1);
+    EXPECT_NE(w->err().find("RANK=2 is not below WORLD_SIZE=2"), std::string::npos) << w->err();
+  }
+  {
+    auto w = start_worker(args, {{"RANK", "1"}}, dir_ + "/missing.err");
+    ASSERT_TRUE(w->wait(std::chrono::seconds(20)));
+    EXPECT_EQ(w->exit_code, 1);
+    EXPECT_NE(w->err().find("WORLD_SIZE"), std::string::npos) << w->err();
+  }
+  {  // The port is taken by another program.
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_ANY);
+    ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    ASSERT_EQ(::listen(fd, 1), 0);
+    socklen_t length = sizeof(address);
+    ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+    const int port = ntohs(address.sin_port);
+    auto w = start_worker(args, torchrun_env(0, 2, port), dir_ + "/inuse.err");
+    const bool done = w->wait(std::chrono::seconds(20));
+    ::close(fd);
+    ASSERT_TRUE(done);
+    EXPECT_EQ(w->exit_code, 1);
+    EXPECT_NE(w->err().find("MASTER_PORT " + std::to_string(port) + " is already in use"), std::string::npos)
+        << w->err();
+  }
+  {  // Nobody serves the rendezvous: a bounded wait, then an error.
+    const auto start = Clock::now();
+    auto w = start_worker(args, torchrun_env(1, 2, free_port()), dir_ + "/unreachable.err");
+    ASSERT_TRUE(w->wait(std::chrono::seconds(30)));
+    EXPECT_LT(Clock::now() - start, std::chrono::seconds(25));
+    EXPECT_EQ(w->exit_code, 1);
+    EXPECT_NE(w->err().find("cannot reach the master at 127.0.0.1"), std::string::npos) << w->err();
+  }
+}
+
+TEST_F(DataParallelTest, WorkersStartedWithOtherOptionsStopAtTheStart) {
+  const int port = free_port();
+  const std::string base = "--after-updates 2 --cpu-threads 1 --distributed-timeout 20";
+  auto rank0 = start_worker(common("m", "gru") + " " + base, torchrun_env(0, 2, port), dir_ + "/rank0.err");
+  auto rank1 = start_worker(common("m", "gru") + " " + base + " --label-smoothing 0.1", torchrun_env(1, 2, port),
+                            dir_ + "/rank1.err");
+  ASSERT_TRUE(rank0->wait(std::chrono::seconds(40)));
+  ASSERT_TRUE(rank1->wait(std::chrono::seconds(10)));
+  EXPECT_EQ(rank0->exit_code, 1);
+  EXPECT_EQ(rank1->exit_code, 1);
+  for (const auto* w : {rank0.get(), rank1.get()}) {
+    EXPECT_NE(w->err().find("not started alike: rank 1"), std::string::npos) << w->err();
+    EXPECT_NE(w->err().find("--label-smoothing"), std::string::npos) << w->err();
+  }
+  EXPECT_FALSE(fs::exists(dir_ + "/m/model.ckpt"));
+}
+
+TEST_F(DataParallelTest, AWorkerThatNeverJoinsIsReportedWithinTheTimeout) {
+  const auto start = Clock::now();
+  auto rank0 = start_worker(common("m", "gru") + " --after-updates 2 --cpu-threads 1 --distributed-timeout 3",
+                            torchrun_env(0, 2, free_port()), dir_ + "/rank0.err");
+  ASSERT_TRUE(rank0->wait(std::chrono::seconds(30)));
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(25));
+  EXPECT_EQ(rank0->exit_code, 1);
+  EXPECT_NE(rank0->err().find("only 1 of 2 workers joined"), std::string::npos) << rank0->err();
+}
+
+}  // namespace
+}  // namespace tandem

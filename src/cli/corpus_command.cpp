@@ -88,9 +88,9 @@ int run(int argc, char** argv) {
 
   std::vector<int64_t> source_lengths;
   std::vector<int64_t> target_lengths;
-  for (const auto& pair : corpus.pairs()) {
-    source_lengths.push_back(static_cast<int64_t>(pair.source.size()));
-    target_lengths.push_back(static_cast<int64_t>(pair.target.size()));
+  for (int64_t i = 0; i < corpus.size(); ++i) {
+    source_lengths.push_back(corpus.source_length(i));
+    target_lengths.push_back(corpus.target_length(i));
   }
   const data::Batcher batcher(source_lengths, target_lengths, batch_options);
   const auto plan = batcher.plan(epoch);

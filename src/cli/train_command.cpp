@@ -81,6 +81,9 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("max-length", po::value<int64_t>(&t.max_length)->default_value(t.max_length, "100, or 400 for characters"),
        "skip pairs with a side longer than this (pieces); 0 = no limit")
       ("skip-invalid-utf8", po::bool_switch(&t.skip_invalid_utf8), "skip and count pairs with invalid UTF-8")
+      ("data-cache", po::value<std::string>(&t.data_cache),
+       "folder of the tokenized training corpus (memory-mapped, rebuilt when the text or vocabulary changes); "
+       "default: the model folder; 'none' = tokenize into memory")
       ("mini-batch", po::value<int64_t>(&t.batching.max_sentences)->default_value(t.batching.max_sentences), "sentence pairs per batch at most")
       ("mini-batch-tokens", po::value<int64_t>(&t.batching.max_tokens)->default_value(t.batching.max_tokens), "padded tokens per batch at most; 0 = no limit")
       ("maxi-batch", po::value<int64_t>(&t.batching.window)->default_value(t.batching.window), "sort by length within this many batches")

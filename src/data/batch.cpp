@@ -65,8 +65,9 @@ Batch make_batch(const ParallelCorpus& corpus, const std::vector<int64_t>& indic
   sources.reserve(indices.size());
   targets.reserve(indices.size());
   for (const int64_t i : indices) {
-    sources.push_back(corpus.pair(i).source);
-    targets.push_back(corpus.pair(i).target);
+    auto pair = corpus.pair(i);
+    sources.push_back(std::move(pair.source));
+    targets.push_back(std::move(pair.target));
   }
   Batch batch = make_batch(sources, targets, device);
   batch.indices = indices;

@@ -1,6 +1,9 @@
 #include "tandem/data/batcher.h"
 
 #include <algorithm>
+#include <array>
+#include <memory>
+#include <tuple>
 #include <numeric>
 #include <random>
 
@@ -39,18 +42,33 @@ class Rng {
   std::mt19937_64 engine_;
 };
 
+uint64_t mix64(uint64_t x) {  // splitmix64 finalizer
+  x += 0x9E3779B97F4A7C15ULL;
+  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
+  return x ^ (x >> 31);
+}
+
 }  // namespace
 
-Batcher::Batcher(std::vector<int64_t> source_lengths, std::vector<int64_t> target_lengths,
-                 BatchOptions options)
-    : source_lengths_(std::move(source_lengths)),
-      target_lengths_(std::move(target_lengths)),
-      options_(options) {
-  if (source_lengths_.size() != target_lengths_.size()) {
-    throw Error("batcher: " + std::to_string(source_lengths_.size()) + " source lengths but " +
-                std::to_string(target_lengths_.size()) + " target lengths");
+Batcher::Batcher(std::vector<int64_t> source_lengths, std::vector<int64_t> target_lengths, BatchOptions options)
+    : options_(options) {
+  if (source_lengths.size() != target_lengths.size()) {
+    throw Error("batcher: " + std::to_string(source_lengths.size()) + " source lengths but " +
+                std::to_string(target_lengths.size()) + " target lengths");
   }
-  if (source_lengths_.empty()) throw Error("the corpus has no sentence pairs to batch");
+  auto source = std::make_shared<const std::vector<int64_t>>(std::move(source_lengths));
+  auto target = std::make_shared<const std::vector<int64_t>>(std::move(target_lengths));
+  pairs_ = static_cast<int64_t>(source->size());
+  source_length_ = [source](int64_t i) { return (*source)[static_cast<size_t>(i)]; };
+  target_length_ = [target](int64_t i) { return (*target)[static_cast<size_t>(i)]; };
+  *this = Batcher(pairs_, source_length_, target_length_, options);
+}
+
+Batcher::Batcher(int64_t pairs, Length source_length, Length target_length, BatchOptions options)
+    : pairs_(pairs), source_length_(std::move(source_length)), target_length_(std::move(target_length)),
+      options_(options) {
+  if (pairs_ <= 0) throw Error("the corpus has no sentence pairs to batch");
   if (options_.max_sentences <= 0 && options_.max_tokens <= 0) {
     throw Error("set a batch size: --mini-batch (sentences) or --mini-batch-tokens above 0");
   }
@@ -59,84 +77,141 @@ Batcher::Batcher(std::vector<int64_t> source_lengths, std::vector<int64_t> targe
   }
 }
 
-std::vector<std::vector<int64_t>> Batcher::plan(int64_t epoch) const {
-  const auto n = static_cast<int64_t>(source_lengths_.size());
-  const auto cost = [&](int64_t i) {  // padded length of a pair: longest side + bos/eos
-    return std::max(source_lengths_[i], target_lengths_[i]) + 1;
-  };
-  std::vector<int64_t> order(static_cast<size_t>(n));
-  std::iota(order.begin(), order.end(), 0);
-  if (options_.shuffle) Rng(options_.seed, epoch, 1).shuffle(order);
-
-  std::vector<std::vector<int64_t>> batches;
-  const int64_t window_sentences = options_.max_sentences * options_.window;
-  const int64_t window_tokens = options_.max_tokens * options_.window;
-  size_t start = 0;
-  while (start < order.size()) {
-    // One window of about `window` batches' worth of pairs.
-    size_t end = start;
-    int64_t tokens = 0;
-    while (end < order.size()) {
-      const int64_t count = static_cast<int64_t>(end - start);
-      if (window_sentences > 0 && count >= window_sentences) break;
-      if (window_tokens > 0 && count > 0 && tokens >= window_tokens) break;
-      tokens += cost(order[end]);
-      ++end;
-    }
-    if (options_.window > 1) {
-      std::stable_sort(order.begin() + static_cast<std::ptrdiff_t>(start),
-                       order.begin() + static_cast<std::ptrdiff_t>(end), [&](int64_t a, int64_t b) {
-                         if (cost(a) != cost(b)) return cost(a) < cost(b);
-                         if (source_lengths_[a] != source_lengths_[b]) {
-                           return source_lengths_[a] < source_lengths_[b];
-                         }
-                         return target_lengths_[a] < target_lengths_[b];
-                       });
-    }
-    // Cut the window into batches within both budgets.
-    std::vector<int64_t> batch;
-    int64_t longest = 0;
-    for (size_t k = start; k < end; ++k) {
-      const int64_t i = order[k];
-      const int64_t grown = std::max(longest, cost(i));
-      const auto size = static_cast<int64_t>(batch.size()) + 1;
-      const bool over = (options_.max_sentences > 0 && size > options_.max_sentences) ||
-                        (options_.max_tokens > 0 && size * grown > options_.max_tokens);
-      if (over && !batch.empty()) {
-        batches.push_back(std::move(batch));
-        batch.clear();
-        longest = 0;
-      }
-      batch.push_back(i);
-      longest = std::max(longest, cost(i));
-    }
-    if (!batch.empty()) batches.push_back(std::move(batch));
-    start = end;
-  }
-  if (options_.shuffle) Rng(options_.seed, epoch, 2).shuffle(batches);
-  return batches;
+int64_t Batcher::cost(int64_t i) const {  // padded length of a pair: longest side + bos/eos
+  return std::max(source_length_(i), target_length_(i)) + 1;
 }
 
-void Batcher::ensure_plan() {
-  if (planned_epoch_ != position_.epoch) {
-    current_plan_ = plan(position_.epoch);
-    planned_epoch_ = position_.epoch;
+int64_t Batcher::permuted(int64_t epoch, int64_t k) const {
+  if (!options_.shuffle) return k;
+  // A four-round Feistel network on the smallest 2h-bit domain that holds
+  // every index, keyed by seed and epoch; values past the corpus walk on
+  // (cycle walking), which keeps it a bijection of [0, pairs).
+  int half = 1;
+  while ((int64_t{1} << (2 * half)) < pairs_) ++half;
+  const uint64_t mask = (uint64_t{1} << half) - 1;
+  const uint64_t key = mix64(options_.seed ^ mix64(static_cast<uint64_t>(epoch) * 0x9E3779B97F4A7C15ULL + 1));
+  auto x = static_cast<uint64_t>(k);
+  do {
+    uint64_t left = x >> half;
+    uint64_t right = x & mask;
+    for (uint64_t round = 0; round < 4; ++round) {
+      const uint64_t f = mix64(key ^ (round * 0xD1B54A32D192ED03ULL) ^ right) & mask;
+      const uint64_t next_right = left ^ f;
+      left = right;
+      right = next_right;
+    }
+    x = (left << half) | right;
+  } while (x >= static_cast<uint64_t>(pairs_));
+  return static_cast<int64_t>(x);
+}
+
+bool Batcher::cut_window(int64_t epoch, int64_t window, int64_t start, std::vector<std::vector<int64_t>>& batches,
+                         int64_t& end) const {
+  batches.clear();
+  if (start >= pairs_) return false;
+  // About `window` batches' worth of pairs of the epoch's order.
+  const int64_t window_sentences = options_.max_sentences * options_.window;
+  const int64_t window_tokens = options_.max_tokens * options_.window;
+  std::vector<int64_t> order;
+  int64_t tokens = 0;
+  int64_t k = start;
+  while (k < pairs_) {
+    const int64_t count = k - start;
+    if (window_sentences > 0 && count >= window_sentences) break;
+    if (window_tokens > 0 && count > 0 && tokens >= window_tokens) break;
+    const int64_t i = permuted(epoch, k);
+    tokens += cost(i);
+    order.push_back(i);
+    ++k;
+  }
+  end = k;
+  if (options_.window > 1) {
+    std::vector<std::array<int64_t, 4>> keyed;  // cost, source, target, index: lengths looked up once
+    keyed.reserve(order.size());
+    for (const int64_t i : order) keyed.push_back({cost(i), source_length_(i), target_length_(i), i});
+    std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) {
+      return std::tie(a[0], a[1], a[2]) < std::tie(b[0], b[1], b[2]);
+    });
+    for (size_t j = 0; j < keyed.size(); ++j) order[j] = keyed[j][3];
+  }
+  // Cut the window into batches within both budgets.
+  std::vector<int64_t> batch;
+  int64_t longest = 0;
+  for (const int64_t i : order) {
+    const int64_t c = cost(i);
+    const int64_t grown = std::max(longest, c);
+    const auto size = static_cast<int64_t>(batch.size()) + 1;
+    const bool over = (options_.max_sentences > 0 && size > options_.max_sentences) ||
+                      (options_.max_tokens > 0 && size * grown > options_.max_tokens);
+    if (over && !batch.empty()) {
+      batches.push_back(std::move(batch));
+      batch.clear();
+      longest = 0;
+    }
+    batch.push_back(i);
+    longest = std::max(longest, c);
+  }
+  if (!batch.empty()) batches.push_back(std::move(batch));
+  if (options_.shuffle) Rng(options_.seed, epoch, 0x100000000ULL + static_cast<uint64_t>(window)).shuffle(batches);
+  return true;
+}
+
+std::vector<std::vector<int64_t>> Batcher::plan(int64_t epoch) const {
+  std::vector<std::vector<int64_t>> all;
+  std::vector<std::vector<int64_t>> batches;
+  int64_t start = 0;
+  for (int64_t window = 0; cut_window(epoch, window, start, batches, start); ++window) {
+    for (auto& b : batches) all.push_back(std::move(b));
+  }
+  return all;
+}
+
+bool Batcher::load_window() {
+  const auto loaded = static_cast<int64_t>(window_batches_.size());
+  if (window_epoch_ == position_.epoch && position_.index >= window_first_batch_ &&
+      position_.index < window_first_batch_ + loaded) {
+    return true;
+  }
+  // From the loaded window when the wanted batch lies after it, else from the epoch's start.
+  int64_t window = 0;
+  int64_t start = 0;
+  int64_t first = 0;
+  if (window_epoch_ == position_.epoch && position_.index >= window_first_batch_ + loaded) {
+    window = window_ + 1;
+    start = window_end_;
+    first = window_first_batch_ + loaded;
+  }
+  std::vector<std::vector<int64_t>> batches;
+  while (true) {
+    int64_t end = 0;
+    if (!cut_window(position_.epoch, window, start, batches, end)) return false;
+    const auto count = static_cast<int64_t>(batches.size());
+    if (position_.index < first + count) {
+      window_epoch_ = position_.epoch;
+      window_ = window;
+      window_start_ = start;
+      window_end_ = end;
+      window_first_batch_ = first;
+      window_batches_ = std::move(batches);
+      return true;
+    }
+    first += count;
+    start = end;
+    ++window;
   }
 }
 
 const std::vector<int64_t>& Batcher::next() {
-  ensure_plan();
-  if (position_.index >= static_cast<int64_t>(current_plan_.size())) {
+  if (!load_window()) {
     position_ = {position_.epoch + 1, 0};
-    ensure_plan();
+    if (!load_window()) throw Error("the batcher found no batch in epoch " + std::to_string(position_.epoch + 1));
   }
-  return current_plan_[static_cast<size_t>(position_.index++)];
+  batch_ = window_batches_[static_cast<size_t>(position_.index - window_first_batch_)];
+  ++position_.index;
+  return batch_;
 }
 
-int64_t Batcher::completed_epochs() {
-  ensure_plan();
-  return position_.index >= static_cast<int64_t>(current_plan_.size()) ? position_.epoch + 1 : position_.epoch;
-}
+int64_t Batcher::completed_epochs() { return load_window() ? position_.epoch : position_.epoch + 1; }
 
 void Batcher::seek(BatchPosition position) {
   if (position.epoch < 0 || position.index < 0) {

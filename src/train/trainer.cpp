@@ -262,8 +262,16 @@ model::TrainState Trainer::run() {
         << "\n";
   }
   corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
+  if (o.data_cache != "none") corpus_options.cache_folder = o.data_cache.empty() ? o.model_dir : o.data_cache;
+  const auto load_start = Clock::now();
   const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
-  if (verbose) log << "train corpus: " << corpus.report().summary() << "\n";
+  if (verbose) {
+    log << "train corpus: " << corpus.report().summary() << "\n";
+    if (!corpus.cache_path().empty()) {
+      log << "token id cache: " << corpus.cache_path() << " (" << corpus.cache_status() << ", "
+          << format_number(std::chrono::duration<double>(Clock::now() - load_start).count(), 1) << "s)\n";
+    }
+  }
   if (corpus.size() == 0) {
     throw Error(language_model ? "no usable training sentence is left in " + o.train_sets.front()
                                : "no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
@@ -276,14 +284,10 @@ model::TrainState Trainer::run() {
   if (comm.distributed()) check_same_setup(comm.all_gather("setup", fingerprint(o, corpus, world)));
   state.corpus_pairs = corpus.size();
   state.cpu_threads = o.cpu_threads;
-  std::vector<int64_t> source_lengths;
-  std::vector<int64_t> target_lengths;
-  for (const auto& pair : corpus.pairs()) {
-    source_lengths.push_back(static_cast<int64_t>(pair.source.size()));
-    target_lengths.push_back(static_cast<int64_t>(pair.target.size()));
-  }
   // Worker r takes batches r, r + W, r + 2W, ... of the one batch stream.
-  data::Batcher batcher(source_lengths, target_lengths, o.batching);
+  data::Batcher batcher(
+      corpus.size(), [&corpus](int64_t i) { return corpus.source_length(i); },
+      [&corpus](int64_t i) { return corpus.target_length(i); }, o.batching);
   const bool same_world = state.world_size == world && state.workers.size() == static_cast<size_t>(world);
   if (resumed && comm.distributed() && same_world) {
     batcher.seek(state.workers[static_cast<size_t>(comm.rank())]);

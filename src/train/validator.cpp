@@ -71,7 +71,8 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   std::vector<std::vector<int32_t>> sources;
   std::vector<std::vector<int32_t>> targets;
   int64_t tokens = 0;
-  for (const auto& pair : corpus_.pairs()) {
+  for (int64_t i = 0; i < corpus_.size(); ++i) {
+    const auto pair = corpus_.pair(i);
     sources.push_back(pair.source);
     targets.push_back(pair.target);
     tokens += static_cast<int64_t>(pair.target.size()) + 1;  // eos included

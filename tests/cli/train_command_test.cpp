@@ -25,9 +25,12 @@ TEST(TrainProgramTest, TrainsResumesAndReadsAConfigFile) {
   EXPECT_NE(r.err.find("1 CPU thread"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("lstm"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("valid · up 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("token id cache: " + dir + "/m/corpus-"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(".ids (built"), std::string::npos) << r.err;
   r = run_program("tandem-train", common + " --after-updates 4");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("resuming from"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(".ids (reused"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("stopped after 4 updates"), std::string::npos) << r.err;
   r = run_program("tandem-train", common + " --dump-config");
   EXPECT_EQ(r.exit_code, 0);

@@ -144,3 +144,41 @@ TEST(BatcherTest, RejectsUnusableSettings) {
 
 }  // namespace
 }  // namespace tandem::data
+
+namespace tandem::data {
+namespace {
+
+TEST(BatcherTest, EveryCorpusSizeIsPermutedWholeAndTheStreamMatchesThePlan) {
+  for (const int n : {1, 2, 3, 5, 17, 1000, 4097}) {
+    const auto l = random_lengths(n, static_cast<uint32_t>(n));
+    BatchOptions options;
+    options.max_sentences = 8;
+    options.window = 3;
+    Batcher batcher(l.source, l.target, options);
+    for (int64_t epoch = 0; epoch < 2; ++epoch) {
+      const auto plan = batcher.plan(epoch);
+      expect_each_index_once(plan, n);
+      // next() walks the same batches, then moves on to the next epoch.
+      for (const auto& batch : plan) EXPECT_EQ(batcher.next(), batch) << "n = " << n;
+      EXPECT_EQ(batcher.completed_epochs(), epoch + 1);
+    }
+  }
+}
+
+TEST(BatcherTest, LengthsLookedUpEqualLengthsGiven) {
+  const auto l = random_lengths(500, 9);
+  BatchOptions options;
+  options.max_tokens = 300;
+  options.max_sentences = 0;
+  options.window = 5;
+  const Batcher given(l.source, l.target, options);
+  const Batcher looked_up(
+      500, [&](int64_t i) { return l.source[static_cast<size_t>(i)]; },
+      [&](int64_t i) { return l.target[static_cast<size_t>(i)]; }, options);
+  EXPECT_EQ(given.plan(0), looked_up.plan(0));
+  EXPECT_EQ(given.plan(3), looked_up.plan(3));
+  EXPECT_NE(given.plan(0), given.plan(1));  // each epoch its own order
+}
+
+}  // namespace
+}  // namespace tandem::data

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "tandem/data/batcher.h"
 #include "tandem/error.h"
 #include "test_support.h"
 
@@ -95,6 +96,96 @@ TEST(ParallelCorpusTest, MissingFileIsAnError) {
   options.source_path = "/nonexistent/a.en";
   options.target_path = "/nonexistent/a.de";
   EXPECT_NE(error_of(options).find("/nonexistent/a.en"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tandem::data
+
+namespace tandem::data {
+namespace {
+
+std::string sample_text(size_t repeat) {
+  std::string text;
+  for (size_t r = 0; r < repeat; ++r) {
+    for (const auto& s : test::sample_sentences()) text += s + "\n";
+  }
+  return text;
+}
+
+void expect_same_pairs(const ParallelCorpus& a, const ParallelCorpus& b) {
+  ASSERT_EQ(a.size(), b.size());
+  EXPECT_EQ(a.report().summary(), b.report().summary());
+  for (int64_t i = 0; i < a.size(); ++i) {
+    const auto x = a.pair(i);
+    const auto y = b.pair(i);
+    EXPECT_EQ(x.source, y.source);
+    EXPECT_EQ(x.target, y.target);
+    EXPECT_EQ(x.line, y.line);
+    EXPECT_EQ(a.source_length(i), static_cast<int64_t>(y.source.size()));
+  }
+}
+
+TEST(IdCacheCorpusTest, TheCacheGivesThePairsTheTextGivesAndIsReused) {
+  const std::string dir = test::temp_dir();
+  // Enough lines for several tokenization chunks on several threads, one pair too long.
+  auto options = files(dir, sample_text(700) + "x\n", sample_text(700) + std::string(300, 'a') + "\n");
+  options.max_length = 60;
+  options.threads = 3;
+  const auto& tok = test::sample_tokenizer();
+  const auto plain = ParallelCorpus::load(options, tok, tok);
+  EXPECT_TRUE(plain.cache_path().empty());
+  options.cache_folder = dir + "/cache";
+  const auto built = ParallelCorpus::load(options, tok, tok);
+  EXPECT_EQ(built.cache_status(), "built");
+  expect_same_pairs(plain, built);
+  EXPECT_EQ(built.report().skipped_too_long, 1);
+  options.threads = 1;
+  const auto reused = ParallelCorpus::load(options, tok, tok);
+  EXPECT_EQ(reused.cache_status(), "reused");
+  expect_same_pairs(plain, reused);
+  // Identical batches from the cache and from the text.
+  const auto lengths = [](const ParallelCorpus& c) {
+    return Batcher(
+        c.size(), [&c](int64_t i) { return c.source_length(i); }, [&c](int64_t i) { return c.target_length(i); },
+        BatchOptions{});
+  };
+  EXPECT_EQ(lengths(plain).plan(2), lengths(reused).plan(2));
+}
+
+TEST(IdCacheCorpusTest, ChangedTextAnotherVocabularyOrATruncatedFileRebuildTheCache) {
+  const std::string dir = test::temp_dir();
+  auto options = files(dir, sample_text(3), sample_text(3));
+  options.cache_folder = dir + "/cache";
+  const auto& tok = test::sample_tokenizer();
+  const auto first = ParallelCorpus::load(options, tok, tok);
+  ASSERT_EQ(first.cache_status(), "built");
+  const std::string path = first.cache_path();
+
+  // The text changes (size and time): rebuilt, with the new pairs.
+  test::write_file(dir + "/src.txt", sample_text(2));
+  test::write_file(dir + "/tgt.txt", sample_text(2));
+  const auto changed = ParallelCorpus::load(options, tok, tok);
+  EXPECT_EQ(changed.cache_status(), "rebuilt (the old one was built from other files or another vocabulary)");
+  auto plain_options = options;
+  plain_options.cache_folder.clear();
+  expect_same_pairs(ParallelCorpus::load(plain_options, tok, tok), changed);
+
+  // A truncated copy (a full disk, an interrupted copy) is detected and rebuilt.
+  const std::string bytes = test::read_file(path);
+  test::write_file(path, bytes.substr(0, bytes.size() - 100));
+  const auto repaired = ParallelCorpus::load(options, tok, tok);
+  EXPECT_EQ(repaired.cache_status(), "rebuilt (the old one was truncated or damaged)");
+  expect_same_pairs(changed, repaired);
+  test::write_file(path, "x");
+  EXPECT_NE(ParallelCorpus::load(options, tok, tok).cache_status().find("rebuilt (the old one was truncated"),
+            std::string::npos);
+
+  // Another length limit is another cache file; the first stays valid.
+  options.max_length = 5;
+  const auto shorter = ParallelCorpus::load(options, tok, tok);
+  EXPECT_NE(shorter.cache_path(), path);
+  EXPECT_EQ(shorter.cache_status(), "built");
+  EXPECT_LT(shorter.size(), changed.size());
 }
 
 }  // namespace

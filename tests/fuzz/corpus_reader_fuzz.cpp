@@ -64,7 +64,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       std::abort();
     }
     if (!looks_compressed && report.lines != count_lines(text)) std::abort();
-    for (const auto& pair : corpus.pairs()) {
+    for (int64_t i = 0; i < corpus.size(); ++i) {
+      const auto pair = corpus.pair(i);
       if (pair.source.empty() || pair.target.empty()) std::abort();
       if (static_cast<int64_t>(pair.source.size()) > options.max_length) std::abort();
       for (const auto id : pair.source) {

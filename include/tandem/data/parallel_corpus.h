@@ -17,12 +17,22 @@
 //   are pairs where a side has more than max_length pieces.
 // Nothing is dropped silently: CorpusReport counts every skipped pair by reason.
 // A UTF-8 byte order mark on line 1 and a '\r' before '\n' are removed.
+//
+// Memory: the files are read in chunks and tokenized on all cores (`threads`);
+// the ids of kept pairs are stored flat. With `cache_folder` set they go to a
+// binary id cache there (io::IdCache, one file per text files + vocabularies +
+// length limit), memory-mapped, so a corpus of millions of pairs costs no
+// memory of its own; the next load reuses the cache when the files' sizes and
+// modification times and the vocabularies are unchanged, and rebuilds it when
+// not (or when the file is truncated).
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "tandem/io/id_cache.h"
 #include "tandem/vocab/tokenizer.h"
 
 namespace tandem::data {
@@ -38,6 +48,10 @@ struct CorpusOptions {
   int64_t max_length = 100;
   /// Skip (and count) pairs with invalid UTF-8 instead of stopping. Default off.
   bool skip_invalid_utf8 = false;
+  /// Folder of the binary id cache; empty = no cache (ids in memory). Default empty.
+  std::string cache_folder;
+  /// Tokenization threads; 0 = the CPUs this process may use. Default 0.
+  int threads = 0;
 };
 
 struct SentencePair {
@@ -61,18 +75,32 @@ struct CorpusReport {
 
 class ParallelCorpus {
  public:
-  /// Reads, checks and tokenizes both files; throws tandem::Error on bad input.
+  /// Reads, checks and tokenizes both files (or maps their cache); throws
+  /// tandem::Error on bad input.
   static ParallelCorpus load(const CorpusOptions& options, const vocab::Tokenizer& source_tokenizer,
                              const vocab::Tokenizer& target_tokenizer);
 
-  int64_t size() const { return static_cast<int64_t>(pairs_.size()); }
-  const SentencePair& pair(int64_t i) const { return pairs_.at(static_cast<size_t>(i)); }
-  const std::vector<SentencePair>& pairs() const { return pairs_; }
+  int64_t size() const { return size_; }
+  /// Pair i (a copy of its ids); throws tandem::Error when i is out of range.
+  SentencePair pair(int64_t i) const;
+  int64_t source_length(int64_t i) const { return entries_[i].source_length; }
+  int64_t target_length(int64_t i) const { return entries_[i].target_length; }
   const CorpusReport& report() const { return report_; }
+  /// The cache file, and what happened to it: "built", "reused" or "rebuilt (why)"; empty without a cache.
+  const std::string& cache_path() const { return cache_path_; }
+  const std::string& cache_status() const { return cache_status_; }
 
  private:
-  std::vector<SentencePair> pairs_;
+  struct Storage;
+  std::shared_ptr<const Storage> storage_;      // ids in memory, or
+  std::shared_ptr<const io::IdCache> cache_;    // ids in the mapped cache
+  const io::IdEntry* entries_ = nullptr;
+  const int32_t* ids_ = nullptr;
+  int64_t size_ = 0;
+  uint64_t id_count_ = 0;
   CorpusReport report_;
+  std::string cache_path_;
+  std::string cache_status_;
 };
 
 }  // namespace tandem::data

@@ -41,6 +41,9 @@ struct TrainOptions {
   /// 0 = no limit; -1 = kDefaultMaxLength, or kDefaultCharacterMaxLength when the
   /// vocabulary is character-level. Default -1.
   int64_t max_length = -1;
+  /// Folder of the binary token id cache of the training corpus (--data-cache);
+  /// empty = model_dir; "none" = no cache (the ids are held in memory). Default empty.
+  std::string data_cache;
   /// Skip and count pairs with invalid UTF-8 instead of stopping. Default off.
   bool skip_invalid_utf8 = false;
   /// Batching: --mini-batch, --mini-batch-tokens, --maxi-batch, --seed.

@@ -1,5 +1,6 @@
 // tandem-bleu: corpus and sentence BLEU with sacreBLEU's command line.
 #include <cstdlib>
+#include <functional>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -10,6 +11,9 @@
 #include "tandem/io/line_reader.h"
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
+#include "tandem/eval/chrf.h"
+#include "tandem/eval/score_format.h"
+#include "tandem/eval/significance.h"
 #include "tandem/util/cpu_threads.h"
 #include "tandem/util/utf8.h"
 
@@ -18,10 +22,12 @@ namespace {
 
 constexpr const char* kProgram = "tandem-bleu";
 constexpr const char* kUsage =
-    "Usage: tandem-bleu REF [REF ...] [-i HYP] [options]\n"
-    "BLEU exactly as sacreBLEU 2.6.0 computes it; sacreBLEU's flags work unchanged.\n"
+    "Usage: tandem-bleu REF [REF ...] [-i HYP] [-m bleu chrf] [options]\n"
+    "       tandem-bleu REF -i BASELINE SYSTEM [SYSTEM ...] --paired-bs [-m bleu chrf]\n"
+    "BLEU, chrF and chrF++ exactly as sacreBLEU 2.6.0 computes them; sacreBLEU's flags work unchanged.\n"
     "Hypotheses come from -i/--input or standard input, one line per reference line.\n"
-    "Example: tandem-bleu newstest.de -i output.de -f text";
+    "--paired-bs compares systems with the first (paired bootstrap resampling, seed SACREBLEU_SEED or 12345).\n"
+    "Example: tandem-bleu newstest.de -i output.de -f text -m bleu chrf";
 
 // Lines of a file as sacreBLEU reads them: split on '\n', right-stripped.
 std::vector<std::string> read_stripped_lines(const std::string& path, const std::string& what) {
@@ -57,6 +63,9 @@ struct BleuCommandOptions {
   std::string encoding = "utf-8";
   std::vector<std::string> metrics{"bleu"};
   int threads = 0;
+  eval::ChrfOptions chrf;
+  bool paired_bs = false;
+  int paired_bs_n = 1000;
 };
 
 BleuCommandOptions parse_options(int argc, char** argv, bool* help_shown) {
@@ -88,7 +97,17 @@ BleuCommandOptions parse_options(int argc, char** argv, bool* help_shown) {
       ("num-refs", po::value<int>(&o.num_refs),
        "[-nr] references per line, tab-separated in one REF file (default 1)")
       ("metrics,m", po::value<std::vector<std::string>>(&o.metrics)->multitoken(),
-       "only bleu is available")
+       "bleu (default), chrf, or both")
+      ("chrf-char-order", po::value<int>(&o.chrf.char_order), "[-cc] chrF character n-gram order (default 6)")
+      ("chrf-word-order", po::value<int>(&o.chrf.word_order), "[-cw] chrF word n-gram order; 2 = chrF++ (default 0)")
+      ("chrf-beta", po::value<int>(&o.chrf.beta), "chrF recall weight (default 2)")
+      ("chrf-whitespace", po::bool_switch(&o.chrf.whitespace), "keep whitespace in chrF's character n-grams")
+      ("chrf-lowercase", po::bool_switch(&o.chrf.lowercase), "case-insensitive chrF")
+      ("chrf-eps-smoothing", po::bool_switch(&o.chrf.eps_smoothing),
+       "chrF++.py's epsilon smoothing instead of the effective order")
+      ("paired-bs", po::bool_switch(&o.paired_bs),
+       "paired bootstrap resampling: the first -i file is the baseline, the others are compared with it")
+      ("paired-bs-n", po::value<int>(&o.paired_bs_n), "resamples of --paired-bs (default 1000)")
       ("encoding,e", po::value<std::string>(&o.encoding), "only utf-8 is available")
       ("quiet,q", po::bool_switch(&o.quiet), "no messages on standard error");
   add_cpu_threads_option(visible, &o.threads);
@@ -101,6 +120,8 @@ BleuCommandOptions parse_options(int argc, char** argv, bool* help_shown) {
       ("sl", po::bool_switch(&sentence_level_alias))
       ("sh", po::bool_switch(&short_alias))
       ("nr", po::value<int>(&o.num_refs))
+      ("cc", po::value<int>(&o.chrf.char_order))
+      ("cw", po::value<int>(&o.chrf.word_order))
       ("refs", po::value<std::vector<std::string>>(&o.references));
   po::options_description all;
   all.add(visible).add(aliases);
@@ -126,7 +147,9 @@ BleuCommandOptions parse_options(int argc, char** argv, bool* help_shown) {
 
 void validate(const BleuCommandOptions& o) {
   for (const auto& metric : o.metrics) {
-    if (metric != "bleu") throw Error("--metrics " + metric + " is not available; tandem-bleu computes bleu");
+    if (metric != "bleu" && metric != "chrf") {
+      throw Error("--metrics " + metric + " is not available; tandem-bleu computes bleu and chrf");
+    }
   }
   if (o.tokenize == "ja-mecab" || o.tokenize == "spm") {
     throw Error("--tokenize " + o.tokenize + " is not available; use 13a, intl, zh, char or none");
@@ -138,9 +161,14 @@ void validate(const BleuCommandOptions& o) {
     throw Error("--encoding " + o.encoding + " is not available; convert the files to UTF-8");
   }
   if (o.references.empty()) throw Error("no reference file given; usage: tandem-bleu REF [REF ...] -i HYP");
-  if (o.inputs.size() > 1) {
-    throw Error("several --input files (multi-system evaluation) are not available; score one file at a time");
+  if (o.inputs.size() > 1 && !o.paired_bs) {
+    throw Error("several --input files are compared with --paired-bs (the first is the baseline); "
+                "without it, score one file at a time");
   }
+  if (o.paired_bs && o.inputs.size() < 2) {
+    throw Error("--paired-bs compares systems: give the baseline and at least one other file, -i BASE SYS [SYS ...]");
+  }
+  if (o.paired_bs && o.sentence_level) throw Error("--paired-bs works on the corpus score, not with --sentence-level");
   if (o.num_refs < 1) throw Error("--num-refs must be at least 1");
   if (o.num_refs != 1 && o.references.size() > 1) {
     throw Error("--num-refs takes one REF file holding tab-separated references, not several files");
@@ -177,20 +205,13 @@ std::vector<std::vector<std::string>> read_reference_streams(const BleuCommandOp
   return streams;
 }
 
-int run(int argc, char** argv) {
-  bool help_shown = false;
-  const auto o = parse_options(argc, argv, &help_shown);
-  if (help_shown) return 0;
-  validate(o);
-  const int threads = util::resolve_cpu_threads(o.threads);
-  if (!o.quiet) announce_cpu_threads(kProgram, threads);
-
-  const auto streams = read_reference_streams(o);
-  const std::string hyp_path = o.inputs.empty() ? "-" : o.inputs[0];
-  const std::string hyp_name = hyp_path == "-" ? "standard input" : hyp_path;
-  const auto hypotheses = read_stripped_lines(hyp_path, "hypotheses");
-  if (hypotheses.empty()) throw Error("the hypotheses (" + hyp_name + ") hold no line");
-  if (hyp_path == "-") {
+// One system's hypotheses, line-aligned with the references.
+std::vector<std::string> read_hypotheses(const std::string& path, const std::vector<std::vector<std::string>>& streams,
+                                         const BleuCommandOptions& o) {
+  const std::string name = path == "-" ? "standard input" : path;
+  auto hypotheses = read_stripped_lines(path, "hypotheses");
+  if (hypotheses.empty()) throw Error("the hypotheses (" + name + ") hold no line");
+  if (path == "-") {
     // sacreBLEU reads tab-separated standard input as several systems.
     for (size_t i = 0; i < hypotheses.size(); ++i) {
       if (hypotheses[i].find('\t') != std::string::npos) {
@@ -202,7 +223,7 @@ int run(int argc, char** argv) {
   for (size_t r = 0; r < streams.size(); ++r) {
     if (streams[r].size() != hypotheses.size()) {
       const std::string ref_name = o.num_refs == 1 ? o.references[r] : o.references[0];
-      throw Error("the hypotheses (" + hyp_name + ") have " + std::to_string(hypotheses.size()) +
+      throw Error("the hypotheses (" + name + ") have " + std::to_string(hypotheses.size()) +
                   " lines but reference " + ref_name + " has " + std::to_string(streams[r].size()) +
                   "; they must be line-aligned");
     }
@@ -211,11 +232,97 @@ int run(int argc, char** argv) {
     size_t tokenized = 0;
     for (const auto& h : hypotheses) tokenized += h.size() >= 2 && h.compare(h.size() - 2, 2, " .") == 0;
     if (tokenized >= 100) {
-      std::cerr << kProgram << ": " << tokenized << " lines end in a tokenized period (' .'): "
+      std::cerr << kProgram << ": " << name << ": " << tokenized << " lines end in a tokenized period (' .'): "
                 << "it looks like you forgot to detokenize; pass --force if the text is detokenized\n";
     }
   }
+  return hypotheses;
+}
 
+// A metric of the command line: segment statistics, the score of summed ones, its name and signature.
+struct MetricRun {
+  std::string name;
+  std::string signature;
+  std::function<std::vector<int64_t>(const std::string&, const std::vector<std::string>&)> segment;
+  std::function<double(const std::vector<int64_t>&)> score_of;
+};
+
+std::vector<int64_t> flatten(const eval::BleuStats& s) {
+  std::vector<int64_t> flat{s.sys_len, s.ref_len};
+  flat.insert(flat.end(), s.counts.begin(), s.counts.end());
+  flat.insert(flat.end(), s.totals.begin(), s.totals.end());
+  return flat;
+}
+
+eval::BleuStats unflatten(const std::vector<int64_t>& flat) {
+  eval::BleuStats s;
+  s.sys_len = flat[0];
+  s.ref_len = flat[1];
+  const size_t orders = (flat.size() - 2) / 2;
+  s.counts.assign(flat.begin() + 2, flat.begin() + 2 + static_cast<std::ptrdiff_t>(orders));
+  s.totals.assign(flat.begin() + 2 + static_cast<std::ptrdiff_t>(orders), flat.end());
+  return s;
+}
+
+// Paired bootstrap resampling of every metric; a table on standard output.
+int paired_bootstrap(const BleuCommandOptions& o, const std::vector<std::vector<std::string>>& systems,
+                     const std::vector<std::vector<std::string>>& references, const std::vector<MetricRun>& metrics) {
+  eval::BootstrapOptions options;
+  options.samples = o.paired_bs_n;
+  if (const char* seed = std::getenv("SACREBLEU_SEED")) {
+    try {
+      options.seed = std::stoull(seed);
+    } catch (const std::exception&) {
+      throw Error(std::string("SACREBLEU_SEED='") + seed + "' is not a whole number");
+    }
+  }
+  std::vector<std::vector<eval::BootstrapResult>> results;
+  for (const auto& metric : metrics) {
+    std::vector<eval::SegmentStats> stats(systems.size());
+    for (size_t s = 0; s < systems.size(); ++s) {
+      for (size_t i = 0; i < systems[s].size(); ++i) stats[s].push_back(metric.segment(systems[s][i], references[i]));
+    }
+    results.push_back(eval::paired_bootstrap(stats, metric.score_of, options));
+  }
+  std::cout << "Paired bootstrap resampling: " << options.samples << " resamples, seed " << options.seed
+            << "; p-values against the baseline (the first system)\n";
+  const auto pad = [](std::string text, size_t width) {
+    if (text.size() < width) text += std::string(width - text.size(), ' ');
+    return text;
+  };
+  std::string header = pad("system", 32);
+  for (const auto& metric : metrics) header += pad(metric.name + " (mean ± 95% CI)", 28) + pad("p-value", 10);
+  std::cout << header << "\n";
+  for (size_t s = 0; s < systems.size(); ++s) {
+    std::string row = pad((s == 0 ? "Baseline: " : "") + o.inputs[s], 32);
+    for (const auto& per_metric : results) {
+      const auto& r = per_metric[s];
+      row += pad(eval::fixed_decimals(r.score, o.width) + " (" + eval::fixed_decimals(r.mean, o.width) + " ± " +
+                     eval::fixed_decimals(r.ci, o.width) + ")",
+                 27);
+      row += pad(r.p_value ? eval::fixed_decimals(*r.p_value, 4) + (*r.p_value < 0.05 ? "*" : "") : "-", 10);
+    }
+    std::cout << row << "\n";
+  }
+  std::cout << "* p < 0.05: the difference to the baseline is significant\n";
+  for (const auto& metric : metrics) std::cout << metric.name << ": " << metric.signature << "\n";
+  return 0;
+}
+
+int run(int argc, char** argv) {
+  bool help_shown = false;
+  const auto o = parse_options(argc, argv, &help_shown);
+  if (help_shown) return 0;
+  validate(o);
+  const int threads = util::resolve_cpu_threads(o.threads);
+  if (!o.quiet) announce_cpu_threads(kProgram, threads);
+
+  const auto streams = read_reference_streams(o);
+  std::vector<std::vector<std::string>> systems;
+  for (const auto& path : o.inputs.empty() ? std::vector<std::string>{"-"} : o.inputs) {
+    systems.push_back(read_hypotheses(path, streams, o));
+  }
+  const auto& hypotheses = systems.front();
   std::vector<std::vector<std::string>> references(hypotheses.size());
   for (size_t i = 0; i < hypotheses.size(); ++i) {
     for (const auto& stream : streams) references[i].push_back(stream[i]);
@@ -227,20 +334,60 @@ int run(int argc, char** argv) {
   options.lowercase = o.lowercase;
   options.effective_order = o.sentence_level;  // as sacreBLEU's command line
   const eval::Bleu bleu(options);
+  const eval::Chrf chrf(o.chrf);
   const int num_refs = static_cast<int>(streams.size());
+  const bool json = o.format == "json" && !o.sentence_level;
+
+  std::vector<MetricRun> metrics;
+  for (const auto& name : o.metrics) {
+    if (name == "bleu") {
+      metrics.push_back({"BLEU", bleu.signature(num_refs, o.short_signature && !json),
+                         [&](const std::string& h, const std::vector<std::string>& r) {
+                           return flatten(bleu.segment_stats(h, r));
+                         },
+                         [&](const std::vector<int64_t>& s) { return bleu.score(unflatten(s)).score; }});
+    } else {
+      metrics.push_back({chrf.name(), chrf.signature(num_refs, o.short_signature && !json),
+                         [&](const std::string& h, const std::vector<std::string>& r) {
+                           return chrf.segment_statistics(h, r);
+                         },
+                         [&](const std::vector<int64_t>& s) { return chrf.score_of(s); }});
+    }
+  }
+  if (o.paired_bs) return paired_bootstrap(o, systems, references, metrics);
 
   if (o.sentence_level) {
-    const std::string signature = bleu.signature(num_refs, o.short_signature);
     for (size_t i = 0; i < hypotheses.size(); ++i) {
-      std::cout << bleu.sentence_score(hypotheses[i], references[i]).format(o.width, o.score_only, signature, false)
-                << "\n";
+      for (size_t m = 0; m < metrics.size(); ++m) {
+        if (o.metrics[m] == "bleu") {
+          std::cout << bleu.sentence_score(hypotheses[i], references[i]).format(o.width, o.score_only,
+                                                                                metrics[m].signature, false);
+        } else {
+          std::cout << eval::format_score(metrics[m].name, chrf.sentence_score(hypotheses[i], references[i]), o.width,
+                                          o.score_only, metrics[m].signature, false, "");
+        }
+        std::cout << "\n";
+      }
     }
     return 0;
   }
-  const auto score = bleu.corpus_score(hypotheses, references, threads);
-  const bool json = o.format == "json";
-  const std::string signature = bleu.signature(num_refs, o.short_signature && !json);
-  std::cout << score.format(o.width, o.score_only, signature, json) << "\n";
+  std::vector<std::string> outputs;
+  for (size_t m = 0; m < metrics.size(); ++m) {
+    if (o.metrics[m] == "bleu") {
+      outputs.push_back(bleu.corpus_score(hypotheses, references, threads)
+                            .format(o.width, o.score_only, metrics[m].signature, json));
+    } else {
+      outputs.push_back(eval::format_score(metrics[m].name, chrf.corpus_score(hypotheses, references), o.width,
+                                           o.score_only, metrics[m].signature, json, ""));
+    }
+  }
+  if (json && !o.score_only && outputs.size() > 1) {  // several metrics: one JSON list
+    std::cout << "[\n";
+    for (size_t m = 0; m < outputs.size(); ++m) std::cout << outputs[m] << (m + 1 < outputs.size() ? ",\n" : "\n");
+    std::cout << "]\n";
+    return 0;
+  }
+  for (const auto& out : outputs) std::cout << out << "\n";
   return 0;
 }
 

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <exception>
 #include <filesystem>
@@ -22,6 +23,7 @@ namespace tandem::data {
 struct ParallelCorpus::Storage {
   std::vector<io::IdEntry> entries;
   std::vector<int32_t> ids;
+  std::vector<uint16_t> lengths;
 };
 
 namespace {
@@ -269,6 +271,10 @@ SentencePair ParallelCorpus::pair(int64_t i) const {
   return pair;
 }
 
+void ParallelCorpus::release_pages() const {
+  if (cache_) cache_->release();
+}
+
 ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
                                     const vocab::Tokenizer& source_tokenizer,
                                     const vocab::Tokenizer& target_tokenizer) {
@@ -277,7 +283,12 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
     auto storage = std::make_shared<Storage>();
     MemorySink sink(storage->entries, storage->ids);
     read_corpus(options, source_tokenizer, target_tokenizer, sink, corpus.report_);
+    for (const auto& e : storage->entries) {
+      storage->lengths.push_back(static_cast<uint16_t>(std::min<uint32_t>(e.source_length, 65535)));
+      storage->lengths.push_back(static_cast<uint16_t>(std::min<uint32_t>(e.target_length, 65535)));
+    }
     corpus.entries_ = storage->entries.data();
+    corpus.lengths_ = storage->lengths.data();
     corpus.ids_ = storage->ids.data();
     corpus.size_ = static_cast<int64_t>(storage->entries.size());
     corpus.id_count_ = storage->ids.size();
@@ -328,6 +339,7 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
     throw Error(path + ": damaged (its report does not parse); delete the file, and the next run rebuilds it");
   }
   corpus.entries_ = cache->entries();
+  corpus.lengths_ = cache->lengths();
   corpus.ids_ = cache->ids();
   corpus.size_ = cache->size();
   corpus.id_count_ = cache->id_count();

@@ -1,4 +1,5 @@
 #include "tandem/eval/bleu.h"
+#include "tandem/eval/score_format.h"
 
 #include <algorithm>
 #include <cmath>
@@ -53,24 +54,6 @@ int order_of(const std::string& key) {
 }
 
 double my_log(double x) { return x == 0.0 ? -9999999999.0 : std::log(x); }
-
-// Python's float(f'{x:.{width}f}') written back by repr(): the fixed-point
-// digits without trailing zeros, keeping at least one decimal.
-std::string python_rounded_float(double x, int width) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", width, x);
-  std::string s = std::strtod(buffer, nullptr) == 0.0 ? std::string("0.0") : std::string(buffer);
-  if (s.find('.') == std::string::npos) return s + ".0";
-  while (s.back() == '0') s.pop_back();
-  if (s.back() == '.') s.push_back('0');
-  return s;
-}
-
-std::string fixed(double x, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, x);
-  return buffer;
-}
 
 }  // namespace
 
@@ -243,8 +226,8 @@ std::string Bleu::signature(int num_refs, bool short_form) const {
   switch (options_.smoothing) {
     case Smoothing::kNone: smooth = "none"; break;
     case Smoothing::kExp: smooth = "exp"; break;
-    case Smoothing::kFloor: smooth = "floor[" + fixed(options_.smooth_value.value_or(0.1), 2) + "]"; break;
-    case Smoothing::kAddK: smooth = "add-k[" + fixed(options_.smooth_value.value_or(1.0), 2) + "]"; break;
+    case Smoothing::kFloor: smooth = "floor[" + fixed_decimals(options_.smooth_value.value_or(0.1), 2) + "]"; break;
+    case Smoothing::kAddK: smooth = "add-k[" + fixed_decimals(options_.smooth_value.value_or(1.0), 2) + "]"; break;
   }
   const auto key = [&](const char* long_name, const char* short_name) {
     return std::string(short_form ? short_name : long_name) + ":";
@@ -260,36 +243,16 @@ std::string BleuScore::verbose() const {
   std::string precision_text;
   for (size_t i = 0; i < precisions.size(); ++i) {
     if (i > 0) precision_text += '/';
-    precision_text += fixed(precisions[i], 1);
+    precision_text += fixed_decimals(precisions[i], 1);
   }
-  return precision_text + " (BP = " + fixed(bp, 3) + " ratio = " + fixed(ratio, 3) +
+  return precision_text + " (BP = " + fixed_decimals(bp, 3) + " ratio = " + fixed_decimals(ratio, 3) +
          " hyp_len = " + std::to_string(stats.sys_len) + " ref_len = " + std::to_string(stats.ref_len) +
          ")";
 }
 
 std::string BleuScore::format(int width, bool score_only, const std::string& signature,
                               bool json) const {
-  const std::string score_text = fixed(score, width);
-  if (score_only) return score_text;
-  if (!json) {
-    return std::string("BLEU") + (signature.empty() ? "" : "|" + signature) + " = " + score_text +
-           " " + verbose();
-  }
-  // json.dumps(d, indent=1, ensure_ascii=False), keys in sacreBLEU's order; the
-  // score is Python's round(score, width), whose repr is the shortest that reads back.
-  nlohmann::ordered_json out = {{"name", "BLEU"},
-                                {"score", std::strtod(python_rounded_float(score, width).c_str(), nullptr)},
-                                {"signature", signature},
-                                {"verbose_score", verbose()}};
-  size_t start = 0;
-  while (!signature.empty() && start <= signature.size()) {
-    const size_t bar = std::min(signature.find('|', start), signature.size());
-    const std::string field = signature.substr(start, bar - start);
-    const size_t colon = field.find(':');
-    out[field.substr(0, colon)] = colon == std::string::npos ? "" : field.substr(colon + 1);
-    start = bar + 1;
-  }
-  return out.dump(/*indent=*/1, /*indent_char=*/' ', /*ensure_ascii=*/false, nlohmann::json::error_handler_t::replace);
+  return format_score("BLEU", score, width, score_only, signature, json, verbose());
 }
 
 }  // namespace tandem::eval

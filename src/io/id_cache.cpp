@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <algorithm>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -15,7 +16,7 @@
 namespace tandem::io {
 namespace {
 
-constexpr char kMagic[16] = "tandem-ids 1\n";
+constexpr char kMagic[16] = "tandem-ids 2\n";  // 2: with the lengths region
 constexpr char kEndMagic[16] = "tandem-ids end\n";
 constexpr size_t kFooter = 4 * sizeof(uint64_t) + sizeof(kEndMagic);
 
@@ -33,7 +34,8 @@ uint64_t fnv1a(const std::string& bytes) {
 IdCacheWriter::IdCacheWriter(std::string path, std::string key) : path_(std::move(path)), key_(std::move(key)) {
   ids_ = std::fopen((path_ + ".tmp").c_str(), "wb");
   index_ = std::fopen((path_ + ".index.tmp").c_str(), "w+b");
-  if (ids_ == nullptr || index_ == nullptr) {
+  lengths_ = std::fopen((path_ + ".lengths.tmp").c_str(), "w+b");
+  if (ids_ == nullptr || index_ == nullptr || lengths_ == nullptr) {
     throw Error(path_ + ": cannot write the tokenized corpus cache (" + std::strerror(errno) +
                 "); check the folder's permissions, or give --data-cache another folder");
   }
@@ -49,6 +51,10 @@ IdCacheWriter::~IdCacheWriter() {
     std::fclose(index_);
     std::remove((path_ + ".index.tmp").c_str());
   }
+  if (lengths_ != nullptr) {
+    std::fclose(lengths_);
+    std::remove((path_ + ".lengths.tmp").c_str());
+  }
 }
 
 void IdCacheWriter::write(std::FILE* file, const void* data, size_t bytes, const std::string& name) {
@@ -62,6 +68,9 @@ void IdCacheWriter::add(const int32_t* source, uint32_t source_length, const int
                         uint64_t line) {
   const IdEntry entry{id_count_, source_length, target_length, line};
   write(index_, &entry, sizeof(entry), path_ + ".index.tmp");
+  const uint16_t lengths[2] = {static_cast<uint16_t>(std::min<uint32_t>(source_length, 65535)),
+                               static_cast<uint16_t>(std::min<uint32_t>(target_length, 65535))};
+  write(lengths_, lengths, sizeof(lengths), path_ + ".lengths.tmp");
   write(ids_, source, source_length * sizeof(int32_t), path_ + ".tmp");
   write(ids_, target, target_length * sizeof(int32_t), path_ + ".tmp");
   id_count_ += source_length + target_length;
@@ -74,15 +83,21 @@ void IdCacheWriter::finish(const std::string& report) {
     const int32_t pad = 0;
     write(ids_, &pad, sizeof(pad), tmp);
   }
-  std::rewind(index_);
   std::vector<char> buffer(1 << 20);
-  for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), index_)) > 0;) write(ids_, buffer.data(), n, tmp);
-  if (std::ferror(index_)) throw Error(path_ + ".index.tmp: cannot read it back (" + std::strerror(errno) + ")");
+  for (auto* part : {index_, lengths_}) {
+    std::rewind(part);
+    for (size_t n; (n = std::fread(buffer.data(), 1, buffer.size(), part)) > 0;) write(ids_, buffer.data(), n, tmp);
+    if (std::ferror(part)) throw Error(path_ + ": cannot read a part of it back (" + std::strerror(errno) + ")");
+  }
+  if (pairs_ % 2 == 1) {  // 4 bytes of lengths a pair: pad to 8
+    const uint32_t pad = 0;
+    write(ids_, &pad, sizeof(pad), tmp);
+  }
   const std::string meta = nlohmann::json{{"key", key_}, {"report", report}}.dump();
   write(ids_, meta.data(), meta.size(), tmp);
   const uint64_t meta_bytes = meta.size();
   const uint64_t file_size = sizeof(kMagic) + (id_count_ + id_count_ % 2) * sizeof(int32_t) +
-                             pairs_ * sizeof(IdEntry) + meta_bytes + kFooter;
+                             pairs_ * sizeof(IdEntry) + (pairs_ + pairs_ % 2) * 4 + meta_bytes + kFooter;
   const uint64_t footer[4] = {id_count_, pairs_, meta_bytes, file_size};
   write(ids_, footer, sizeof(footer), tmp);
   write(ids_, kEndMagic, sizeof(kEndMagic), tmp);
@@ -92,6 +107,9 @@ void IdCacheWriter::finish(const std::string& report) {
   std::fclose(index_);
   index_ = nullptr;
   std::remove((path_ + ".index.tmp").c_str());
+  std::fclose(lengths_);
+  lengths_ = nullptr;
+  std::remove((path_ + ".lengths.tmp").c_str());
   if (!flushed || std::rename(tmp.c_str(), path_.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw Error(path_ + ": cannot finish the tokenized corpus cache (" + std::strerror(errno) + "); check free space");
@@ -114,6 +132,8 @@ std::shared_ptr<const IdCache> IdCache::open(const std::string& path, const std:
   void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);
   if (map == MAP_FAILED) return reject(std::string("cannot be mapped (") + std::strerror(errno) + ")");
+  // Batches pick pairs all over the file: no read-ahead.
+  ::madvise(map, bytes, MADV_RANDOM);
   std::shared_ptr<IdCache> cache(new IdCache());
   cache->map_ = map;
   cache->bytes_ = bytes;
@@ -128,9 +148,11 @@ std::shared_ptr<const IdCache> IdCache::open(const std::string& path, const std:
   const uint64_t pairs = footer[1];
   const uint64_t meta_bytes = footer[2];
   const uint64_t index_at = sizeof(kMagic) + (ids + ids % 2) * sizeof(int32_t);
-  if (index_at + pairs * sizeof(IdEntry) + meta_bytes + kFooter != bytes) return reject("damaged (sizes disagree)");
+  const uint64_t lengths_at = index_at + pairs * sizeof(IdEntry);
+  const uint64_t meta_at = lengths_at + (pairs + pairs % 2) * 4;
+  if (meta_at + meta_bytes + kFooter != bytes) return reject("damaged (sizes disagree)");
   try {
-    const auto meta = nlohmann::json::parse(std::string(base + index_at + pairs * sizeof(IdEntry), meta_bytes));
+    const auto meta = nlohmann::json::parse(std::string(base + meta_at, meta_bytes));
     if (meta.at("key").get<std::string>() != key) return reject("built from other files or another vocabulary");
     cache->report_ = meta.at("report").get<std::string>();
   } catch (const nlohmann::json::exception&) {
@@ -138,9 +160,14 @@ std::shared_ptr<const IdCache> IdCache::open(const std::string& path, const std:
   }
   cache->ids_ = reinterpret_cast<const int32_t*>(base + sizeof(kMagic));
   cache->index_ = reinterpret_cast<const IdEntry*>(base + index_at);
+  cache->lengths_ = reinterpret_cast<const uint16_t*>(base + lengths_at);
   cache->pairs_ = pairs;
   cache->id_count_ = ids;
   return cache;
+}
+
+void IdCache::release() const {
+  if (map_ != nullptr) ::madvise(map_, bytes_, MADV_DONTNEED);
 }
 
 IdCache::~IdCache() {

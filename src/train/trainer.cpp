@@ -560,6 +560,7 @@ model::TrainState Trainer::run() {
       display_comm_seconds = 0.0;
       display_start = Clock::now();
     }
+    if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) corpus.release_pages();  // bounded resident memory
     if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
       state.seconds = elapsed();
       stop_early = validate_and_save(!o.valid_sets.empty());

@@ -83,8 +83,11 @@ class ParallelCorpus {
   int64_t size() const { return size_; }
   /// Pair i (a copy of its ids); throws tandem::Error when i is out of range.
   SentencePair pair(int64_t i) const;
-  int64_t source_length(int64_t i) const { return entries_[i].source_length; }
-  int64_t target_length(int64_t i) const { return entries_[i].target_length; }
+  /// Pieces of pair i's sides, for batching (at most 65535: a longer side counts as 65535).
+  int64_t source_length(int64_t i) const { return lengths_[2 * i]; }
+  int64_t target_length(int64_t i) const { return lengths_[2 * i + 1]; }
+  /// Lets the pages of the id cache read so far go from resident memory (a no-op without a cache).
+  void release_pages() const;
   const CorpusReport& report() const { return report_; }
   /// The cache file, and what happened to it: "built", "reused" or "rebuilt (why)"; empty without a cache.
   const std::string& cache_path() const { return cache_path_; }
@@ -95,6 +98,7 @@ class ParallelCorpus {
   std::shared_ptr<const Storage> storage_;      // ids in memory, or
   std::shared_ptr<const io::IdCache> cache_;    // ids in the mapped cache
   const io::IdEntry* entries_ = nullptr;
+  const uint16_t* lengths_ = nullptr;
   const int32_t* ids_ = nullptr;
   int64_t size_ = 0;
   uint64_t id_count_ = 0;

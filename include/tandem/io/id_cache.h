@@ -12,12 +12,17 @@
 //   "tandem-ids 1\n" padded to 16 bytes
 //   ids      int32: pair 0's source ids, its target ids, pair 1's ..., padded to 8 bytes
 //   index    IdEntry per pair (24 bytes)
+//   lengths  uint16 source and target length per pair, at most 65535 (the batcher's
+//            lookups stay in this small region), padded to 8 bytes
 //   meta     JSON {"key": KEY, "report": REPORT}
 //   footer   u64 id count, u64 pairs, u64 meta bytes, u64 file size, "tandem-ids end\n" (16 bytes)
 // A file whose footer, size or key does not match is not used (a truncated
 // copy, an interrupted build, other text or another vocabulary); the caller
 // rebuilds it. Writing streams (memory does not grow with the corpus): ids go
-// to PATH.tmp, the index to PATH.index.tmp, joined at finish().
+// to PATH.tmp, the index to PATH.index.tmp, the lengths to PATH.lengths.tmp,
+// joined at finish(). Reading maps the file; release() hands the pages read so
+// far back (they stay in the page cache), so that a long run's resident memory
+// does not grow to the file's size.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +59,7 @@ class IdCacheWriter {
   std::string key_;
   std::FILE* ids_ = nullptr;
   std::FILE* index_ = nullptr;
+  std::FILE* lengths_ = nullptr;
   uint64_t id_count_ = 0;
   uint64_t pairs_ = 0;
 };
@@ -71,6 +77,10 @@ class IdCache {
   const IdEntry& entry(int64_t i) const { return index_[i]; }
   const IdEntry* entries() const { return index_; }
   const int32_t* ids() const { return ids_; }
+  /// Source and target length of pair i at [2i] and [2i + 1], at most 65535.
+  const uint16_t* lengths() const { return lengths_; }
+  /// Drops the mapped pages from this process's resident memory (they are read again when needed).
+  void release() const;
   uint64_t id_count() const { return id_count_; }
   /// The report given to IdCacheWriter::finish.
   const std::string& report() const { return report_; }
@@ -81,6 +91,7 @@ class IdCache {
   size_t bytes_ = 0;
   const int32_t* ids_ = nullptr;
   const IdEntry* index_ = nullptr;
+  const uint16_t* lengths_ = nullptr;
   uint64_t pairs_ = 0;
   uint64_t id_count_ = 0;
   std::string report_;

@@ -8,6 +8,7 @@
 #include "cli/commands.h"
 #include "cli/common_options.h"
 #include "tandem/error.h"
+#include "tandem/model/averaging.h"
 #include "tandem/model/checkpoint.h"
 
 namespace tandem::cli {
@@ -78,10 +79,43 @@ int run(int argc, char** argv) {
   return 0;
 }
 
+constexpr const char* kAverageProgram = "tandem-average";
+constexpr const char* kAverageUsage =
+    "Usage: tandem-average -m CHECKPOINT CHECKPOINT [...] -o OUT.ckpt\n"
+    "Writes a checkpoint whose weights are the mean of the given ones (sums in float64),\n"
+    "with the last one's options, vocabularies and training state; the checkpoints must\n"
+    "belong to one model (same architecture and vocabularies). Translate with OUT.ckpt\n"
+    "as with any model; training does not resume from it (it holds no optimizer).\n"
+    "Example: tandem-average -m m/model.iter-8000.ckpt m/model.iter-9000.ckpt m/model.iter-10000.ckpt -o m/avg.ckpt";
+
+int average(int argc, char** argv) {
+  std::vector<std::string> inputs;
+  std::string output;
+  po::options_description options("Options");
+  options.add_options()
+      ("help,h", "show this help")
+      ("models,m", po::value<std::vector<std::string>>(&inputs)->multitoken(), "checkpoints to average")
+      ("output,o", po::value<std::string>(&output), "the averaged checkpoint to write");
+  auto vm = parse(argc, argv, options, nullptr);
+  if (print_help_if_asked(vm, kAverageUsage, options)) return 0;
+  po::notify(vm);
+  if (inputs.empty()) throw Error("give the checkpoints to average with -m (see --help)");
+  if (output.empty()) throw Error("give the file to write with -o (see --help)");
+  auto mean = model::average_checkpoints(inputs);
+  model::save_checkpoint(output, mean.model, nullptr, mean.meta);
+  std::cerr << kAverageProgram << ": wrote " << output << ", the mean of " << inputs.size() << " checkpoint"
+            << (inputs.size() == 1 ? "" : "s") << "\n";
+  return 0;
+}
+
 }  // namespace
 
 int checkpoint_main(int argc, char** argv) {
   return run_guarded(kProgram, [&] { return run(argc, argv); });
+}
+
+int average_main(int argc, char** argv) {
+  return run_guarded(kAverageProgram, [&] { return average(argc, argv); });
 }
 
 }  // namespace tandem::cli

@@ -11,6 +11,7 @@ int translate_main(int argc, char** argv);  ///< tandem-translate
 int score_main(int argc, char** argv);      ///< tandem-score
 int sample_main(int argc, char** argv);     ///< tandem-sample
 int checkpoint_main(int argc, char** argv);  ///< tandem-checkpoint
+int average_main(int argc, char** argv);     ///< tandem-average
 int bench_main(int argc, char** argv);       ///< tandem-bench
 
 }  // namespace tandem::cli

@@ -126,9 +126,16 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("valid-freq", po::value<int64_t>(&t.valid_freq)->default_value(t.valid_freq), "validate and save every this many updates")
       ("disp-freq", po::value<int64_t>(&t.disp_freq)->default_value(t.disp_freq), "log every this many updates")
       ("valid-metrics", po::value<std::vector<std::string>>(&r.valid_metrics)->multitoken(),
-       "cross-entropy, perplexity, bleu; the first decides early stopping (default: all three)")
+       "cross-entropy, perplexity, bleu, chrf; the first decides early stopping (default: the first three)")
       ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch")
       ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations")
+      ("exponential-smoothing", defaulted(&t.exponential_smoothing),
+       "smooth the weights: after each update smoothed += FACTOR x (weights - smoothed); validated and saved as "
+       "best (Marian uses 1e-4); 0 = off")
+      ("keep-last", po::value<int64_t>(&t.keep_last)->default_value(t.keep_last),
+       "keep the newest N snapshots model.iter-UPDATES.ckpt, for tandem-average; 0 = none")
+      ("save-freq", po::value<int64_t>(&t.save_freq)->default_value(t.save_freq),
+       "updates between snapshots; 0 = --valid-freq")
       ("optimizer-delay", po::value<int64_t>(&t.optimizer_delay)->default_value(t.optimizer_delay),
        "sum the gradients of this many mini-batches (per worker) into one update")
       ("max-nonfinite-updates", po::value<int64_t>(&t.max_nonfinite_updates)->default_value(t.max_nonfinite_updates),

@@ -115,7 +115,8 @@ TrainState TrainState::from_json(const std::string& json, const std::string& ori
 }
 
 std::string checkpoint_bytes(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                             const CheckpointMeta& meta, torch::Device device) {
+                             const CheckpointMeta& meta, torch::Device device,
+                             const std::vector<torch::Tensor>* smoothed) {
   torch::serialize::OutputArchive root;
   root.write("format", bytes_tensor(kFormat));
   root.write("options", bytes_tensor(meta.options.to_json()));
@@ -132,6 +133,11 @@ std::string checkpoint_bytes(const std::string& path, Seq2Seq& model, torch::opt
     optimizer->save(optimizer_state);
     root.write("optimizer", optimizer_state);
   }
+  if (smoothed != nullptr && !smoothed->empty()) {
+    torch::serialize::OutputArchive smoothed_weights;
+    for (size_t i = 0; i < smoothed->size(); ++i) smoothed_weights.write(std::to_string(i), (*smoothed)[i]);
+    root.write("smoothed", smoothed_weights);
+  }
   // Weights that are not finite would poison every run resumed from them.
   for (const auto& item : model->named_parameters()) {
     if (!torch::isfinite(item.value()).all().template item<bool>()) {
@@ -146,11 +152,11 @@ std::string checkpoint_bytes(const std::string& path, Seq2Seq& model, torch::opt
 }
 
 void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta, torch::Device device) {
+                     const CheckpointMeta& meta, torch::Device device, const std::vector<torch::Tensor>* smoothed) {
   // Serialized in memory first: LibTorch's file writer cannot report a failed
   // write (a full disk) as an error it recovers from. Then written, checked,
   // synced, and renamed over the previous checkpoint, which stays intact until then.
-  const std::string bytes = checkpoint_bytes(path, model, optimizer, meta, device);
+  const std::string bytes = checkpoint_bytes(path, model, optimizer, meta, device, smoothed);
   const std::string staging = path + ".tmp";
   const auto fail = [&](const std::string& what) {
     std::remove(staging.c_str());
@@ -222,6 +228,17 @@ void read_checkpoint(LoadedCheckpoint& ckpt, const std::string& path, torch::Dev
     }
   }
   ckpt.model->to(device);
+  torch::serialize::InputArchive smoothed;
+  if (ckpt.archive.try_read("smoothed", smoothed)) {
+    const auto parameters = ckpt.model->parameters();
+    for (size_t i = 0; i < parameters.size(); ++i) {
+      torch::Tensor t;
+      if (!smoothed.try_read(std::to_string(i), t) || t.sizes() != parameters[i].sizes()) {
+        throw Error(path + ": the smoothed weights do not match the model; the checkpoint is damaged");
+      }
+      ckpt.smoothed.push_back(t.to(device));
+    }
+  }
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -122,9 +123,9 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
     if (options_.valid_sets.size() > 1) throw Error("--type lm validates on one file: --valid-sets FILE");
     if (options_.vocabs.size() > 1) throw Error("--type lm takes one SentencePiece model (--vocabs FILE)");
     for (const auto metric : options_.valid_metrics) {
-      if (metric == eval::Metric::kBleu) {
-        throw Error("--valid-metrics bleu needs translations; a language model (--type lm) is validated by "
-                    "cross-entropy and perplexity");
+      if (eval::needs_translations(metric)) {
+        throw Error("--valid-metrics " + eval::metric_name(metric) +
+                    " needs translations; a language model (--type lm) is validated by cross-entropy and perplexity");
       }
     }
   } else {
@@ -140,6 +141,13 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   if (options_.valid_freq < 0 || options_.disp_freq < 0) throw Error("--valid-freq and --disp-freq must not be negative");
   if (options_.max_nonfinite_updates < 1) throw Error("--max-nonfinite-updates must be at least 1");
   if (options_.optimizer_delay < 1) throw Error("--optimizer-delay must be at least 1");
+  if (options_.exponential_smoothing < 0 || options_.exponential_smoothing > 1) {
+    throw Error("--exponential-smoothing must be in [0, 1] (0 = off; Marian uses 1e-4)");
+  }
+  if (options_.keep_last < 0 || options_.save_freq < 0) throw Error("--keep-last and --save-freq must not be negative");
+  if (options_.keep_last > 0 && options_.save_freq == 0 && options_.valid_freq == 0) {
+    throw Error("--keep-last needs --save-freq (or --valid-freq) above 0: how often to write a snapshot");
+  }
 }
 
 model::TrainState Trainer::run() {
@@ -309,12 +317,21 @@ model::TrainState Trainer::run() {
     validator = std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(), source_tok,
                                             target_tok, o.valid_mini_batch, o.valid_beam_size);
   }
-  const bool with_bleu =
-      std::find(o.valid_metrics.begin(), o.valid_metrics.end(), eval::Metric::kBleu) != o.valid_metrics.end();
+  const bool with_bleu = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
 
   // Optimizer, schedule and random state.
   LrScheduler scheduler(o.lr);
   auto optimizer = make_optimizer(o.optimizer, model, scheduler.rate(state.updates + 1));
+  // The smoothed weights (rank 0's: it alone validates and saves).
+  std::vector<torch::Tensor> smoothed;
+  const bool smoothing = o.exponential_smoothing > 0 && leader;
+  if (smoothing) {
+    if (resumed && !resumed->smoothed.empty()) {
+      smoothed = resumed->smoothed;
+    } else {
+      for (const auto& p : model->parameters()) smoothed.push_back(p.detach().clone());
+    }
+  }
   if (resumed) {
     model::restore_optimizer(*resumed, *optimizer, last_path);
     model::restore_random_state(*resumed, last_path, device);
@@ -338,8 +355,41 @@ model::TrainState Trainer::run() {
 
   const auto save_last = [&] {
     state.scheduler = scheduler.state();
-    model::save_checkpoint(last_path, model, optimizer.get(), meta, device);
+    model::save_checkpoint(last_path, model, optimizer.get(), meta, device, smoothing ? &smoothed : nullptr);
   };
+  // With smoothing, validation and best checkpoints see the smoothed weights; the raw ones come back after.
+  const auto with_smoothed_weights = [&](const std::function<void()>& body) {
+    if (!smoothing) return body();
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> raw;
+    auto params = model->parameters();
+    for (size_t i = 0; i < params.size(); ++i) {
+      raw.push_back(params[i].detach().clone());
+      params[i].copy_(smoothed[i]);
+    }
+    body();
+    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(raw[i]);
+  };
+  // Snapshots for averaging: model.iter-UPDATES.ckpt, the newest keep_last kept.
+  const auto snapshot = [&] {
+    const std::string prefix = "model.iter-";
+    with_smoothed_weights([&] {
+      model::save_checkpoint((dir / (prefix + std::to_string(state.updates) + ".ckpt")).string(), model, nullptr, meta,
+                             device);
+    });
+    std::vector<std::pair<int64_t, fs::path>> snapshots;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+      const std::string name = entry.path().filename().string();
+      if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".ckpt") continue;
+      try {
+        snapshots.emplace_back(std::stoll(name.substr(prefix.size())), entry.path());
+      } catch (const std::exception&) {
+      }
+    }
+    std::sort(snapshots.begin(), snapshots.end());
+    for (size_t i = 0; i + static_cast<size_t>(o.keep_last) < snapshots.size(); ++i) fs::remove(snapshots[i].second);
+  };
+  const int64_t save_freq = o.save_freq > 0 ? o.save_freq : o.valid_freq;
   const auto validate = [&]() -> bool {  // returns true when early stopping says stop
     std::vector<std::string> translations;
     const bool keep_translations = o.keep_valid_translations && !language_model;
@@ -393,7 +443,7 @@ model::TrainState Trainer::run() {
     }
     bool stop = false;
     if (leader) {
-      if (with_validation && validator) stop = validate();
+      if (with_validation && validator) with_smoothed_weights([&] { stop = validate(); });
       save_last();
       comm.publish(key, std::string(stop ? "1" : "0") + state.to_json());
     } else {
@@ -515,6 +565,12 @@ model::TrainState Trainer::run() {
     }
     non_finite_in_a_row = 0;
     optimizer->step();
+    if (smoothing) {
+      torch::NoGradGuard no_grad;
+      for (size_t i = 0; i < smoothed.size(); ++i) {
+        smoothed[i].add_(parameters_list[i].detach() - smoothed[i], o.exponential_smoothing);
+      }
+    }
     ++state.updates;
     state.position = batcher.position();
     state.sentences += static_cast<int64_t>(sums[3]);
@@ -561,6 +617,7 @@ model::TrainState Trainer::run() {
       display_start = Clock::now();
     }
     if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) corpus.release_pages();  // bounded resident memory
+    if (leader && o.keep_last > 0 && save_freq > 0 && state.updates % save_freq == 0) snapshot();
     if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
       state.seconds = elapsed();
       stop_early = validate_and_save(!o.valid_sets.empty());

@@ -8,6 +8,7 @@
 
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
+#include "tandem/eval/chrf.h"
 #include "tandem/io/line_reader.h"
 #include "tandem/translator.h"
 #include "tandem/vocab/special_ids.h"
@@ -42,6 +43,9 @@ double ValidationResult::value(eval::Metric metric) const {
     case eval::Metric::kBleu:
       if (!bleu) throw Error("BLEU was not measured in this validation");
       return *bleu;
+    case eval::Metric::kChrf:
+      if (!chrf) throw Error("chrF was not measured in this validation");
+      return *chrf;
   }
   throw Error("unknown validation metric");
 }
@@ -60,7 +64,7 @@ Validator::Validator(const std::string& source_path, const std::string& target_p
   references_ = io::read_text_lines(target_path);
 }
 
-ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, bool with_bleu,
+ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, bool score_translations,
                                 std::vector<std::string>* translations) const {
   torch::NoGradGuard no_grad;
   EvalMode eval_mode(model);
@@ -82,7 +86,7 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   metrics.cross_entropy = -log_prob / static_cast<double>(tokens);
   metrics.perplexity = std::exp(metrics.cross_entropy);
 
-  if (!with_bleu && translations == nullptr) return metrics;
+  if (!score_translations && translations == nullptr) return metrics;
   if (sources_.empty()) throw Error("a language model's validation has no translations, hence no BLEU");
   // Translate every line with the search that tandem-translate uses.
   TranslateOptions options;
@@ -91,11 +95,12 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   options.max_input_length = std::numeric_limits<int64_t>::max();
   std::vector<std::string> hypotheses;
   for (auto& result : translator.translate(sources_, options)) hypotheses.push_back(std::move(result.texts.front()));
-  if (with_bleu) {
+  if (score_translations) {
     std::vector<std::vector<std::string>> references;
     references.reserve(references_.size());
     for (const auto& r : references_) references.push_back({r});
     metrics.bleu = eval::Bleu().corpus_score(hypotheses, references).score;
+    metrics.chrf = eval::Chrf().corpus_score(hypotheses, references);
   }
   if (translations != nullptr) *translations = std::move(hypotheses);
   return metrics;

@@ -66,13 +66,17 @@ struct CheckpointMeta {
 struct LoadedCheckpoint {
   CheckpointMeta meta;
   Seq2Seq model{nullptr};
+  /// Exponentially smoothed weights, in parameter order, when training kept them (else empty).
+  std::vector<torch::Tensor> smoothed;
   torch::serialize::InputArchive archive;
 };
 
-/// Writes a checkpoint atomically; `optimizer` may be null (a model only). The
+/// Writes a checkpoint atomically; `optimizer` may be null (a model only), and so
+/// may `smoothed` (exponentially smoothed weights, in parameter order). The
 /// random state of `device`'s CUDA generator is saved too when it is a CUDA device.
 void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                     const CheckpointMeta& meta, torch::Device device = torch::kCPU);
+                     const CheckpointMeta& meta, torch::Device device = torch::kCPU,
+                     const std::vector<torch::Tensor>* smoothed = nullptr);
 
 /// Loads model and metadata onto `device`; throws tandem::Error naming the file.
 LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device);
@@ -80,7 +84,8 @@ LoadedCheckpoint load_checkpoint(const std::string& path, torch::Device device);
 /// The bytes save_checkpoint writes, and their reading (data-parallel workers
 /// receive rank 0's checkpoint this way); `origin` names them in errors.
 std::string checkpoint_bytes(const std::string& origin, Seq2Seq& model, torch::optim::Optimizer* optimizer,
-                             const CheckpointMeta& meta, torch::Device device = torch::kCPU);
+                             const CheckpointMeta& meta, torch::Device device = torch::kCPU,
+                             const std::vector<torch::Tensor>* smoothed = nullptr);
 LoadedCheckpoint load_checkpoint_bytes(const std::string& bytes, const std::string& origin, torch::Device device);
 
 /// Restores the optimizer state saved with the checkpoint.

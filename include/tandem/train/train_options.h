@@ -64,6 +64,16 @@ struct TrainOptions {
   double after_seconds = 0.0;
   /// Stop after this many validations without improvement of the first metric; 0 = never. Default 10.
   int64_t early_stopping = 10;
+  /// Exponential smoothing of the weights (--exponential-smoothing): after each
+  /// update smoothed += factor * (weights - smoothed); the smoothed weights are
+  /// validated and saved as best, the raw ones train on; both are in model.ckpt.
+  /// 0 = off. Default 0.
+  double exponential_smoothing = 0.0;
+  /// Keep the newest this many snapshots model.iter-UPDATES.ckpt (weights only,
+  /// the smoothed ones when smoothing) for tandem-average (--keep-last); 0 = none. Default 0.
+  int64_t keep_last = 0;
+  /// Updates between snapshots (--save-freq); 0 = --valid-freq. Default 0.
+  int64_t save_freq = 0;
   /// Validate (and save) every this many updates (--valid-freq). Default 1000.
   int64_t valid_freq = 1000;
   /// Log every this many updates (--disp-freq). Default 100.

@@ -30,9 +30,10 @@ namespace tandem::train {
 struct ValidationResult {
   double cross_entropy = 0.0;  ///< nats per target token (eos included)
   double perplexity = 0.0;     ///< exp(cross_entropy)
-  std::optional<double> bleu;  ///< sacreBLEU 13a BLEU, when asked for
+  std::optional<double> bleu;  ///< sacreBLEU 13a BLEU, when translations were scored
+  std::optional<double> chrf;  ///< sacreBLEU chrF2, likewise
 
-  /// The value of `metric`; throws tandem::Error for BLEU when it was not measured.
+  /// The value of `metric`; throws tandem::Error for BLEU or chrF when it was not measured.
   double value(eval::Metric metric) const;
 };
 
@@ -42,8 +43,9 @@ class Validator {
             const vocab::Tokenizer& target_tokenizer, int64_t mini_batch, int64_t beam_size);
 
   /// Evaluates `model` (in eval mode, without gradients; restores train mode).
+  /// With `score_translations`, BLEU and chrF of the translations are measured;
   /// `translations`, when given, receives the translation of every source line.
-  ValidationResult run(model::Seq2Seq& model, torch::Device device, bool with_bleu,
+  ValidationResult run(model::Seq2Seq& model, torch::Device device, bool score_translations,
                        std::vector<std::string>* translations) const;
 
  private:

@@ -15,6 +15,9 @@
 #   --train-minutes N     training time limit in minutes, counted over resumes (default 120)
 #   --threads N           CPU threads (default: all cores)
 #   --beam-size N         beam of the test translation (default 5)
+#   --ensemble A,B[,...]  translate with several finished configurations at once (an ensemble
+#                         of their best checkpoints, tandem-translate --models) into
+#                         WORK/SRC-TGT/ensemble-A+B/; their vocabularies must be the same
 #   --skip-setup          do not run tools/setup.sh (also TANDEM_SKIP_SETUP=1)
 #
 # Stages, each skipped when its output exists, so running the same command again after an
@@ -24,7 +27,8 @@
 #                  (vocab-char.spm, every character, for a *-char configuration)
 #   3. training    tandem-train with validation BLEU, early stopping  -> .../CONFIG/model/
 #   4. translation test_2016_flickr with beam search                   -> .../CONFIG/test.hyp
-#   5. scoring     tandem-bleu, 13a, cased, detokenized, raw reference -> .../CONFIG/bleu.json
+#   5. scoring     tandem-bleu, 13a, cased, detokenized, raw reference -> .../CONFIG/bleu.json,
+#                  chrF2 -> chrf.json, lowercased BLEU (for published figures) -> bleu-lc.json
 #   then a results table of every finished run in WORK (summarize.py)
 set -euo pipefail
 
@@ -33,7 +37,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="$ROOT/build/bin"
 
 SRC=en TGT=de CONFIG=gru-bahdanau DATA="${MULTI30K_DATA:-}" WORK="${TANDEM_MULTI30K_WORK:-$HERE/work}"
-MINUTES=120 THREADS=0 BEAM=5 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
+MINUTES=120 THREADS=0 BEAM=5 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}" ENSEMBLE=""
 die() { echo "multi30k: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -45,6 +49,7 @@ while [[ $# -gt 0 ]]; do
     --train-minutes) MINUTES="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --beam-size) BEAM="$2"; shift 2 ;;
+    --ensemble) ENSEMBLE="$2"; shift 2 ;;
     --skip-setup) SKIP_SETUP=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -54,8 +59,15 @@ for lang in "$SRC" "$TGT"; do
   [[ "$lang" =~ ^(en|de|fr|cs)$ ]] || die "language '$lang' is not one of en de fr cs"
 done
 [[ "$SRC" != "$TGT" ]] || die "--src and --tgt are both '$SRC'"
-INI="$HERE/configs/$CONFIG.ini"
-[[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
+MODELS=()
+if [[ -n "$ENSEMBLE" ]]; then
+  IFS=, read -r -a MEMBERS <<< "$ENSEMBLE"
+  (( ${#MEMBERS[@]} >= 2 )) || die "--ensemble takes two or more configurations, comma-separated"
+  CONFIG="ensemble-$(IFS=+; echo "${MEMBERS[*]}")"
+else
+  INI="$HERE/configs/$CONFIG.ini"
+  [[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
+fi
 
 if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
 
@@ -68,6 +80,15 @@ echo "== 1. data ($SRC -> $TGT)"
 source "$HERE/data.sh"
 multi30k_data "$ROOT" "$WORK" "$SRC" "$TGT"
 
+if [[ -n "$ENSEMBLE" ]]; then
+  echo "== 2-3. the ensemble's members"
+  for member in "${MEMBERS[@]}"; do
+    [[ -f "$PAIR/$member/train.done" ]] ||
+      die "configuration '$member' has not finished training in $PAIR: run it first (--config $member)"
+    MODELS+=("$PAIR/$member/model")
+    echo "   $PAIR/$member/model"
+  done
+else
 echo "== 2. vocabulary"
 # Configurations named *-char work on characters: a character vocabulary of every
 # character of the training text (--vocab-size is then only an upper bound).
@@ -103,12 +124,14 @@ else
     2>&1 | tee -a "$RUN/model/train.log" | grep --line-buffered -E "^(valid|stopped|error)" | sed "s/^/   /"
   echo "$(( $(date +%s) - start )) s of this run; $(tail -n 1 "$RUN/model/train.log")" > "$RUN/train.done"
 fi
+MODELS=("$RUN/model")
+fi
 
 echo "== 4. translation of test_2016_flickr (beam $BEAM)"
 if [[ -f "$RUN/test.hyp" ]]; then
   echo "   $RUN/test.hyp exists"
 else
-  "$BIN/tandem-translate" --models "$RUN/model" --beam-size "$BEAM" --normalize 1 --cpu-threads "$THREADS" \
+  "$BIN/tandem-translate" --models "${MODELS[@]}" --beam-size "$BEAM" --normalize 1 --cpu-threads "$THREADS" \
     --input "$DATA/test_2016_flickr.$SRC.gz" --output "$RUN/test.hyp.tmp" --quiet
   mv "$RUN/test.hyp.tmp" "$RUN/test.hyp"
 fi
@@ -116,7 +139,10 @@ fi
 echo "== 5. BLEU (cased, detokenized, 13a, raw reference)"
 gzip -dc "$DATA/test_2016_flickr.$TGT.gz" > "$RUN/test.ref"
 "$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q > "$RUN/bleu.json"
-"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -f text | tee "$RUN/bleu.txt" | sed "s/^/   /"
+"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -m chrf > "$RUN/chrf.json"
+"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -lc > "$RUN/bleu-lc.json"
+"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -f text -m bleu chrf | tee "$RUN/bleu.txt" | sed "s/^/   /"
+"$BIN/tandem-bleu" "$RUN/test.ref" -i "$RUN/test.hyp" -q -f text -lc | sed "s/^/   lowercased: /"
 paste <(gzip -dc "$DATA/test_2016_flickr.$SRC.gz" | head -n 3) <(head -n 3 "$RUN/test.hyp") <(head -n 3 "$RUN/test.ref") \
   | awk -F '\t' '{printf "   src  %s\n   hyp  %s\n   ref  %s\n", $1, $2, $3}'
 echo "== summary (all finished runs in $WORK; recipes/multi30k/summarize.py)"

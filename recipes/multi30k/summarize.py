@@ -18,14 +18,18 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 def main():
     work = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "work")
-    print("| direction | configuration | test BLEU | signature | best valid BLEU (update) | valid perplexity there "
-          "| best valid perplexity | updates | epochs | training time |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("| direction | configuration | test BLEU | chrF2 | BLEU -lc | signature | best valid BLEU (update) "
+          "| valid perplexity there | best valid perplexity | updates | epochs | training time |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for bleu_path in sorted(glob.glob(os.path.join(work, "*-*", "*", "bleu.json"))):
         run = os.path.dirname(bleu_path)
         direction = os.path.basename(os.path.dirname(run)).replace("-", " -> ")
         with open(bleu_path) as f:
             bleu = json.load(f)
+        extra = []
+        for name in ("chrf.json", "bleu-lc.json"):  # absent in runs scored before they were added
+            path = os.path.join(run, name)
+            extra.append("%.1f" % json.load(open(path))["score"] if os.path.exists(path) else "-")
         train, valid = [], []
         json_log = os.path.join(run, "model", "train.log.jsonl")
         for line in open(json_log) if os.path.exists(json_log) else []:  # no log: a run scored elsewhere
@@ -41,8 +45,9 @@ def main():
             stops = re.findall(r"stopped after (\d+) updates, ([\d.]+)s", open(text_log).read())
             if stops:
                 last["update"], last["seconds"] = int(stops[-1][0]), float(stops[-1][1])
-        print("| %s | %s | %.1f | %s | %.2f (%d) | %.2f | %.2f | %d | %d | %.0f min |" % (
-            direction, os.path.basename(run), bleu["score"], bleu["signature"].replace("|", "\\|"), best.get("bleu", 0),
+        print("| %s | %s | %.1f | %s | %s | %s | %.2f (%d) | %.2f | %.2f | %d | %d | %.0f min |" % (
+            direction, os.path.basename(run), bleu["score"], extra[0], extra[1], bleu["signature"].replace("|", "\\|"),
+            best.get("bleu", 0),
             best.get("update", 0), best.get("perplexity", 0),
             min((r["perplexity"] for r in valid), default=0), last.get("update", 0), last.get("epoch", 0),
             last.get("seconds", 0) / 60))

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "test_support.h"
 
@@ -52,7 +53,46 @@ TEST(Multi30kRecipeTest, FinishedStagesAreSkippedAndTheLastOneScores) {
   EXPECT_NE(r.out.find("test.hyp exists"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("tok:13a|smooth:exp|version:2.6.0 = 100.0"), std::string::npos) << r.out;
   EXPECT_TRUE(fs::exists(run + "/bleu.json"));
-  EXPECT_NE(r.out.find("| en -> de | gru-bahdanau | 100.0 |"), std::string::npos) << r.out;  // the summary row
+  EXPECT_NE(r.out.find("| en -> de | gru-bahdanau | 100.0 | 100.0 | 100.0 |"), std::string::npos)
+      << r.out;  // the summary row: BLEU, chrF2, lowercased BLEU
+  EXPECT_NE(r.out.find("chrF2|nrefs:1|case:mixed|eff:yes|nc:6|nw:0|space:no|version:2.6.0 = 100.0"), std::string::npos)
+      << r.out;
+  EXPECT_TRUE(fs::exists(run + "/chrf.json"));
+  EXPECT_TRUE(fs::exists(run + "/bleu-lc.json"));
+}
+
+TEST(Multi30kRecipeTest, AnEnsembleOfFinishedConfigurationsTranslatesTheTestSet) {
+  const fs::path data = fs::path(TANDEM_SOURCE_DIR) / ".." / "shared" / "data" / "multi30k";
+  TANDEM_REQUIRE_SHARED(!fs::exists(data / "test_2016_flickr.de.gz"), "Multi30k data at " + data.string());
+  const std::string dir = test::temp_dir();
+  const std::string work = dir + "/w";
+  std::string text;
+  for (const auto& s : test::sample_sentences()) text += s + "\n";
+  test::write_file(dir + "/train.txt", text);
+  // Two tiny finished "configurations" a and b (sharing a vocabulary), as the recipe leaves them.
+  for (const std::string member : {"a", "b"}) {
+    const std::string run = work + "/en-de/" + member;
+    const auto t = test::run_program(
+        "tandem-train", "--model " + run + "/model --train-sets " + dir + "/train.txt " + dir + "/train.txt --vocabs " +
+                            test::sample_model_path() + " --dim-emb 8 --dim-rnn 8 --after-updates 2 --valid-freq 0 " +
+                            "--cpu-threads 1 --quiet --seed " + (member == "a" ? "1" : "2"));
+    ASSERT_EQ(t.exit_code, 0) << t.err;
+    test::write_file(run + "/train.done", "done");
+  }
+  auto r = test::run_recipe("multi30k", work, "--data-dir " + data.string() + " --ensemble a,c --threads 1");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("configuration 'c' has not finished training"), std::string::npos) << r.out;
+  r = test::run_recipe("multi30k", work, "--data-dir " + data.string() + " --ensemble a,b --threads 1 --beam-size 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  const std::string ensemble = work + "/en-de/ensemble-a+b";
+  EXPECT_NE(r.out.find(work + "/en-de/b/model"), std::string::npos) << r.out;
+  std::ifstream hyp(ensemble + "/test.hyp");
+  int lines = 0;
+  for (std::string line; std::getline(hyp, line);) ++lines;
+  EXPECT_EQ(lines, 1000);
+  EXPECT_TRUE(fs::exists(ensemble + "/bleu.json"));
+  EXPECT_TRUE(fs::exists(ensemble + "/chrf.json"));
+  EXPECT_NE(r.out.find("| en -> de | ensemble-a+b |"), std::string::npos) << r.out;
 }
 
 }  // namespace

@@ -116,7 +116,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int bench_main(int argc, char** argv) {
-  return run_guarded(kProgram, [&] { return run(argc, argv); });
+  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); }, torch_build_info);
 }
 
 }  // namespace tandem::cli

@@ -394,7 +394,8 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int bleu_main(int argc, char** argv) {
-  return run_guarded(kProgram, [&] { return run(argc, argv); });
+  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); },
+                     [] { return std::string("BLEU and chrF of sacreBLEU ") + eval::kSacreBleuVersion; });
 }
 
 }  // namespace tandem::cli

@@ -7,6 +7,7 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/option_parsers.h"
 #include "tandem/error.h"
 #include "tandem/model/averaging.h"
 #include "tandem/model/checkpoint.h"
@@ -111,11 +112,11 @@ int average(int argc, char** argv) {
 }  // namespace
 
 int checkpoint_main(int argc, char** argv) {
-  return run_guarded(kProgram, [&] { return run(argc, argv); });
+  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); }, torch_build_info);
 }
 
 int average_main(int argc, char** argv) {
-  return run_guarded(kAverageProgram, [&] { return average(argc, argv); });
+  return run_guarded(kAverageProgram, argc, argv, [&] { return average(argc, argv); }, torch_build_info);
 }
 
 }  // namespace tandem::cli

@@ -1,5 +1,7 @@
 #include "cli/common_options.h"
 
+#include <fstream>
+
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -18,7 +20,34 @@ std::string shortest_text(double value) {
   return buffer;
 }
 
-int run_guarded(const std::string& program, const std::function<int()>& body) {
+std::string version_text(const std::string& program, const std::string& build_info) {
+  std::string text = program + " " + TANDEM_VERSION + " (commit " + TANDEM_GIT_COMMIT + ")\n";
+  if (build_info.rfind("LibTorch", 0) != 0) text += "LibTorch: not linked (a text-only program)\n";
+  if (!build_info.empty()) text += build_info + "\n";
+  // The BLAS library as the dynamic loader resolved it (Debian's alternatives pick it).
+  std::string blas;
+  std::ifstream maps("/proc/self/maps");
+  for (std::string line; std::getline(maps, line);) {
+    const auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    const std::string path = line.substr(slash);
+    if (path.find("blas") != std::string::npos && path.find(".so") != std::string::npos) {
+      blas = path;
+      break;
+    }
+  }
+  text += "BLAS: " + (blas.empty() ? std::string("none loaded") : blas) + "\n";
+  return text;
+}
+
+int run_guarded(const std::string& program, int argc, char** argv, const std::function<int()>& body,
+                const std::function<std::string()>& build_info) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--version") {
+      std::cout << version_text(program, build_info ? build_info() : std::string());
+      return 0;
+    }
+  }
   try {
     return body();
   } catch (const Error& e) {

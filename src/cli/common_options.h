@@ -27,8 +27,14 @@ po::typed_value<T>* defaulted(T* target) {
 
 /// Runs a program's body: a tandem::Error or an option error becomes
 /// "PROGRAM: error: MESSAGE" on stderr and exit code 1; other exceptions say
-/// they are a bug, with exit code 2.
-int run_guarded(const std::string& program, const std::function<int()>& body);
+/// they are a bug, with exit code 2. With --version among the arguments it
+/// prints version_text(program, build_info) instead.
+int run_guarded(const std::string& program, int argc, char** argv, const std::function<int()>& body,
+                const std::function<std::string()>& build_info = {});
+
+/// "PROGRAM VERSION (commit C)", then `build_info` (LibTorch and CUDA, for the
+/// programs that link LibTorch) and the BLAS library this process loaded.
+std::string version_text(const std::string& program, const std::string& build_info);
 
 /// Adds --cpu-threads (default 0 = all cores) writing into `threads`.
 void add_cpu_threads_option(po::options_description& options, int* threads);

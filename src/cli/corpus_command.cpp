@@ -111,7 +111,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int corpus_main(int argc, char** argv) {
-  return run_guarded(kProgram, [&] { return run(argc, argv); });
+  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); });
 }
 
 }  // namespace tandem::cli

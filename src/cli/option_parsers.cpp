@@ -1,6 +1,7 @@
 #include "cli/option_parsers.h"
 
 #include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <algorithm>
 
@@ -46,6 +47,13 @@ std::vector<eval::Metric> parse_metrics(const std::vector<std::string>& names) {
     metrics.push_back(metric);
   }
   return metrics;
+}
+
+std::string torch_build_info() {
+  std::string text = "LibTorch " + std::to_string(TORCH_VERSION_MAJOR) + "." + std::to_string(TORCH_VERSION_MINOR) + "." +
+                     std::to_string(TORCH_VERSION_PATCH) + ", CUDA ";
+  const auto devices = torch::cuda::device_count();
+  return text + (devices > 0 ? "yes, " + std::to_string(devices) + " device" + (devices == 1 ? "" : "s") : "no");
 }
 
 }  // namespace tandem::cli

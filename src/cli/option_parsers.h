@@ -25,4 +25,7 @@ train::LrScheduleType parse_lr_schedule(const std::string& name);
 /// --valid-metrics: at least one, none twice.
 std::vector<eval::Metric> parse_metrics(const std::vector<std::string>& names);
 
+/// "LibTorch 1.13.0, CUDA no" (or "CUDA yes, N devices"): for --version.
+std::string torch_build_info();
+
 }  // namespace tandem::cli

@@ -322,15 +322,15 @@ int sample(int argc, char** argv) {
 }  // namespace
 
 int sample_main(int argc, char** argv) {
-  return run_guarded("tandem-sample", [&] { return sample(argc, argv); });
+  return run_guarded("tandem-sample", argc, argv, [&] { return sample(argc, argv); }, torch_build_info);
 }
 
 int translate_main(int argc, char** argv) {
-  return run_guarded("tandem-translate", [&] { return translate(argc, argv); });
+  return run_guarded("tandem-translate", argc, argv, [&] { return translate(argc, argv); }, torch_build_info);
 }
 
 int score_main(int argc, char** argv) {
-  return run_guarded("tandem-score", [&] { return score(argc, argv); });
+  return run_guarded("tandem-score", argc, argv, [&] { return score(argc, argv); }, torch_build_info);
 }
 
 }  // namespace tandem::cli

@@ -64,7 +64,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int vocab_main(int argc, char** argv) {
-  return run_guarded(kProgram, [&] { return run(argc, argv); });
+  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); });
 }
 
 }  // namespace tandem::cli

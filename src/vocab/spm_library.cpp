@@ -11,6 +11,12 @@
 
 #include "tandem/error.h"
 
+// Defined (weak) only in programs built against an installed Tandem (TandemConfig.cmake).
+extern "C" const char* tandem_installed_spm_shim() __attribute__((weak));
+
+#ifndef TANDEM_SPM_SHIM_INSTALL_DIR
+#define TANDEM_SPM_SHIM_INSTALL_DIR ""
+#endif
 #ifndef TANDEM_SPM_SHIM_BUILD_DIR
 #define TANDEM_SPM_SHIM_BUILD_DIR ""
 #endif
@@ -39,8 +45,13 @@ std::vector<std::string> candidate_paths() {
     paths.push_back(exe_dir + "/" + kShimName);
     paths.push_back(exe_dir + "/../lib/" + kShimName);
   }
+  // A program linking an installed Tandem: the path its TandemConfig.cmake compiled in.
+  if (tandem_installed_spm_shim != nullptr) paths.emplace_back(tandem_installed_spm_shim());
   if (std::string(TANDEM_SPM_SHIM_BUILD_DIR).size() > 0) {
     paths.push_back(std::string(TANDEM_SPM_SHIM_BUILD_DIR) + "/" + kShimName);
+  }
+  if (std::string(TANDEM_SPM_SHIM_INSTALL_DIR).size() > 0) {
+    paths.push_back(std::string(TANDEM_SPM_SHIM_INSTALL_DIR) + "/" + kShimName);
   }
   return paths;
 }

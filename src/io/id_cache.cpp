@@ -132,8 +132,6 @@ std::shared_ptr<const IdCache> IdCache::open(const std::string& path, const std:
   void* map = ::mmap(nullptr, bytes, PROT_READ, MAP_SHARED, fd, 0);
   ::close(fd);
   if (map == MAP_FAILED) return reject(std::string("cannot be mapped (") + std::strerror(errno) + ")");
-  // Batches pick pairs all over the file: no read-ahead.
-  ::madvise(map, bytes, MADV_RANDOM);
   std::shared_ptr<IdCache> cache(new IdCache());
   cache->map_ = map;
   cache->bytes_ = bytes;
@@ -161,6 +159,12 @@ std::shared_ptr<const IdCache> IdCache::open(const std::string& path, const std:
   cache->ids_ = reinterpret_cast<const int32_t*>(base + sizeof(kMagic));
   cache->index_ = reinterpret_cast<const IdEntry*>(base + index_at);
   cache->lengths_ = reinterpret_cast<const uint16_t*>(base + lengths_at);
+  // Batches pick pairs all over the ids and the index: no read-ahead there. The
+  // lengths (4 bytes a pair) are all needed soon: read them in one sweep.
+  const auto page = static_cast<uint64_t>(::sysconf(_SC_PAGESIZE));
+  const uint64_t lengths_page = lengths_at / page * page;
+  ::madvise(map, lengths_page, MADV_RANDOM);
+  ::madvise(static_cast<char*>(map) + lengths_page, meta_at - lengths_page, MADV_WILLNEED);
   cache->pairs_ = pairs;
   cache->id_count_ = ids;
   return cache;

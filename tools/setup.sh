@@ -28,7 +28,7 @@ PACKAGES=(
   libsentencepiece-dev sentencepiece
   libboost-program-options-dev
   libgtest-dev libgmock-dev
-  libicu-dev zlib1g-dev nlohmann-json3-dev
+  libicu-dev zlib1g-dev nlohmann-json3-dev libcpp-httplib-dev
 )
 
 missing=()

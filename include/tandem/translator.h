@@ -33,6 +33,10 @@ namespace tandem {
 
 enum class AlignmentOutput { kNone, kHard, kSoft };
 
+/// max_input_length for a character-level source vocabulary (lines are four to
+/// five times longer in pieces than in subwords, whose default is 256).
+constexpr int64_t kCharacterMaxInputLength = 1024;
+
 struct TranslateOptions {
   /// Beam size, normalization, sampling, ... (search/beam_search.h).
   search::SearchOptions search;

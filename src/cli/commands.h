@@ -12,6 +12,7 @@ int score_main(int argc, char** argv);      ///< tandem-score
 int sample_main(int argc, char** argv);     ///< tandem-sample
 int checkpoint_main(int argc, char** argv);  ///< tandem-checkpoint
 int average_main(int argc, char** argv);     ///< tandem-average
+int server_main(int argc, char** argv);      ///< tandem-server
 int bench_main(int argc, char** argv);       ///< tandem-bench
 
 }  // namespace tandem::cli

@@ -50,7 +50,6 @@ constexpr const char* kSampleUsage =
     "Example: tandem-sample -m lm_dir -n 10 --temperature 0.7";
 
 // Defaults that suit a character vocabulary, used when the option is not given.
-constexpr int64_t kCharacterMaxInputLength = 1024;  // --max-input-length (256 for subwords)
 constexpr int64_t kCharacterMaxSampleLength = 400;  // tandem-sample --max-length (100 for subwords)
 
 struct Common {

@@ -30,6 +30,8 @@ PACKAGES=(
   libgtest-dev libgmock-dev
   libicu-dev zlib1g-dev nlohmann-json3-dev libcpp-httplib-dev
 )
+# The test suite also drives the server's web page in headless Chromium.
+if [[ "${TANDEM_WITH_TEST_PACKAGES:-0}" == 1 ]]; then PACKAGES+=(chromium); fi
 
 missing=()
 for package in "${PACKAGES[@]}"; do

@@ -68,6 +68,13 @@ async function translate() {
   } catch (e) { error.textContent = String(e); }
 }
 document.getElementById('translate').addEventListener('click', translate);
+// A link can carry the text: /?text=...&beam=5 fills the form and presses the button.
+const query = new URLSearchParams(window.location.search);
+if (query.has('text')) {
+  document.getElementById('source').value = query.get('text');
+  if (query.has('beam')) document.getElementById('beam').value = query.get('beam');
+  document.getElementById('translate').click();
+}
 </script>
 </body>
 </html>

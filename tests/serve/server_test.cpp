@@ -182,6 +182,41 @@ TEST_F(ServerTest, HostileRequestsGetClearErrorsAndTheServerStaysUp) {
   EXPECT_NE(page->body.find("<button id=\"translate\">"), std::string::npos);
 }
 
+// The web page in headless Chromium (Debian's): the link fills the text box and
+// presses the button; the page's result is the translation, and a screenshot is saved.
+TEST_F(ServerTest, TheWebPageTranslatesInHeadlessChromium) {
+  if (std::system("command -v chromium > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "chromium is not installed (tools/run-tests.sh installs it)";
+  }
+  start(ServerOptions{});
+  const std::string line = "Ein Mann fährt.";
+  TranslateOptions options;
+  options.search.beam_size = 2;
+  const std::string expected = translator_->translate({line}, options).front().texts.front();
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/?text=Ein%20Mann%20f%C3%A4hrt.&beam=2";
+  const std::string dir = test::temp_dir();
+  const std::string chromium = "timeout 120 chromium --headless=new --no-sandbox --disable-gpu "
+                               "--virtual-time-budget=10000 --user-data-dir=" + dir + "/profile ";
+  ASSERT_EQ(std::system((chromium + "--dump-dom '" + url + "' > " + dir + "/dom.html 2> /dev/null").c_str()), 0);
+  const std::string dom = test::read_file(dir + "/dom.html");
+  const std::string open = "<div id=\"result\">";
+  const auto at = dom.find(open);
+  ASSERT_NE(at, std::string::npos) << dom;
+  std::string shown = dom.substr(at + open.size(), dom.find("</div>", at) - at - open.size());
+  for (const auto& [entity, text] : std::vector<std::pair<std::string, std::string>>{
+           {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}}) {
+    for (size_t p; (p = shown.find(entity)) != std::string::npos;) shown.replace(p, entity.size(), text);
+  }
+  EXPECT_EQ(shown, expected);
+  EXPECT_NE(dom.find("<table id=\"attention\" class=\"heat\"><thead>"), std::string::npos) << dom;
+  ASSERT_EQ(std::system((chromium + "--window-size=900,700 --screenshot=" + dir + "/page.png '" + url +
+                         "' > /dev/null 2>&1").c_str()),
+            0);
+  const std::string png = test::read_file(dir + "/page.png");
+  EXPECT_GT(png.size(), 1000u);
+  EXPECT_EQ(png.substr(1, 3), "PNG");
+}
+
 TEST(ServerProgramTest, SigtermFinishesAndExits) {
   const std::string dir = test::temp_dir();
   std::string text;

@@ -27,7 +27,8 @@ TEST(OptionParsersTest, UnknownNamesAreErrorsThatSayWhatToUse) {
   EXPECT_NE(message([] { parse_device("tpu"); }).find("use cpu, cuda or cuda:N"), std::string::npos);
   EXPECT_NE(message([] { parse_optimizer("adagrad"); }).find("use adam or sgd"), std::string::npos);
   EXPECT_NE(message([] { parse_lr_schedule("cosine"); }).find("'cosine'"), std::string::npos);
-  EXPECT_NE(message([] { parse_metrics({"bleu", "chrf"}); }).find("'chrf'"), std::string::npos);
+  EXPECT_NE(message([] { parse_metrics({"bleu", "ter"}); }).find("'ter'"), std::string::npos);
+  EXPECT_EQ(parse_metrics({"chrf", "bleu"}), (std::vector<eval::Metric>{eval::Metric::kChrf, eval::Metric::kBleu}));
   EXPECT_NE(message([] { parse_metrics({"bleu", "bleu"}); }).find("twice"), std::string::npos);
   EXPECT_NE(message([] { parse_metrics({}); }).find("at least one"), std::string::npos);
 }

@@ -69,6 +69,7 @@ int run(int argc, char** argv) {
   sigaddset(&stop_signals, SIGTERM);
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
+  signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-answer is its own loss, not the server's end
 
   util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(kProgram, threads));

@@ -207,6 +207,9 @@ void install_stop_handlers() {
   // A full file system or a file-size limit makes writes fail with an error the
   // checkpoint code reports, instead of killing the process.
   signal(SIGXFSZ, SIG_IGN);
+  // A worker that dies leaves the others writing to a closed connection: that is
+  // an error to report (naming the rank), not a reason to be killed by SIGPIPE.
+  signal(SIGPIPE, SIG_IGN);
 }
 
 int run(int argc, char** argv) {

@@ -1,0 +1,157 @@
+#include "start.h"
+
+#include <torch/torch.h>
+
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "tandem/error.h"
+#include "tandem/vocab/tokenizer.h"
+#include "tandem/vocab/vocab_trainer.h"
+
+namespace tandem::train {
+namespace {
+
+namespace fs = std::filesystem;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream bytes;
+  if (!in || !(bytes << in.rdbuf())) throw Error(path + ": cannot read it (check that it exists and is readable)");
+  return bytes.str();
+}
+
+}  // namespace
+
+StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const fs::path& dir, torch::Device device,
+                         bool verbose, std::ostream& log) {
+  const bool leader = comm.rank() == 0;
+  const int64_t world = comm.size();
+  const std::string last_path = (dir / "model.ckpt").string();
+  StartingPoint start;
+  auto& resumed = start.resumed;
+  auto& meta = start.meta;
+  auto& model = start.model;
+  std::string shared;  // distributed: 'R' + checkpoint (resume) or 'N' + new model
+  if (leader && fs::exists(last_path)) {
+    if (comm.distributed()) {
+      shared = "R" + read_file(last_path);
+      resumed = std::make_unique<model::LoadedCheckpoint>(
+          model::load_checkpoint_bytes(shared.substr(1), last_path, device));
+    } else {
+      resumed = std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint(last_path, device));
+    }
+  } else if (leader) {
+    std::vector<std::string> vocab_paths = o.vocabs;
+    if (vocab_paths.empty()) {
+      const std::string trained = (dir / "vocab.spm").string();
+      if (!fs::exists(trained)) {
+        vocab::VocabOptions vocab_options;
+        vocab_options.inputs = o.train_sets;
+        vocab_options.vocab_size = o.vocab_size;
+        if (verbose) log << "training a joint vocabulary of " << o.vocab_size << " pieces into " << trained << "\n";
+        vocab::train_vocab(vocab_options, trained);
+      }
+      vocab_paths = {trained};
+    }
+    const auto source_tok = vocab::Tokenizer::load(vocab_paths[0]);
+    const auto target_tok = vocab_paths.size() == 2 ? vocab::Tokenizer::load(vocab_paths[1]) : source_tok;
+    meta.options = o.model;
+    meta.options.source_vocab(source_tok.vocab_size()).target_vocab(target_tok.vocab_size());
+    meta.source_vocab = source_tok.model_bytes();
+    meta.target_vocab = target_tok.model_bytes();
+    model = model::Seq2Seq(meta.options);
+    model->to(device);
+    if (comm.distributed()) shared = "N" + model::checkpoint_bytes(last_path, model, nullptr, meta, device);
+  }
+  if (comm.distributed()) {
+    comm.broadcast_bytes(shared, "sending rank 0's model to every worker");
+    if (!leader) {
+      const std::string origin = "rank 0's " + last_path;
+      auto received =
+          std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint_bytes(shared.substr(1), origin, device));
+      if (shared[0] == 'R') {
+        resumed = std::move(received);
+      } else {
+        meta = received->meta;
+        model = received->model;
+      }
+    }
+    shared = std::string();
+  }
+  if (resumed) {
+    meta = resumed->meta;
+    model = resumed->model;
+    if (meta.options.type() != o.model.type()) {
+      throw Error(last_path + ": a " + model::model_type_name(meta.options.type()) +
+                  " checkpoint, but this run trains --type " + model::model_type_name(o.model.type()) +
+                  "; use another --model folder or the checkpoint's --type");
+    }
+    if (verbose) {
+      log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
+          << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
+    }
+    const int64_t saved_threads = meta.state.cpu_threads;
+    if (verbose && saved_threads > 0 && o.cpu_threads > 0 && saved_threads != o.cpu_threads) {
+      log << "warning: " << last_path << " was written by a run with " << saved_threads << " CPU threads and this one has "
+          << o.cpu_threads << "; training continues, but sums over threads round differently, so the run matches "
+          << "one never stopped only approximately (resume with --cpu-threads " << saved_threads << " for exactness)\n";
+    }
+    if (verbose && (meta.state.world_size != world || meta.state.optimizer_delay != o.optimizer_delay)) {
+      log << "note: " << last_path << " was written by " << meta.state.world_size << " worker(s) with --optimizer-delay "
+          << meta.state.optimizer_delay << " and this run has " << world << " with " << o.optimizer_delay
+          << "; training continues from where the batches of all workers stood (epoch "
+          << meta.state.position.epoch + 1 << ", batch " << meta.state.position.index + 1
+          << "), but the batches now form other updates, so the run differs from one never stopped\n";
+    }
+  }
+  return start;
+}
+
+// What every worker of a run must agree on, one "name: value" line each.
+std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpus, int64_t world_size) {
+  std::ostringstream f;
+  f << "world size: " << world_size << "\n";
+  f << "model options (--type, --cell, --dim-*, ...): " << o.model.to_json() << "\n";
+  for (const auto& path : o.vocabs) {
+    f << "--vocabs " << path << ": " << std::hash<std::string>{}(read_file(path)) << "\n";
+  }
+  f << "training corpus (--train-sets): " << corpus.report().summary() << "\n";
+  f << "--mini-batch, --mini-batch-tokens, --maxi-batch, --no-shuffle, --seed: " << o.batching.max_sentences << " "
+    << o.batching.max_tokens << " " << o.batching.window << " " << o.batching.shuffle << " " << o.batching.seed << "\n";
+  f << "--optimizer-delay: " << o.optimizer_delay << "\n";
+  f << "--optim, --learn-rate, --lr-*: " << static_cast<int>(o.optimizer) << " " << o.lr.base << " "
+    << static_cast<int>(o.lr.type) << " " << o.lr.warmup << " " << o.lr.decay << " " << o.lr.patience << " "
+    << o.lr.minimum << "\n";
+  f << "--clip-norm, --label-smoothing: " << o.clip_norm << " " << o.label_smoothing << "\n";
+  f << "--max-length: " << o.max_length << "\n";
+  f << "--after-epochs, --after-updates, --after-time: " << o.after_epochs << " " << o.after_updates << " "
+    << o.after_seconds << "\n";
+  f << "--valid-freq: " << o.valid_freq << "\n";
+  f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
+  return f.str();
+}
+
+// Throws when a worker's fingerprint differs from rank 0's, naming the rank and the line.
+void check_same_setup(const std::vector<std::string>& fingerprints) {
+  const auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    for (std::string line; std::getline(in, line);) out.push_back(line);
+    return out;
+  };
+  const auto reference = lines(fingerprints.front());
+  for (size_t r = 1; r < fingerprints.size(); ++r) {
+    const auto other = lines(fingerprints[r]);
+    for (size_t i = 0; i < std::max(reference.size(), other.size()); ++i) {
+      const std::string a = i < reference.size() ? reference[i] : "(none)";
+      const std::string b = i < other.size() ? other[i] : "(none)";
+      if (a == b) continue;
+      throw Error("the workers were not started alike: rank " + std::to_string(r) + " has '" + b + "' where rank 0 has '" +
+                  a + "'; give every worker the same options and the same files");
+    }
+  }
+}
+
+}  // namespace tandem::train

@@ -12,6 +12,7 @@
 #include <nlohmann/json.hpp>
 
 #include "tandem/error.h"
+#include "bleu_cli_case.h"
 #include "test_support.h"
 
 namespace tandem::eval {
@@ -58,22 +59,7 @@ TEST(ChrfCasesTest, ProgramGivesSacreBleusFiguresFromItsFlags) {
   TANDEM_REQUIRE_SHARED(cases.empty(), "../shared/peers/sacrebleu_chrf_cases.json");
   for (const auto& c : cases) {
     SCOPED_TRACE(c["name"].get<std::string>());
-    const std::string dir = test::temp_dir();
-    const auto write_lines = [&](const std::string& path, const json& lines) {
-      std::string text;
-      for (const auto& line : lines) text += line.get<std::string>() + "\n";
-      test::write_file(path, text);
-    };
-    std::string args;
-    for (size_t r = 0; r < c["refs"].size(); ++r) {
-      const std::string path = dir + "/ref" + std::to_string(r);
-      write_lines(path, c["refs"][r]);
-      args += test::shell_quote(path) + " ";
-    }
-    write_lines(dir + "/hyp", c["hyps"]);
-    args += "-i " + test::shell_quote(dir + "/hyp");
-    for (const auto& a : c["cli_args"]) args += " " + test::shell_quote(a.get<std::string>());
-    const auto result = test::run_program("tandem-bleu", args + " -b -w 12 -q");
+    const auto result = test::run_bleu_cli_case(c);
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_NEAR(std::stod(result.out), c["expected_score"].get<double>(), c["tolerance"].get<double>());
   }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "tandem/eval/bleu.h"
+#include "bleu_cli_case.h"
 #include "test_support.h"
 
 namespace tandem::eval {
@@ -98,22 +99,7 @@ TEST(SacreBleuCasesTest, ProgramGivesSacreBleusFiguresFromItsFlags) {
   for (const auto& c : cases) {
     if (c["cli_args"].is_null()) continue;
     SCOPED_TRACE(c["name"].get<std::string>());
-    const std::string dir = test::temp_dir();
-    const auto write_lines = [&](const std::string& path, const json& lines) {
-      std::string text;
-      for (const auto& line : lines) text += line.get<std::string>() + "\n";
-      test::write_file(path, text);
-    };
-    std::string args;
-    for (size_t r = 0; r < c["refs"].size(); ++r) {
-      const std::string path = dir + "/ref" + std::to_string(r);
-      write_lines(path, c["refs"][r]);
-      args += test::shell_quote(path) + " ";
-    }
-    write_lines(dir + "/hyp", c["hyps"]);
-    args += "-i " + test::shell_quote(dir + "/hyp");
-    for (const auto& a : c["cli_args"]) args += " " + test::shell_quote(a.get<std::string>());
-    const auto result = test::run_program("tandem-bleu", args + " -b -w 12 -q");
+    const auto result = test::run_bleu_cli_case(c);
     ASSERT_EQ(result.exit_code, 0) << result.err;
     EXPECT_NEAR(std::stod(result.out), c["expected_score"].get<double>(),
                 std::max(c["tolerance"].get<double>(), 1e-8));

@@ -44,4 +44,8 @@ void LrScheduler::restore(const std::string& state) {
   if (!(in >> decays_ >> stalled_)) throw Error("the checkpoint's learning-rate schedule state is damaged");
 }
 
+double smoothing_rate(double factor, int64_t updates_before) {
+  return std::max(factor, 9.0 / (static_cast<double>(updates_before) + 10.0));
+}
+
 }  // namespace tandem::train

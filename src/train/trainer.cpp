@@ -443,8 +443,9 @@ model::TrainState Trainer::run() {
     optimizer->step();
     if (smoothing) {
       torch::NoGradGuard no_grad;
+      const double rate = smoothing_rate(o.exponential_smoothing, state.updates);
       for (size_t i = 0; i < smoothed.size(); ++i) {
-        smoothed[i].add_(parameters_list[i].detach() - smoothed[i], o.exponential_smoothing);
+        smoothed[i].add_(parameters_list[i].detach() - smoothed[i], rate);
       }
     }
     ++state.updates;

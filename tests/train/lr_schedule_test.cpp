@@ -63,5 +63,13 @@ TEST(LrScheduleTest, RejectsNonsense) {
   EXPECT_THROW(s.restore("garbage"), Error);
 }
 
+TEST(LrScheduleTest, SmoothingFollowsTheYoungModelThenSettlesOnTheFactor) {
+  EXPECT_DOUBLE_EQ(smoothing_rate(1e-4, 0), 0.9);        // the first update
+  EXPECT_DOUBLE_EQ(smoothing_rate(1e-4, 80), 0.1);       // 9 / 90
+  EXPECT_DOUBLE_EQ(smoothing_rate(1e-4, 89990), 1e-4);   // 9 / 90000: the factor from here on
+  EXPECT_DOUBLE_EQ(smoothing_rate(1e-4, 1000000), 1e-4);
+  EXPECT_DOUBLE_EQ(smoothing_rate(1.0, 5), 1.0);         // factor 1: the smoothed weights are the weights
+}
+
 }  // namespace
 }  // namespace tandem::train

@@ -24,6 +24,12 @@ struct LrScheduleOptions {
   double minimum = 1e-6;      ///< --lr-min: the rate never goes below this
 };
 
+/// The rate of exponential smoothing for the update that follows `updates_before`
+/// updates: max(factor, 9 / (updates_before + 10)), as Marian does, so that early on
+/// the smoothed weights follow the young model (0.9 at the first update, about
+/// 1 / updates later) instead of staying near the random start for 1 / factor updates.
+double smoothing_rate(double factor, int64_t updates_before);
+
 class LrScheduler {
  public:
   explicit LrScheduler(LrScheduleOptions options);

@@ -65,8 +65,9 @@ struct TrainOptions {
   /// Stop after this many validations without improvement of the first metric; 0 = never. Default 10.
   int64_t early_stopping = 10;
   /// Exponential smoothing of the weights (--exponential-smoothing): after each
-  /// update smoothed += factor * (weights - smoothed); the smoothed weights are
-  /// validated and saved as best, the raw ones train on; both are in model.ckpt.
+  /// update smoothed += rate * (weights - smoothed), rate = smoothing_rate(factor,
+  /// updates before it) (Marian's early-training correction); the smoothed weights
+  /// are validated and saved as best, the raw ones train on; both are in model.ckpt.
   /// 0 = off. Default 0.
   double exponential_smoothing = 0.0;
   /// Keep the newest this many snapshots model.iter-UPDATES.ckpt (weights only,

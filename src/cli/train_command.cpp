@@ -260,6 +260,7 @@ int run(int argc, char** argv) {
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;
+  t.progress = t.verbose && isatty(STDERR_FILENO) != 0;
   if (r.distributed_timeout <= 0) throw Error("--distributed-timeout must be above 0 seconds");
   const auto timeout = std::chrono::seconds(static_cast<int64_t>(std::ceil(r.distributed_timeout)));
   const auto launch = dist::launch_from_environment();
@@ -284,7 +285,7 @@ int run(int argc, char** argv) {
   comm_options.timeout = timeout;
   const auto communicator = dist::Communicator::connect(launch, comm_options, t.device);
   if (launch.distributed()) t.communicator = communicator.get();
-  if (launch.distributed() && launch.rank > 0) t.verbose = false;  // rank 0 speaks for all
+  if (launch.distributed() && launch.rank > 0) t.verbose = t.progress = false;  // rank 0 speaks for all
   if (t.verbose && launch.distributed()) std::cerr << kProgram << ": " << launch.describe() << "\n";
   train::Trainer trainer(t);
   trainer.run();

@@ -14,6 +14,7 @@
 #include "cli/common_options.h"
 #include "tandem/io/line_reader.h"
 #include "tandem/error.h"
+#include "tandem/util/progress_line.h"
 #include "tandem/translator.h"
 #include "tandem/util/cpu_threads.h"
 #include "tandem/util/allocator.h"
@@ -146,14 +147,12 @@ int translate(int argc, char** argv) {
     if (!file_out) throw Error(output + ": cannot write the output file");
   }
   std::ostream& out = output == "-" ? std::cout : file_out;
-  const bool show_progress = !quiet && isatty(STDERR_FILENO) != 0;
+  util::ProgressLine progress(std::cerr, !quiet && isatty(STDERR_FILENO) != 0);
   const auto stats = translator.translate_stream(next_line, out, t, &std::cerr, [&](const StreamStats& s) {
-    if (show_progress) {
-      std::cerr << "\r" << s.lines << " sentences, " << static_cast<int64_t>(s.lines / std::max(s.seconds, 1e-9))
-                << " sentences/s" << std::flush;
-    }
+    progress.show(std::to_string(s.lines) + " sentences · " +
+                  std::to_string(static_cast<int64_t>(s.lines / std::max(s.seconds, 1e-9))) + " sentences/s");
   });
-  if (show_progress) std::cerr << "\n";
+  progress.clear();
   if (!out) throw Error((output == "-" ? std::string("standard output") : output) + ": writing failed (disk full?)");
   if (!quiet) {
     std::cerr << "tandem-translate: " << stats.lines << " sentences, " << stats.output_pieces << " output pieces in "

@@ -211,6 +211,14 @@ const std::vector<int64_t>& Batcher::next() {
   return batch_;
 }
 
+double Batcher::epoch_share() const {
+  if (window_epoch_ != position_.epoch || window_batches_.empty() || pairs_ == 0) return 0.0;
+  const double in_window = static_cast<double>(position_.index - window_first_batch_) /
+                           static_cast<double>(window_batches_.size());
+  const double pairs = static_cast<double>(window_start_) + in_window * static_cast<double>(window_end_ - window_start_);
+  return std::clamp(pairs / static_cast<double>(pairs_), 0.0, 1.0);
+}
+
 int64_t Batcher::completed_epochs() { return load_window() ? position_.epoch : position_.epoch + 1; }
 
 void Batcher::seek(BatchPosition position) {

@@ -18,6 +18,7 @@
 #include "tandem/data/parallel_corpus.h"
 #include "tandem/error.h"
 #include "tandem/io/json_log.h"
+#include "tandem/util/progress_line.h"
 #include "tandem/train/loss.h"
 #include "tandem/train/lr_schedule.h"
 #include "tandem/train/validator.h"
@@ -341,6 +342,10 @@ model::TrainState Trainer::run() {
   model->train();
   const auto run_start = Clock::now();
   const double seconds_before = state.seconds;
+  util::ProgressLine progress(log, o.progress && leader);
+  const int64_t updates_before = state.updates;
+  const int64_t tokens_before = state.target_tokens;
+  const double epochs_before = static_cast<double>(state.position.epoch) + batcher.epoch_share();
   auto display_start = Clock::now();
   double display_loss = 0.0;
   double display_nll = 0.0;
@@ -357,6 +362,7 @@ model::TrainState Trainer::run() {
   const auto skip_update = [&](const std::string& why) {
     ++non_finite_in_a_row;
     ++state.skipped_updates;
+    progress.clear();
     if (leader) std::cerr << "warning: update " << state.updates + 1 << ": " << why << "; the update is skipped\n";
     if (non_finite_in_a_row >= o.max_nonfinite_updates) {
       throw Error("the loss or gradient was not finite " + std::to_string(non_finite_in_a_row) +
@@ -368,6 +374,27 @@ model::TrainState Trainer::run() {
     const auto start = Clock::now();
     comm.all_reduce_sum(tensors, what);
     display_comm_seconds += std::chrono::duration<double>(Clock::now() - start).count();
+  };
+  // The terminal's progress line: epoch and its share, speed, and the time left to the nearest limit.
+  const auto progress_text = [&](double now) {
+    const double run_seconds = std::max(now - seconds_before, 1e-9);
+    const double updates_per_second = static_cast<double>(state.updates - updates_before) / run_seconds;
+    const double tokens_per_second = static_cast<double>(state.target_tokens - tokens_before) / run_seconds;
+    const double epochs = static_cast<double>(batcher.position().epoch) + batcher.epoch_share();
+    double left = std::numeric_limits<double>::infinity();
+    if (o.after_updates > 0 && updates_per_second > 0) {
+      left = std::min(left, static_cast<double>(o.after_updates - state.updates) / updates_per_second);
+    }
+    if (o.after_epochs > 0 && epochs > epochs_before) {
+      left = std::min(left, (static_cast<double>(o.after_epochs) - epochs) / ((epochs - epochs_before) / run_seconds));
+    }
+    if (o.after_seconds > 0) left = std::min(left, o.after_seconds - now);
+    std::ostringstream text;
+    text << "ep " << batcher.position().epoch + 1 << " " << format_number(100.0 * batcher.epoch_share(), 0)
+         << "% · up " << state.updates << " · " << format_number(updates_per_second, 2) << " up/s · "
+         << format_number(tokens_per_second, 0) << " tok/s";
+    if (std::isfinite(left)) text << " · " << util::format_duration(std::max(left, 0.0)) << " left";
+    return text.str();
   };
   std::vector<torch::Tensor> parameters_list = model->parameters();
   while (true) {
@@ -456,8 +483,10 @@ model::TrainState Trainer::run() {
     display_nll += sums[1];
     display_tokens += static_cast<int64_t>(tokens);
     validated_last = false;
+    if (progress.enabled()) progress.show(progress_text(elapsed()));
 
     if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) {
+      progress.clear();
       const double seconds = std::chrono::duration<double>(Clock::now() - display_start).count();
       const double loss = display_loss / static_cast<double>(display_tokens);
       const double ppl = std::exp(display_nll / static_cast<double>(display_tokens));
@@ -496,11 +525,13 @@ model::TrainState Trainer::run() {
     if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) corpus.release_pages();  // bounded resident memory
     if (leader && o.keep_last > 0 && save_freq > 0 && state.updates % save_freq == 0) snapshot();
     if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
+      progress.clear();
       state.seconds = elapsed();
       stop_early = validate_and_save(!o.valid_sets.empty());
       validated_last = true;
     }
   }
+  progress.clear();
   state.seconds = elapsed();
   // A validation at the stop would change the early-stopping and plateau
   // counters, and a resumed run would differ from one never stopped: validate

@@ -1,6 +1,7 @@
 // tandem-train, run as a user runs it.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <filesystem>
 
 #include "test_support.h"
@@ -58,6 +59,35 @@ TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {
   r = run_program("tandem-train", "--model " + dir + "/m2 -t " + dir + "/s " + dir + "/s");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("model.ckpt"), std::string::npos) << r.err;
+}
+
+// On a terminal (script(1) gives it one) training shows a progress line with the
+// epoch's share, speed and the time left to --after-updates; through a pipe or into
+// a file it does not, so logs stay clean.
+TEST(TrainProgramTest, AProgressLineOnATerminalOnly) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) is not installed";
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (const auto& s : test::sample_sentences()) text += s + "\n";
+  test::write_file(dir + "/train.txt", text);
+  const std::string args = "--train-sets " + dir + "/train.txt " + dir + "/train.txt --vocabs " +
+                           test::sample_model_path() +
+                           " --dim-emb 8 --dim-rnn 8 --mini-batch 2 --after-updates 30 --disp-freq 10 --valid-freq 0"
+                           " --cpu-threads 1";
+  const std::string command = std::string(TANDEM_BIN_DIR) + "/tandem-train --model " + dir + "/tty " + args;
+  ASSERT_EQ(std::system(("script -qec " + test::shell_quote(command) + " " + dir + "/typescript > /dev/null").c_str()), 0);
+  const std::string typescript = test::read_file(dir + "/typescript");
+  EXPECT_NE(typescript.find("\rep 1 "), std::string::npos) << typescript;
+  EXPECT_NE(typescript.find(" up/s · "), std::string::npos) << typescript;
+  EXPECT_NE(typescript.find(" tok/s · "), std::string::npos) << typescript;
+  EXPECT_NE(typescript.find(" left\033[K"), std::string::npos) << typescript;
+  // Each log line starts on a wiped line.
+  EXPECT_NE(typescript.find(" left\033[K\r\033[Kep "), std::string::npos) << typescript;
+  const auto piped = run_program("tandem-train", "--model " + dir + "/pipe " + args);
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.err.find('\r'), std::string::npos) << piped.err;
+  EXPECT_EQ(piped.err.find("up/s"), std::string::npos) << piped.err;
+  EXPECT_NE(piped.err.find("stopped after 30 updates"), std::string::npos) << piped.err;
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // tandem-translate and tandem-score, run as a user runs them.
 #include <gtest/gtest.h>
+
 #include <torch/torch.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <sstream>
 #include <vector>
 
@@ -58,6 +60,26 @@ TEST(TranslateProgramTest, OneLineOutForEveryLineInFromStdinOrFile) {
       run_program("tandem-translate", "-m " + d + "/model -b 2 --quiet -i " + d + "/in.txt.gz -o " + d + "/gz.txt");
   ASSERT_EQ(from_gzip.exit_code, 0) << from_gzip.err;
   EXPECT_EQ(test::read_file(d + "/gz.txt"), r.out);
+}
+
+// On a terminal the progress line of tandem-train's kind (rewritten in place,
+// wiped before the summary); through a pipe none.
+TEST(TranslateProgramTest, AProgressLineOnATerminalOnly) {
+  if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) is not installed";
+  const auto& d = tiny_checkpoint_dir();
+  std::string input;
+  for (int i = 0; i < 50; ++i) input += "Ein Mann fährt.\n";
+  test::write_file(d + "/progress.in", input);
+  const std::string args = "-m " + d + "/model -b 2 --mini-batch 1 --maxi-batch 1 --cpu-threads 1 -i " + d + "/progress.in";
+  const std::string command = std::string(TANDEM_BIN_DIR) + "/tandem-translate " + args + " -o " + d + "/tty.out";
+  ASSERT_EQ(std::system(("script -qec " + test::shell_quote(command) + " " + d + "/typescript > /dev/null").c_str()), 0);
+  const std::string typescript = test::read_file(d + "/typescript");
+  EXPECT_NE(typescript.find(" sentences/s\033[K"), std::string::npos) << typescript;
+  EXPECT_NE(typescript.find("\r\033[Ktandem-translate: 50 sentences"), std::string::npos) << typescript;
+  const auto piped = run_program("tandem-translate", args + " -o " + d + "/pipe.out");
+  ASSERT_EQ(piped.exit_code, 0) << piped.err;
+  EXPECT_EQ(piped.err.find('\r'), std::string::npos) << piped.err;
+  EXPECT_EQ(test::read_file(d + "/tty.out"), test::read_file(d + "/pipe.out"));
 }
 
 // F0 of every n-best line is what tandem-score gives its text, for one model and

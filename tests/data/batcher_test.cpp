@@ -180,5 +180,25 @@ TEST(BatcherTest, LengthsLookedUpEqualLengthsGiven) {
   EXPECT_NE(given.plan(0), given.plan(1));  // each epoch its own order
 }
 
+TEST(BatcherTest, EpochShareRisesThroughTheEpochAndStartsAgain) {
+  const auto l = random_lengths(1000, 3);
+  BatchOptions options;
+  options.max_sentences = 10;
+  options.window = 5;
+  Batcher batcher(l.source, l.target, options);
+  const auto batches = static_cast<int64_t>(batcher.plan(0).size());
+  double last = -1.0;
+  for (int64_t k = 0; k < batches; ++k) {
+    batcher.next();
+    const double share = batcher.epoch_share();
+    EXPECT_GE(share, last) << k;
+    EXPECT_NEAR(share, static_cast<double>(k + 1) / static_cast<double>(batches), 0.06) << k;
+    last = share;
+  }
+  batcher.next();  // the first batch of epoch 2
+  EXPECT_EQ(batcher.position().epoch, 1);
+  EXPECT_LT(batcher.epoch_share(), 0.05);
+}
+
 }  // namespace
 }  // namespace tandem::data

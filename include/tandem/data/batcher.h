@@ -79,6 +79,10 @@ class Batcher {
   /// Epochs whose every batch next() has returned.
   int64_t completed_epochs();
 
+  /// How far into its epoch the stream stands, in [0, 1] (by pairs, to a window's
+  /// precision): for progress lines.
+  double epoch_share() const;
+
  private:
   // The window of the epoch that starts at permutation position `start`: its
   // batches into `batches`, and the position after it. False past the end.

@@ -106,6 +106,10 @@ struct TrainOptions {
   int64_t cpu_threads = 0;
   /// Print progress lines on stderr. Default on.
   bool verbose = true;
+  /// A progress line on stderr, rewritten in place (epoch share, updates/s, tokens/s,
+  /// time left when a limit is set); tandem-train turns it on when stderr is a
+  /// terminal and --quiet is not given. Default false.
+  bool progress = false;
   /// Stop with an error after this many updates in a row with a NaN or infinite
   /// loss or gradient norm (each is skipped with a warning) (--max-nonfinite-updates). Default 10.
   int64_t max_nonfinite_updates = 10;

@@ -14,5 +14,6 @@ int checkpoint_main(int argc, char** argv);  ///< tandem-checkpoint
 int average_main(int argc, char** argv);     ///< tandem-average
 int server_main(int argc, char** argv);      ///< tandem-server
 int bench_main(int argc, char** argv);       ///< tandem-bench
+int plot_main(int argc, char** argv);        ///< tandem-plot
 
 }  // namespace tandem::cli

@@ -274,7 +274,8 @@ model::TrainState Trainer::run() {
     ++state.validations;
     std::ostringstream line;
     line << "valid · up " << state.updates;
-    std::vector<std::pair<std::string, double>> fields{{"update", static_cast<double>(state.updates)}};
+    std::vector<std::pair<std::string, double>> fields{{"update", static_cast<double>(state.updates)},
+                                                       {"seconds", state.seconds}};
     bool first_improved = false;
     for (size_t m = 0; m < o.valid_metrics.size(); ++m) {
       const auto metric = o.valid_metrics[m];

@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 // Floor of each folder, ground first; folders on one floor may not include each other.
 const std::map<std::string, int>& floors() {
   static const std::map<std::string, int> kFloors = {
-      {"error", 0},  {"util", 1},  {"io", 2},      {"vocab", 3}, {"eval", 3}, {"data", 4},
+      {"error", 0},  {"util", 1},  {"io", 2},      {"plot", 2},  {"vocab", 3}, {"eval", 3}, {"data", 4},
       {"model", 5},  {"search", 6}, {"translator", 7}, {"dist", 8},  {"train", 9}, {"serve", 10},
       {"cli", 11},   {"tools", 12}};
   return kFloors;

@@ -30,7 +30,7 @@ const std::string& build_dir() {
 TEST(InstallTest, EveryProgramPrintsItsVersion) {
   for (const std::string program : {"tandem-bleu", "tandem-vocab", "tandem-corpus", "tandem-train", "tandem-translate",
                                     "tandem-score", "tandem-sample", "tandem-checkpoint", "tandem-average",
-                                    "tandem-bench", "tandem-server"}) {
+                                    "tandem-bench", "tandem-server", "tandem-plot"}) {
     const auto r = test::run_program(program, "--version");
     EXPECT_EQ(r.exit_code, 0) << program << ": " << r.err;
     EXPECT_EQ(r.out.rfind(program + " 0.1.0 (commit ", 0), 0u) << r.out;

@@ -12,6 +12,8 @@
 #   6. translation: tandem-translate (beam 5) of the test split, dates never seen
 #   7. scores: exact match and BLEU (tandem-bleu) on the test split, next to the
 #      copy-the-input baseline, and a handful of examples
+#   8. figures: the learning curves (WORK/curves.svg) and the attention of a date
+#      the model never saw (WORK/attention.svg), drawn by tandem-plot
 # TRAIN_UPDATES, TRAIN_SIZE, SEED and TANDEM_DATES_WORK override the defaults;
 # TANDEM_SKIP_SETUP=1 skips step 1 (the test suite uses it, the build being done).
 set -euo pipefail
@@ -27,7 +29,7 @@ TRAIN_UPDATES="${TRAIN_UPDATES:-3000}"
 # The programs only; tools/run-tests.sh later adds the test suite to the same build.
 if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then
   "$ROOT/tools/setup.sh" tandem-train tandem-translate tandem-score tandem-vocab tandem-corpus tandem-bleu \
-    tandem-sample tandem-checkpoint tandem-bench
+    tandem-sample tandem-checkpoint tandem-bench tandem-plot
 fi
 
 echo "== data: $TRAIN_SIZE training pairs, seed $SEED -> $WORK/data"
@@ -43,13 +45,14 @@ echo "== corpus check"
   --vocabs "$WORK/vocab.spm" --mini-batch 64
 
 echo "== training ($TRAIN_UPDATES updates; the log is $WORK/model/train.log.jsonl)"
+DISP_FREQ=$(( TRAIN_UPDATES >= 2500 ? 250 : (TRAIN_UPDATES >= 10 ? TRAIN_UPDATES / 10 : 1) ))  # about 10 points of the curve
 rm -rf "$WORK/model"
 "$BIN/tandem-train" --model "$WORK/model" \
   --train-sets "$WORK/data/train.src" "$WORK/data/train.tgt" \
   --valid-sets "$WORK/data/valid.src" "$WORK/data/valid.tgt" \
   --vocabs "$WORK/vocab.spm" --cell gru --attention bahdanau --dim-emb 64 --dim-rnn 128 \
   --mini-batch 64 --learn-rate 0.003 --after-updates "$TRAIN_UPDATES" \
-  --valid-freq 500 --disp-freq 250 --valid-metrics bleu cross-entropy --early-stopping 0 \
+  --valid-freq 500 --disp-freq "$DISP_FREQ" --valid-metrics bleu cross-entropy --early-stopping 0 \
   2>&1 | grep --line-buffered -E "^(valid|ep|stopped|model)" | sed "s/^/   /"
 
 score() {  # score NAME HYPOTHESES REFERENCES
@@ -67,3 +70,11 @@ echo "== scores on the test split"
 paste <(head -n 8 "$WORK/data/test.src") <(head -n 8 "$WORK/test.out") | sed "s/^/   /; s/\t/  ->  /"
 score "copy-the-input baseline" "$WORK/data/test.src" "$WORK/data/test.tgt"
 score "tandem (beam 5)" "$WORK/test.out" "$WORK/data/test.tgt"
+
+echo "== figures"
+head -n 1 "$WORK/data/test.src" > "$WORK/attention.src"
+"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --alignment soft --quiet \
+  --input "$WORK/attention.src" --output "$WORK/attention.out" 2> /dev/null
+"$BIN/tandem-plot" attention -m "$WORK/model" --source "$WORK/attention.src" --alignments "$WORK/attention.out" \
+  -o "$WORK/attention.svg" 2>&1 | sed "s/^/   /"
+"$BIN/tandem-plot" curves "$WORK/model" --labels dates -o "$WORK/curves.svg" 2>&1 | sed "s/^/   /"

@@ -92,6 +92,11 @@ TEST(InstallTest, AConsumerProjectFindsThePackageAndTranslatesALine) {
   EXPECT_EQ(r.out.front(), '[');
   EXPECT_EQ(r.out.back(), '\n');
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 1) << r.out;
+  // The main job's model (recipes/dates/run.sh) through the installed library: a date it never saw.
+  r = shell("cd " + dir + " && TANDEM_SPM_SHIM= " + consumer + "/build/consumer " + test::dates_work_dir() +
+            "/model 'le 14 juillet 1989'");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_EQ(r.out, "[1989-07-14]\n");
 }
 
 TEST(InstallTest, TheDebianPackageHoldsTheProgramsAndNamesDebiansPackages) {

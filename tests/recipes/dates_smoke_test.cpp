@@ -18,12 +18,25 @@ TEST(DatesRecipeSmokeTest, RunsEndToEnd) {
   ASSERT_EQ(std::system(command.c_str()), 0) << test::read_file(work + "/out.txt");
   const auto out = test::read_file(work + "/out.txt");
   for (const char* stage : {"== data", "== vocabulary", "== corpus check", "== training", "== translating the test split",
-                            "== scores on the test split", "tandem (beam 5)", "exact match"}) {
+                            "== scores on the test split", "tandem (beam 5)", "exact match", "== figures"}) {
     EXPECT_NE(out.find(stage), std::string::npos) << stage << "\n" << out;
   }
   // One translation per test line.
   const auto translations = test::read_file(work + "/test.out");
   EXPECT_EQ(std::count(translations.begin(), translations.end(), '\n'), 1000);
+  // The figures: the attention of the first test line, the learning curves.
+  EXPECT_NE(test::read_file(work + "/attention.svg").find("<rect class=\"cell\""), std::string::npos);
+  EXPECT_NE(test::read_file(work + "/curves.svg").find("<polyline"), std::string::npos);
+}
+
+// The main job at its defaults (the model the server and install tests use):
+// it reaches its 99% exact-match target on dates it never saw.
+TEST(DatesRecipeTest, ReachesItsTargetAtItsDefaults) {
+  const std::string log = test::read_file(test::dates_work_dir() + "/run.log");
+  const std::string mark = "tandem (beam 5)              exact match ";
+  const auto at = log.find(mark);
+  ASSERT_NE(at, std::string::npos) << log;
+  EXPECT_GE(std::stod(log.substr(at + mark.size(), 6)), 99.0) << log.substr(at, 120);
 }
 
 }  // namespace

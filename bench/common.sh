@@ -59,12 +59,12 @@ tandem_model() {
 # Runs a command under /usr/bin/time; its peak RSS (KB) lands in WORK/rss.
 timed() { /usr/bin/time -f "%M" -o "$WORK/rss" "$@"; }
 
-# timed_training_rate BATCHES: trains a fresh model BATCHES updates and prints
+# timed_training_rate BATCHES [PRECISION]: trains a fresh model BATCHES updates and prints
 # target tokens/s after update 5 (the peer's warm-up), from the JSON log.
 timed_training_rate() {
   rm -rf "$WORK/tandem-model"
   timed "$BIN/tandem-train" --model "$WORK/tandem-model" --train-sets "$WORK/train.en" "$WORK/train.de" \
-    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$1" \
+    --vocabs "$WORK/joint8k.spm" "${SIZES[@]}" --learn-rate 3e-4 --after-updates "$1" --precision "${2:-float32}" \
     --disp-freq 1 --valid-freq 0 --cpu-threads "$THREADS" --device "$DEVICE" 2> "$WORK/tandem.log"
   python3 - "$WORK/tandem-model/train.log.jsonl" <<'PY'
 import json, sys

@@ -2,6 +2,7 @@
 # Tandem next to ../shared/peers/torch_reference.py, in one run: the instrument.
 #
 #   bench/compare.sh [--data-dir DIR] [--threads N] [--device cpu|cuda] [--rounds N] [--batches N] [--updates N]
+#                    [--precisions "float32 bfloat16"]
 #
 # Same data (Multi30k en->de, joint 8000-piece SentencePiece model), same sizes
 # (emb 256, rnn 512, bidirectional GRU encoder, Bahdanau attention, GRU decoder,
@@ -12,18 +13,21 @@
 #   beam 5   model loading excluded for both (each program times its own loop)
 #   first    seconds from start to the first translated line, one-line input
 #            (loading included: what a user waits for)
-# and the peak resident memory of every run. Translation uses models trained
+# and the peak resident memory of every run. With --precisions "float32 bfloat16"
+# (the default) Tandem's train, beam 1 and beam 5 figures are also measured with
+# --precision bfloat16 (rows train/bf16, ...), against the same reference figure. Translation uses models trained
 # --updates updates by each system (cached in bench/work). Prints one table per
 # round and the medians. Ratios: Tandem / reference, except for 'first', where
 # lower is better and the ratio is reference / Tandem (above 1: Tandem is faster).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-ROUNDS=2 BATCHES=60 UPDATES=300
+ROUNDS=2 BATCHES=60 UPDATES=300 PRECISIONS="float32 bfloat16"
 set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
 while (($#)); do
   case "$1" in
     --rounds) ROUNDS="$2"; shift 2 ;;
     --batches) BATCHES="$2"; shift 2 ;;
     --updates) UPDATES="$2"; shift 2 ;;
+    --precisions) PRECISIONS="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 1 ;;
   esac
 done
@@ -43,14 +47,14 @@ head -n 1 "$WORK/test_2016_flickr.en.ids" > "$WORK/one.en.ids"
 rss_mb() { echo $(($(tail -n 1 "$WORK/rss") / 1024)); }
 json_field() { tail -n 1 "$1" | python3 -c "import json, sys; print('%.1f' % json.load(sys.stdin)['$2'])"; }
 
-tandem_train() { echo "$(timed_training_rate "$BATCHES") $(rss_mb)"; }
+tandem_train() { echo "$(timed_training_rate "$BATCHES" "${1:-float32}") $(rss_mb)"; }
 peer_train() {
   timed "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
     --batches "$BATCHES" --threads "$THREADS" "${PEER_DEVICE[@]}" 2> "$WORK/peer.log" > /dev/null
   echo "$(json_field "$WORK/peer.log" target_tokens_per_s) $(rss_mb)"
 }
-tandem_translate() {  # BEAM
-  timed "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size "$1" --mini-batch 64 \
+tandem_translate() {  # BEAM [PRECISION]
+  timed "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size "$1" --mini-batch 64 --precision "${2:-float32}" \
     --cpu-threads "$THREADS" --device "$DEVICE" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
   echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1 | xargs printf %.1f) $(rss_mb)"
 }
@@ -82,36 +86,52 @@ peer_first() {
     --load '$WORK/ref-$UPDATES.pt' --beam 5 --threads $THREADS ${PEER_DEVICE[*]} > '$WORK/first.ids' 2> /dev/null"
 }
 
-FIGURES=("train" "beam1" "beam5" "first")
-UNITS=("target tok/s" "sent/s" "sent/s" "s to first line")
-declare -A RESULT
+FIGURES=() UNITS=()
+for figure in train beam1 beam5; do
+  for precision in $PRECISIONS; do
+    case "$precision" in
+      float32) FIGURES+=("$figure") ;;
+      bfloat16) FIGURES+=("$figure/bf16") ;;
+      *) echo "unknown precision $precision" >&2; exit 1 ;;
+    esac
+    [[ $figure == train ]] && UNITS+=("target tok/s") || UNITS+=("sent/s")
+  done
+done
+FIGURES+=("first") UNITS+=("s to first line")
+declare -A RESULT PEER_FIGURE
 gpu=""
 [[ "$DEVICE" == cpu ]] || gpu=", device $DEVICE: $("$PYTHON" -c 'import torch; print(torch.cuda.get_device_name())')"
 echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)$gpu"
 for ((round = 1; round <= ROUNDS; ++round)); do
   echo "round $round"
-  printf "  %-7s %-16s %-18s %-18s %-10s %s\n" figure unit tandem reference ratio "peak RSS MB tandem / reference"
+  PEER_FIGURE=()
+  printf "  %-11s %-16s %-18s %-18s %-10s %s\n" figure unit tandem reference ratio "peak RSS MB tandem / reference"
   for i in "${!FIGURES[@]}"; do
     figure=${FIGURES[$i]}
     case "$figure" in
       train) t=$(tandem_train); p=$(peer_train) ;;
       beam1) t=$(tandem_translate 1); p=$(peer_translate 1) ;;
       beam5) t=$(tandem_translate 5); p=$(peer_translate 5) ;;
+      # bfloat16 rows: against the reference's float32 figure of this round (measured once).
+      train/bf16) t=$(tandem_train bfloat16); p=${PEER_FIGURE[train]:-$(peer_train)} ;;
+      beam1/bf16) t=$(tandem_translate 1 bfloat16); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
+      beam5/bf16) t=$(tandem_translate 5 bfloat16); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
       first) t=$(tandem_first); p=$(peer_first) ;;
     esac
+    PEER_FIGURE[$figure]="$p"
     read -r tv tr <<< "$t"
     read -r pv pr <<< "$p"
     RESULT[$figure,t]+="$tv " RESULT[$figure,p]+="$pv " RESULT[$figure,tr]+="$tr " RESULT[$figure,pr]+="$pr "
     r=$([[ $figure == first ]] && ratio "$pv" "$tv" || ratio "$tv" "$pv")
-    printf "  %-7s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$r" "$tr / $pr"
+    printf "  %-11s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$r" "$tr / $pr"
   done
 done
 median() { python3 -c "import statistics, sys; print('%.2f' % statistics.median(float(x) for x in sys.argv[1:]))" $1; }
 echo "medians"
-printf "  %-7s %-18s %-18s %-10s %s\n" figure tandem reference ratio "peak RSS MB tandem / reference"
+printf "  %-11s %-18s %-18s %-10s %s\n" figure tandem reference ratio "peak RSS MB tandem / reference"
 for figure in "${FIGURES[@]}"; do
   tm=$(median "${RESULT[$figure,t]}") pm=$(median "${RESULT[$figure,p]}")
   r=$([[ $figure == first ]] && ratio "$pm" "$tm" || ratio "$tm" "$pm")
-  printf "  %-7s %-18s %-18s %-10s %s / %s\n" "$figure" "$tm" "$pm" "$r" "$(median "${RESULT[$figure,tr]}")" \
+  printf "  %-11s %-18s %-18s %-10s %s / %s\n" "$figure" "$tm" "$pm" "$r" "$(median "${RESULT[$figure,tr]}")" \
     "$(median "${RESULT[$figure,pr]}")"
 done

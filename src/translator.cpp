@@ -135,6 +135,7 @@ std::vector<TranslationResult> Translator::translate(const std::vector<std::stri
 void Translator::search_batches(std::vector<size_t> work, const std::vector<std::vector<int32_t>>& sources,
                                 const std::vector<std::vector<int32_t>>& prefixes, const TranslateOptions& options,
                                 int64_t first_line, std::vector<TranslationResult>& results) {
+  model::PrecisionScope precision(precision_, device_);  // the weights cast once for all batches
   const auto length = [&](size_t i) { return sources[i].size() + (prefixes.empty() ? 0 : prefixes[i].size()); };
   // Length-sorted mini-batches; results go back to their lines.
   std::stable_sort(work.begin(), work.end(), [&](size_t a, size_t b) { return length(a) < length(b); });
@@ -209,6 +210,7 @@ std::vector<double> Translator::score_ids(const std::vector<std::vector<int32_t>
   if (src.size() != tgt.size()) throw Error("scoring needs as many targets as sources");
   if (mini_batch < 1) throw Error("--mini-batch must be at least 1");
   torch::NoGradGuard no_grad;
+  model::PrecisionScope precision(precision_, device_);
   std::vector<size_t> order(src.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) { return src[a].size() < src[b].size(); });

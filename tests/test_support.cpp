@@ -14,8 +14,6 @@
 
 #include "tandem/vocab/vocab_trainer.h"
 
-#include <gtest/gtest.h>
-
 namespace tandem::test {
 namespace fs = std::filesystem;
 
@@ -113,35 +111,33 @@ const vocab::Tokenizer& sample_tokenizer() {
   return tokenizer;
 }
 
-const std::string& dates_work_dir() {
-  static const std::string work = [] {
-    const std::filesystem::path bin(TANDEM_BIN_DIR);
-    const std::filesystem::path cache = bin.parent_path() / "test-cache";
-    std::filesystem::create_directories(cache);
-    const std::string dir = (cache / "dates").string();
-    // The cache stands for one build of tandem-train: its size and time.
-    const auto trainer = bin / "tandem-train";
-    const std::string key = std::to_string(std::filesystem::file_size(trainer)) + " " +
-                            std::to_string(std::filesystem::last_write_time(trainer).time_since_epoch().count());
-    const int lock = ::open((cache / "dates.lock").c_str(), O_CREAT | O_RDWR, 0644);
-    if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + (cache / "dates.lock").string());
-    const std::string done = dir + "/done";
-    if (!std::filesystem::exists(done) || read_file(done) != key) {
-      std::filesystem::remove_all(dir);
-      std::filesystem::create_directories(dir);
-      const std::string command = "TANDEM_SKIP_SETUP=1 TANDEM_DATES_WORK=" + shell_quote(dir) + " bash " +
-                                  std::string(TANDEM_SOURCE_DIR) + "/recipes/dates/run.sh > " + shell_quote(dir) +
-                                  "/run.log 2>&1";
-      if (std::system(command.c_str()) == 0) write_file(done, key);
-    }
-    ::close(lock);  // releases the lock
-    return dir;
-  }();
-  if (!std::filesystem::exists(work + "/done")) {
-    ADD_FAILURE() << "recipes/dates/run.sh failed:\n" << read_file(work + "/run.log");
-    throw std::runtime_error("the dates model is missing");
+std::string dates_work_dir(const std::string& precision) {
+  const std::filesystem::path bin(TANDEM_BIN_DIR);
+  const std::filesystem::path cache = bin.parent_path() / "test-cache";
+  std::filesystem::create_directories(cache);
+  const std::string name = precision == "float32" ? "dates" : "dates-" + precision;
+  const std::string dir = (cache / name).string();
+  // The cache stands for one build of tandem-train: its size and time.
+  const auto trainer = bin / "tandem-train";
+  const std::string key = std::to_string(std::filesystem::file_size(trainer)) + " " +
+                          std::to_string(std::filesystem::last_write_time(trainer).time_since_epoch().count());
+  const std::string lock_path = (cache / (name + ".lock")).string();
+  const int lock = ::open(lock_path.c_str(), O_CREAT | O_RDWR, 0644);
+  if (lock < 0 || ::flock(lock, LOCK_EX) != 0) throw std::runtime_error("cannot lock " + lock_path);
+  const std::string done = dir + "/done";
+  if (!std::filesystem::exists(done) || read_file(done) != key) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+    const std::string command = "TANDEM_SKIP_SETUP=1 PRECISION=" + shell_quote(precision) +
+                                " TANDEM_DATES_WORK=" + shell_quote(dir) + " bash " + std::string(TANDEM_SOURCE_DIR) +
+                                "/recipes/dates/run.sh > " + shell_quote(dir) + "/run.log 2>&1";
+    if (std::system(command.c_str()) == 0) write_file(done, key);
   }
-  return work;
+  ::close(lock);  // releases the lock
+  if (!std::filesystem::exists(done)) {
+    throw std::runtime_error("recipes/dates/run.sh failed:\n" + read_file(dir + "/run.log"));
+  }
+  return dir;
 }
 
 std::string shell_quote(const std::string& s) {

@@ -46,12 +46,12 @@ ProgramResult run_program(const std::string& name, const std::string& args, cons
 /// standard output and error together (also kept in WORK/out.txt).
 ProgramResult run_recipe(const std::string& recipe, const std::string& work, const std::string& args);
 
-/// The main job's model: recipes/dates/run.sh with its defaults, run once per
-/// build of tandem-train into BUILD/test-cache/dates (test processes share it
-/// under a lock; a rebuilt tandem-train trains it again). Returns that work
-/// folder: model/ holds the model, run.log the recipe's output. Fails the
-/// calling test (a fatal assertion) when the recipe fails.
-const std::string& dates_work_dir();
+/// The main job's model: recipes/dates/run.sh with its defaults (and PRECISION),
+/// run once per build of tandem-train into BUILD/test-cache/dates[-bfloat16]
+/// (test processes share it under a lock; a rebuilt tandem-train trains it
+/// again). Returns that work folder: model/ holds the model, run.log the
+/// recipe's output. Throws (failing the calling test) when the recipe fails.
+std::string dates_work_dir(const std::string& precision = "float32");
 
 /// Quotes a string for the shell.
 std::string shell_quote(const std::string& s);

@@ -25,6 +25,7 @@
 #include <string>
 #include <vector>
 
+#include "tandem/model/precision.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/search/beam_search.h"
 #include "tandem/vocab/tokenizer.h"
@@ -124,6 +125,11 @@ class Translator {
   /// (score() with empty sources) and sample, but do not translate.
   bool is_language_model() const { return models_.front()->options().is_language_model(); }
 
+  /// The precision of the matrix products in translate(), complete() and scoring
+  /// (--precision); float32 unless set.
+  void set_precision(model::Precision precision) { precision_ = precision; }
+  model::Precision precision() const { return precision_; }
+
   const vocab::Tokenizer& source_tokenizer() const { return source_; }
   const vocab::Tokenizer& target_tokenizer() const { return target_; }
   std::vector<model::Seq2Seq>& models() { return models_; }
@@ -137,6 +143,7 @@ class Translator {
                       int64_t first_line, std::vector<TranslationResult>& results);
 
   std::vector<model::Seq2Seq> models_;
+  model::Precision precision_ = model::Precision::kFloat32;
   vocab::Tokenizer source_;
   vocab::Tokenizer target_;
   torch::Device device_;

@@ -14,7 +14,8 @@
 #      copy-the-input baseline, and a handful of examples
 #   8. figures: the learning curves (WORK/curves.svg) and the attention of a date
 #      the model never saw (WORK/attention.svg), drawn by tandem-plot
-# TRAIN_UPDATES, TRAIN_SIZE, SEED and TANDEM_DATES_WORK override the defaults;
+# TRAIN_UPDATES, TRAIN_SIZE, SEED, PRECISION (float32 or bfloat16: the matrix products
+# of training and translation) and TANDEM_DATES_WORK override the defaults;
 # TANDEM_SKIP_SETUP=1 skips step 1 (the test suite uses it, the build being done).
 set -euo pipefail
 
@@ -25,6 +26,7 @@ BIN="$ROOT/build/bin"
 SEED="${SEED:-1}"
 TRAIN_SIZE="${TRAIN_SIZE:-40000}"
 TRAIN_UPDATES="${TRAIN_UPDATES:-3000}"
+PRECISION="${PRECISION:-float32}"
 
 # The programs only; tools/run-tests.sh later adds the test suite to the same build.
 if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then
@@ -44,14 +46,14 @@ echo "== corpus check"
 "$BIN/tandem-corpus" --train-sets "$WORK/data/train.src" "$WORK/data/train.tgt" \
   --vocabs "$WORK/vocab.spm" --mini-batch 64
 
-echo "== training ($TRAIN_UPDATES updates; the log is $WORK/model/train.log.jsonl)"
+echo "== training ($TRAIN_UPDATES updates, $PRECISION; the log is $WORK/model/train.log.jsonl)"
 DISP_FREQ=$(( TRAIN_UPDATES >= 2500 ? 250 : (TRAIN_UPDATES >= 10 ? TRAIN_UPDATES / 10 : 1) ))  # about 10 points of the curve
 rm -rf "$WORK/model"
 "$BIN/tandem-train" --model "$WORK/model" \
   --train-sets "$WORK/data/train.src" "$WORK/data/train.tgt" \
   --valid-sets "$WORK/data/valid.src" "$WORK/data/valid.tgt" \
   --vocabs "$WORK/vocab.spm" --cell gru --attention bahdanau --dim-emb 64 --dim-rnn 128 \
-  --mini-batch 64 --learn-rate 0.003 --after-updates "$TRAIN_UPDATES" \
+  --mini-batch 64 --learn-rate 0.003 --after-updates "$TRAIN_UPDATES" --precision "$PRECISION" \
   --valid-freq 500 --disp-freq "$DISP_FREQ" --valid-metrics bleu cross-entropy --early-stopping 0 \
   2>&1 | grep --line-buffered -E "^(valid|ep|stopped|model)" | sed "s/^/   /"
 
@@ -63,7 +65,7 @@ score() {  # score NAME HYPOTHESES REFERENCES
   "$BIN/tandem-bleu" "$3" -i "$2" -f text -q | sed 's/ [0-9.\/]* (BP.*//'
 }
 echo "== translating the test split"
-"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 \
+"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --precision "$PRECISION" \
   --input "$WORK/data/test.src" --output "$WORK/test.out" 2>&1 | grep -v "CPU thread" | sed 's/^/   /'
 
 echo "== scores on the test split"

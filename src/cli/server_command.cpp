@@ -31,6 +31,7 @@ int run(int argc, char** argv) {
   std::vector<std::string> models;
   std::vector<double> weights;
   std::string device_name = "cpu";
+  std::string precision = "float32";
   int threads = 0;
   serve::ServerOptions s;
   po::options_description options("Options");
@@ -40,6 +41,8 @@ int run(int argc, char** argv) {
        "model folders or checkpoint files (several: an ensemble)")
       ("weights", po::value<std::vector<double>>(&weights)->multitoken(), "ensemble weights, one per model")
       ("device", po::value<std::string>(&device_name)->default_value(device_name), "cpu, cuda or cuda:N")
+      ("precision", po::value<std::string>(&precision)->default_value(precision),
+       "matrix products in float32 or bfloat16 (float32 weights either way)")
       ("host", po::value<std::string>(&s.host)->default_value(s.host), "address to listen on (0.0.0.0: every interface)")
       ("port", po::value<int>(&s.port)->default_value(s.port), "TCP port; 0 = any free one (printed)")
       ("mini-batch", po::value<int64_t>(&s.mini_batch)->default_value(s.mini_batch), "lines translated together at most")
@@ -74,6 +77,7 @@ int run(int argc, char** argv) {
   util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(kProgram, threads));
   auto translator = Translator::load(models, parse_device(device_name), weights);
+  translator.set_precision(model::parse_precision(precision));
   if (translator.is_language_model()) {
     throw Error(models.front() + ": a language model (--type lm) has no source to translate from");
   }

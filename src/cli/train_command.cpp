@@ -47,6 +47,7 @@ struct RawOptions {
   std::string optimizer = "adam";
   std::string lr_schedule = "constant";
   std::string device = "cpu";
+  std::string precision = "float32";
   std::vector<std::string> valid_metrics{"cross-entropy", "perplexity", "bleu"};
   std::string config;
   double after_minutes = 0.0;
@@ -65,6 +66,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dump-config", "print the effective configuration as INI and exit")
       ("model,m", po::value<std::string>(&t.model_dir), "model folder (checkpoints, logs); resumes when it holds one")
       ("device", po::value<std::string>(&r.device)->default_value(r.device), "cpu, cuda or cuda:N")
+      ("precision", po::value<std::string>(&r.precision)->default_value(r.precision),
+       "matrix products in float32 or bfloat16 (float32 weights, gradients and optimizer state either way)")
       ("seed", po::value<uint64_t>(&t.seed)->default_value(t.seed), "seed of initialisation, dropout and shuffling")
       ("quiet", "no progress lines");
   add_cpu_threads_option(general, &r.threads);
@@ -256,6 +259,7 @@ int run(int argc, char** argv) {
   t.lr.type = parse_lr_schedule(r.lr_schedule);
   t.valid_metrics = parse_metrics(r.valid_metrics);
   t.device = parse_device(r.device);
+  t.precision = model::parse_precision(r.precision);
   t.after_seconds = r.after_minutes * 60.0;
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;

@@ -57,6 +57,7 @@ struct Common {
   std::vector<std::string> models;
   std::vector<double> weights;
   std::string device = "cpu";
+  std::string precision = "float32";
   int threads = 0;
 };
 
@@ -65,7 +66,9 @@ void add_common(po::options_description& options, Common& c) {
       ("help,h", "show this help")
       ("models,m", po::value<std::vector<std::string>>(&c.models)->multitoken()->required(),
        "model folders or checkpoint files")
-      ("device", po::value<std::string>(&c.device)->default_value(c.device), "cpu, cuda or cuda:N");
+      ("device", po::value<std::string>(&c.device)->default_value(c.device), "cpu, cuda or cuda:N")
+      ("precision", po::value<std::string>(&c.precision)->default_value(c.precision),
+       "matrix products in float32 or bfloat16 (float32 weights either way)");
   add_cpu_threads_option(options, &c.threads);
 }
 
@@ -127,6 +130,7 @@ int translate(int argc, char** argv) {
 
   const auto device = start("tandem-translate", c);
   auto translator = Translator::load(c.models, device, c.weights);
+  translator.set_precision(model::parse_precision(c.precision));
   if (translator.is_language_model()) {
     throw Error(c.models.front() + ": a language model (--type lm) has no source to translate from; score text "
                 "with tandem-score or generate it with tandem-sample");
@@ -184,6 +188,7 @@ int score(int argc, char** argv) {
   po::notify(vm);
   const auto device = start("tandem-score", c);
   auto translator = Translator::load(c.models, device, c.weights);
+  translator.set_precision(model::parse_precision(c.precision));
   const bool language_model = translator.is_language_model();
   if (language_model && sets.size() != 1) {
     throw Error(c.models.front() + " is a language model: give it one text file, --train-sets FILE");
@@ -276,6 +281,7 @@ int sample(int argc, char** argv) {
   }
   const auto device = start("tandem-sample", c);
   auto translator = Translator::load(c.models, device, c.weights);
+  translator.set_precision(model::parse_precision(c.precision));
   if (!translator.is_language_model()) {
     throw Error(c.models.front() + ": a translation model (--type s2s); tandem-sample needs a language model "
                 "(tandem-train --type lm); translate with tandem-translate");

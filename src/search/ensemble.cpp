@@ -69,8 +69,8 @@ torch::Tensor Ensemble::step(const torch::Tensor& previous, EnsembleState& state
   log_probs.reserve(models_.size());
   for (size_t i = 0; i < models_.size(); ++i) {
     const auto out = models_[i]->step(previous, state.states[i]);
-    log_probs.push_back(torch::log_softmax(models_[i]->logits(out.features), /*dim=*/-1));  // [N, V]
-    if (i == 0 && attention != nullptr) *attention = out.attention;
+    log_probs.push_back(torch::log_softmax(models_[i]->logits(out.features).to(torch::kFloat32), /*dim=*/-1));  // [N, V]
+    if (i == 0 && attention != nullptr) *attention = out.attention.to(torch::kFloat32);
   }
   return combine(log_probs, weights_);
 }
@@ -78,7 +78,9 @@ torch::Tensor Ensemble::step(const torch::Tensor& previous, EnsembleState& state
 torch::Tensor Ensemble::forced_log_probs(const data::Batch& batch) {
   std::vector<torch::Tensor> log_probs;
   log_probs.reserve(models_.size());
-  for (auto& m : models_) log_probs.push_back(torch::log_softmax(m->forward(batch), /*dim=*/-1));  // [B, T, V]
+  for (auto& m : models_) {
+    log_probs.push_back(torch::log_softmax(m->forward(batch).to(torch::kFloat32), /*dim=*/-1));  // [B, T, V]
+  }
   return combine(log_probs, weights_);
 }
 

@@ -193,6 +193,7 @@ model::TrainState Trainer::run() {
   if (leader && !o.valid_sets.empty()) {
     validator = std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(), source_tok,
                                             target_tok, o.valid_mini_batch, o.valid_beam_size);
+    validator->set_precision(o.precision);
   }
   const bool with_bleu = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
 
@@ -428,7 +429,10 @@ model::TrainState Trainer::run() {
     for (int64_t k = 0; k < o.optimizer_delay; ++k) {
       const auto indices = take_batch();
       const auto batch = data::make_batch(corpus, indices, device);
-      const auto result = batch_loss(model, batch, o.label_smoothing);
+      const auto result = [&] {  // the forward pass in --precision; backward follows the graph it built
+        model::PrecisionScope precision(o.precision, device);
+        return batch_loss(model, batch, o.label_smoothing);
+      }();
       const double loss_sum = result.loss.item<double>();
       sums[2] += static_cast<double>(result.tokens);
       sums[3] += static_cast<double>(indices.size());

@@ -72,6 +72,7 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
 
   // Cross entropy over the kept pairs: their log-probabilities, as tandem-score gives them.
   Translator translator({model}, source_tokenizer_, target_tokenizer_, device);
+  translator.set_precision(precision_);
   std::vector<std::vector<int32_t>> sources;
   std::vector<std::vector<int32_t>> targets;
   int64_t tokens = 0;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <stdexcept>
 
 #include "test_support.h"
 
@@ -31,12 +32,21 @@ TEST(DatesRecipeSmokeTest, RunsEndToEnd) {
 
 // The main job at its defaults (the model the server and install tests use):
 // it reaches its 99% exact-match target on dates it never saw.
-TEST(DatesRecipeTest, ReachesItsTargetAtItsDefaults) {
-  const std::string log = test::read_file(test::dates_work_dir() + "/run.log");
+double dates_exact_match(const std::string& precision) {
+  const std::string log = test::read_file(test::dates_work_dir(precision) + "/run.log");
   const std::string mark = "tandem (beam 5)              exact match ";
   const auto at = log.find(mark);
-  ASSERT_NE(at, std::string::npos) << log;
-  EXPECT_GE(std::stod(log.substr(at + mark.size(), 6)), 99.0) << log.substr(at, 120);
+  if (at == std::string::npos) throw std::runtime_error("no exact match in the recipe's output:\n" + log);
+  return std::stod(log.substr(at + mark.size(), 6));
+}
+
+TEST(DatesRecipeTest, ReachesItsTargetAtItsDefaults) { EXPECT_GE(dates_exact_match("float32"), 99.0); }
+
+// --precision bfloat16 (training and translation) reaches the same target.
+TEST(DatesRecipeTest, BFloat16ReachesTheTargetToo) {
+  EXPECT_GE(dates_exact_match("bfloat16"), 99.0);
+  EXPECT_NE(test::read_file(test::dates_work_dir("bfloat16") + "/run.log").find("3000 updates, bfloat16"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "tandem/dist/communicator.h"
 #include "tandem/eval/metric.h"
 #include "tandem/model/model_options.h"
+#include "tandem/model/precision.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/train/lr_schedule.h"
 
@@ -110,6 +111,9 @@ struct TrainOptions {
   /// time left when a limit is set); tandem-train turns it on when stderr is a
   /// terminal and --quiet is not given. Default false.
   bool progress = false;
+  /// Matrix products in float32 or bfloat16 (--precision; float32 weights,
+  /// gradients and optimizer state either way). Default float32.
+  model::Precision precision = model::Precision::kFloat32;
   /// Stop with an error after this many updates in a row with a NaN or infinite
   /// loss or gradient norm (each is skipped with a warning) (--max-nonfinite-updates). Default 10.
   int64_t max_nonfinite_updates = 10;

@@ -21,6 +21,7 @@
 
 #include "tandem/data/parallel_corpus.h"
 #include "tandem/eval/metric.h"
+#include "tandem/model/precision.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/vocab/tokenizer.h"
 
@@ -42,6 +43,9 @@ class Validator {
   Validator(const std::string& source_path, const std::string& target_path, const vocab::Tokenizer& source_tokenizer,
             const vocab::Tokenizer& target_tokenizer, int64_t mini_batch, int64_t beam_size);
 
+  /// The precision of the validation's matrix products (the training's --precision).
+  void set_precision(model::Precision precision) { precision_ = precision; }
+
   /// Evaluates `model` (in eval mode, without gradients; restores train mode).
   /// With `score_translations`, BLEU and chrF of the translations are measured;
   /// `translations`, when given, receives the translation of every source line.
@@ -50,6 +54,7 @@ class Validator {
 
  private:
   data::ParallelCorpus corpus_;
+  model::Precision precision_ = model::Precision::kFloat32;
   std::vector<std::string> sources_;     // every source line, raw
   std::vector<std::string> references_;  // every reference line, raw
   vocab::Tokenizer source_tokenizer_;

@@ -1,0 +1,118 @@
+// --precision bfloat16: matrix products in bfloat16 on float32 weights.
+#include "tandem/model/precision.h"
+
+#include <ATen/autocast_mode.h>
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include "tandem/data/batch.h"
+#include "tandem/error.h"
+#include "tandem/model/checkpoint.h"
+#include "tandem/model/seq2seq.h"
+#include "tandem/train/loss.h"
+#include "test_support.h"
+
+namespace tandem::model {
+namespace {
+
+data::Batch sample_batch() {
+  return data::make_batch({{5, 6, 7, 8}, {9, 10}, {11, 12, 13}}, {{14, 15, 16}, {17, 18, 19, 20}, {21}}, torch::kCPU);
+}
+
+TEST(PrecisionTest, NamesParseAndTheScopeRestoresAutocast) {
+  EXPECT_EQ(parse_precision("float32"), Precision::kFloat32);
+  EXPECT_EQ(parse_precision("bfloat16"), Precision::kBFloat16);
+  EXPECT_EQ(precision_name(Precision::kBFloat16), "bfloat16");
+  try {
+    parse_precision("half");
+    FAIL();
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("use float32 or bfloat16"), std::string::npos);
+  }
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  {
+    PrecisionScope outer(Precision::kBFloat16, torch::kCPU);
+    EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    {
+      PrecisionScope inner(Precision::kBFloat16, torch::kCPU);
+      EXPECT_TRUE(at::autocast::is_cpu_enabled());
+    }
+    EXPECT_TRUE(at::autocast::is_cpu_enabled());  // the outer scope still holds
+    const auto product = torch::mm(torch::ones({2, 3}), torch::ones({3, 2}));
+    EXPECT_EQ(product.scalar_type(), torch::kBFloat16);
+  }
+  EXPECT_FALSE(at::autocast::is_cpu_enabled());
+  {
+    PrecisionScope off(Precision::kFloat32, torch::kCPU);
+    EXPECT_FALSE(at::autocast::is_cpu_enabled());
+    EXPECT_EQ(torch::mm(torch::ones({2, 3}), torch::ones({3, 2})).scalar_type(), torch::kFloat32);
+  }
+}
+
+class PrecisionCellTest : public ::testing::TestWithParam<CellType> {};
+
+// The same model in both precisions: close logits (bfloat16 keeps 8 bits of
+// mantissa), not equal ones (the products did run in bfloat16); a backward pass
+// from a bfloat16 forward leaves float32 gradients on float32 weights.
+TEST_P(PrecisionCellTest, BFloat16IsCloseToFloat32AndKeepsFloat32Weights) {
+  torch::manual_seed(3);
+  Seq2Seq model(ModelOptions(23, 23).dim_emb(16).dim_rnn(32).cell(GetParam()).dropout_emb(0).dropout_rnn(0).dropout_out(0));
+  const auto batch = sample_batch();
+  const auto reference = model->forward(batch).detach();  // [B, T, V]
+  torch::Tensor low;
+  {
+    PrecisionScope scope(Precision::kBFloat16, torch::kCPU);
+    low = model->forward(batch);
+  }
+  EXPECT_EQ(reference.scalar_type(), torch::kFloat32);
+  const auto gap = (low.to(torch::kFloat32) - reference).abs().max().item<double>();
+  const auto range = reference.abs().max().item<double>();
+  EXPECT_GT(gap, 0.0);
+  EXPECT_LT(gap, 0.05 * std::max(range, 1.0)) << "range " << range;
+  torch::Tensor loss;
+  {
+    PrecisionScope scope(Precision::kBFloat16, torch::kCPU);
+    loss = train::batch_loss(model, batch, 0.1).loss;
+  }
+  EXPECT_EQ(loss.scalar_type(), torch::kFloat32);
+  loss.backward();
+  for (const auto& p : model->named_parameters()) {
+    EXPECT_EQ(p.value().scalar_type(), torch::kFloat32) << p.key();
+    ASSERT_TRUE(p.value().grad().defined()) << p.key();
+    EXPECT_EQ(p.value().grad().scalar_type(), torch::kFloat32) << p.key();
+    EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>()) << p.key();
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Cells, PrecisionCellTest, ::testing::Values(CellType::kGru, CellType::kLstm, CellType::kRnn),
+                         [](const auto& info) { return cell_type_name(info.param); });
+
+// The programs: training and translation in bfloat16; checkpoints stay float32.
+TEST(PrecisionProgramTest, TrainAndTranslateInBFloat16) {
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (const auto& s : test::sample_sentences()) text += s + "\n";
+  test::write_file(dir + "/train.txt", text);
+  auto r = test::run_program("tandem-train", "--model " + dir + "/m -t " + dir + "/train.txt " + dir +
+                                                 "/train.txt --vocabs " + test::sample_model_path() +
+                                                 " --dim-emb 8 --dim-rnn 16 --after-updates 3 --valid-freq 3 --valid-sets " +
+                                                 dir + "/train.txt " + dir + "/train.txt --precision bfloat16"
+                                                 " --cpu-threads 1 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto loaded = load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
+  for (const auto& p : loaded.model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
+  const std::string input = "Ein Mann fährt.\n\nZwei Hunde.\n";
+  r = test::run_program("tandem-translate", "-m " + dir + "/m --precision bfloat16 -b 3 --alignment soft --cpu-threads 1 --quiet",
+                        input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+  r = test::run_program("tandem-score", "-m " + dir + "/m --precision bfloat16 -t " + dir + "/train.txt " + dir +
+                                            "/train.txt --summary --cpu-threads 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_program("tandem-translate", "-m " + dir + "/m --precision half --cpu-threads 1", input);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("unknown --precision 'half'; use float32 or bfloat16"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace tandem::model

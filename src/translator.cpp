@@ -150,7 +150,13 @@ void Translator::search_batches(std::vector<size_t> work, const std::vector<std:
       ids.push_back(first_line + static_cast<int64_t>(work[k]));
     }
     const auto [source, lengths] = data::make_source_batch(batch_sources, device_);
-    auto hypotheses = search::beam_search(ensemble_, source, lengths, options.search, ids, batch_prefixes);
+    auto search_options = options.search;
+    if (shortlist_ && !is_language_model()) {
+      search_options.output_rows =
+          torch::tensor(shortlist_->candidates(batch_sources, shortlist_first_, shortlist_best_), torch::kInt64)
+              .to(device_);
+    }
+    auto hypotheses = search::beam_search(ensemble_, source, lengths, search_options, ids, batch_prefixes);
     for (size_t k = start; k < end; ++k) {
       auto& result = results[work[k]];
       result.hypotheses = std::move(hypotheses[k - start]);

@@ -22,9 +22,11 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "tandem/data/shortlist.h"
 #include "tandem/model/precision.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/search/beam_search.h"
@@ -125,6 +127,15 @@ class Translator {
   /// (score() with empty sources) and sample, but do not translate.
   bool is_language_model() const { return models_.front()->options().is_language_model(); }
 
+  /// A vocabulary shortlist for translate() (--shortlist FILE FIRST BEST): each
+  /// mini-batch's output layer covers list->candidates(its sources, first, best).
+  /// Null: the whole vocabulary. Scoring always uses the whole vocabulary.
+  void set_shortlist(std::shared_ptr<const data::Shortlist> list, int64_t first, int64_t best) {
+    shortlist_ = std::move(list);
+    shortlist_first_ = first;
+    shortlist_best_ = best;
+  }
+
   /// The precision of the matrix products in translate(), complete() and scoring
   /// (--precision); float32 unless set.
   void set_precision(model::Precision precision) { precision_ = precision; }
@@ -144,6 +155,9 @@ class Translator {
 
   std::vector<model::Seq2Seq> models_;
   model::Precision precision_ = model::Precision::kFloat32;
+  std::shared_ptr<const data::Shortlist> shortlist_;
+  int64_t shortlist_first_ = 100;
+  int64_t shortlist_best_ = 100;
   vocab::Tokenizer source_;
   vocab::Tokenizer target_;
   torch::Device device_;

@@ -9,6 +9,7 @@
 #include "cli/common_options.h"
 #include "tandem/data/batcher.h"
 #include "tandem/data/parallel_corpus.h"
+#include "tandem/data/shortlist.h"
 #include "tandem/error.h"
 #include "tandem/vocab/tokenizer.h"
 
@@ -48,6 +49,8 @@ int run(int argc, char** argv) {
   data::BatchOptions batch_options;
   bool no_shuffle = false;
   int64_t epoch = 0;
+  std::string shortlist_path;
+  int64_t shortlist_keep = 100;
   int threads = 0;
   po::options_description visible("Options");
   visible.add_options()
@@ -68,7 +71,11 @@ int run(int argc, char** argv) {
        "sort by length within this many batches; 1 = no bucketing")
       ("no-shuffle", po::bool_switch(&no_shuffle), "keep corpus order (no shuffling)")
       ("seed", po::value<uint64_t>(&batch_options.seed)->default_value(batch_options.seed), "shuffling seed")
-      ("epoch", po::value<int64_t>(&epoch)->default_value(0), "which epoch's batches to report");
+      ("epoch", po::value<int64_t>(&epoch)->default_value(0), "which epoch's batches to report")
+      ("write-shortlist", po::value<std::string>(&shortlist_path),
+       "also write a vocabulary shortlist of the corpus (for tandem-translate --shortlist)")
+      ("shortlist-keep", po::value<int64_t>(&shortlist_keep)->default_value(shortlist_keep),
+       "target pieces kept per source piece in the shortlist");
   add_cpu_threads_option(visible, &threads);
   auto vm = parse(argc, argv, visible, nullptr);
   if (print_help_if_asked(vm, kUsage, visible)) return 0;
@@ -85,6 +92,12 @@ int run(int argc, char** argv) {
   const auto corpus = data::ParallelCorpus::load(corpus_options, source_tokenizer, target_tokenizer);
   std::cout << "corpus: " << corpus.report().summary() << "\n";
   if (corpus.size() == 0) throw Error("no usable sentence pair is left; nothing to train on");
+  if (!shortlist_path.empty()) {
+    const auto list = data::Shortlist::build(corpus, shortlist_keep);
+    list.save(shortlist_path, source_tokenizer, target_tokenizer);
+    std::cout << "shortlist: " << shortlist_path << " (" << list.frequent().size() << " target pieces by frequency, "
+              << shortlist_keep << " at most per source piece)\n";
+  }
 
   std::vector<int64_t> source_lengths;
   std::vector<int64_t> target_lengths;

@@ -86,6 +86,7 @@ int translate(int argc, char** argv) {
   std::string output = "-";
   std::string sampling = "none";
   std::string alignment = "none";
+  std::vector<std::string> shortlist;
   bool quiet = false;
   po::options_description options("Options");
   add_common(options, c);
@@ -114,6 +115,9 @@ int translate(int argc, char** argv) {
       ("seed", po::value<uint64_t>(&t.search.seed)->default_value(t.search.seed),
        "sampling seed; each line draws from its own stream, so batching does not change samples")
       ("allow-unk", po::bool_switch(&t.search.allow_unk), "let translations contain <unk> (masked by default)")
+      ("shortlist", po::value<std::vector<std::string>>(&shortlist)->multitoken(),
+       "FILE [FIRST [BEST]]: the output layer over a shortlist only: the FIRST (100) most frequent target pieces "
+       "and the BEST (100) of each source piece (tandem-corpus --write-shortlist, or Marian's lexical shortlist)")
       ("quiet", po::bool_switch(&quiet), "no progress line and no summary");
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
@@ -131,6 +135,22 @@ int translate(int argc, char** argv) {
   const auto device = start("tandem-translate", c);
   auto translator = Translator::load(c.models, device, c.weights);
   translator.set_precision(model::parse_precision(c.precision));
+  if (!shortlist.empty()) {
+    if (shortlist.size() > 3) throw Error("--shortlist takes FILE [FIRST [BEST]]");
+    const auto count = [&](size_t i, const char* what) -> int64_t {
+      if (shortlist.size() <= i) return 100;
+      try {
+        size_t used = 0;
+        const auto v = std::stoll(shortlist[i], &used);
+        if (used == shortlist[i].size() && v >= 0) return v;
+      } catch (const std::exception&) {
+      }
+      throw Error(std::string("--shortlist: ") + what + " must be a count, not '" + shortlist[i] + "'");
+    };
+    translator.set_shortlist(std::make_shared<const data::Shortlist>(data::Shortlist::load(
+                                 shortlist[0], translator.source_tokenizer(), translator.target_tokenizer())),
+                             count(1, "FIRST"), count(2, "BEST"));
+  }
   if (translator.is_language_model()) {
     throw Error(c.models.front() + ": a language model (--type lm) has no source to translate from; score text "
                 "with tandem-score or generate it with tandem-sample");

@@ -144,4 +144,9 @@ torch::Tensor DecoderImpl::logits(const torch::Tensor& features) {
   return torch::nn::functional::linear(output_dropout_->forward(features), output_weight_, output_bias_);
 }
 
+torch::Tensor DecoderImpl::logits(const torch::Tensor& features, const torch::Tensor& rows) {
+  return torch::nn::functional::linear(output_dropout_->forward(features), output_weight_.index_select(0, rows),
+                                       output_bias_.index_select(0, rows));  // [..., R]
+}
+
 }  // namespace tandem::model

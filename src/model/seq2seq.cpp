@@ -49,6 +49,10 @@ StepOutput Seq2SeqImpl::step(const torch::Tensor& previous, DecoderState& state)
 
 torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features) { return decoder_->logits(features); }
 
+torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features, const torch::Tensor& rows) {
+  return decoder_->logits(features, rows);
+}
+
 torch::Tensor Seq2SeqImpl::features(const data::Batch& batch) {
   auto state = start(encode(batch.source, batch.source_lengths));
   if (options_.attention() == AttentionType::kNone) {

@@ -135,6 +135,7 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
   // share its encoding.
   const auto expand = torch::arange(B, torch::kInt64).repeat_interleave(K).to(device);  // [N]
   auto state = ensemble.start(source, lengths).reorder_within_sentences(expand);
+  state.output_rows = o.output_rows;
   std::vector<int64_t> limit(static_cast<size_t>(B));
   const auto cpu_lengths = lengths.to(torch::kCPU);
   for (int64_t b = 0; b < B; ++b) {

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <cmath>
+#include <limits>
 
 #include "tandem/error.h"
 
@@ -10,6 +11,7 @@ namespace tandem::search {
 
 EnsembleState EnsembleState::reorder_within_sentences(const torch::Tensor& indices) const {
   EnsembleState out;
+  out.output_rows = output_rows;
   out.states.reserve(states.size());
   for (const auto& s : states) out.states.push_back(s.reorder_within_sentences(indices));
   return out;
@@ -17,6 +19,7 @@ EnsembleState EnsembleState::reorder_within_sentences(const torch::Tensor& indic
 
 EnsembleState EnsembleState::select_sentences(const torch::Tensor& sentences, const torch::Tensor& indices) const {
   EnsembleState out;
+  out.output_rows = output_rows;
   out.states.reserve(states.size());
   for (const auto& s : states) out.states.push_back(s.select_sentences(sentences, indices));
   return out;
@@ -69,7 +72,15 @@ torch::Tensor Ensemble::step(const torch::Tensor& previous, EnsembleState& state
   log_probs.reserve(models_.size());
   for (size_t i = 0; i < models_.size(); ++i) {
     const auto out = models_[i]->step(previous, state.states[i]);
-    log_probs.push_back(torch::log_softmax(models_[i]->logits(out.features).to(torch::kFloat32), /*dim=*/-1));  // [N, V]
+    if (state.output_rows.defined()) {  // the shortlist's log-probabilities, -inf elsewhere
+      const auto& rows = state.output_rows;
+      const auto sub = torch::log_softmax(models_[i]->logits(out.features, rows).to(torch::kFloat32), -1);  // [N, R]
+      log_probs.push_back(torch::full({sub.size(0), target_vocab()}, -std::numeric_limits<float>::infinity(),
+                                      sub.options())
+                              .index_copy_(1, rows, sub));  // [N, V]
+    } else {
+      log_probs.push_back(torch::log_softmax(models_[i]->logits(out.features).to(torch::kFloat32), /*dim=*/-1));  // [N, V]
+    }
     if (i == 0 && attention != nullptr) *attention = out.attention.to(torch::kFloat32);
   }
   return combine(log_probs, weights_);

@@ -73,6 +73,8 @@ class DecoderImpl : public torch::nn::Module {
 
   /// @param features [..., E] @return logits [..., V]
   torch::Tensor logits(const torch::Tensor& features);
+  /// The logits of the target ids `rows` only (a shortlist). @param rows [R] @return [..., R]
+  torch::Tensor logits(const torch::Tensor& features, const torch::Tensor& rows);
 
   /// Without attention, every step of teacher forcing at once: nothing but the
   /// recurrent state flows from one step to the next, so the whole sequence runs

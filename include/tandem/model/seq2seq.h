@@ -43,6 +43,8 @@ class Seq2SeqImpl : public torch::nn::Module {
 
   /// @param features [..., E] @return logits [..., V]
   torch::Tensor logits(const torch::Tensor& features);
+  /// The logits of target ids `rows` only (a shortlist). @param rows [R] @return [..., R]
+  torch::Tensor logits(const torch::Tensor& features, const torch::Tensor& rows);
 
   /// Teacher forcing: the gold previous tokens go in. @return the output
   /// layer's input at every step, features [B, T, E]

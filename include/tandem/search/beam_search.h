@@ -66,6 +66,9 @@ struct SearchOptions {
   bool allow_unk = false;
   /// Keep each hypothesis's attention weights (for alignments). Default off.
   bool keep_attention = false;
+  /// The target ids the output layer covers (a shortlist: int64 [R] on the
+  /// models' device); undefined = the whole vocabulary. Default undefined.
+  torch::Tensor output_rows;
 };
 
 struct Hypothesis {

@@ -19,6 +19,10 @@ namespace tandem::search {
 /// The decoder states of every model for the same rows.
 struct EnsembleState {
   std::vector<model::DecoderState> states;
+  /// When defined: step()'s output layer covers these target ids only (a
+  /// shortlist, int64 [R] on the models' device); the others get log-probability
+  /// -inf. forced_log_probs() always uses every piece.
+  torch::Tensor output_rows;
 
   /// Beam reordering that keeps rows inside their sentence (see DecoderState).
   EnsembleState reorder_within_sentences(const torch::Tensor& indices) const;

@@ -6,4 +6,4 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 TANDEM_WITH_TEST_PACKAGES=1 "$ROOT/tools/setup.sh"
 cd "$ROOT/build"
-ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 600
+ctest --output-on-failure -j "$(nproc 2>/dev/null || echo 2)" --timeout 900

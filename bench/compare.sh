@@ -2,7 +2,7 @@
 # Tandem next to ../shared/peers/torch_reference.py, in one run: the instrument.
 #
 #   bench/compare.sh [--data-dir DIR] [--threads N] [--device cpu|cuda] [--rounds N] [--batches N] [--updates N]
-#                    [--precisions "float32 bfloat16"]
+#                    [--precisions "float32 bfloat16"] [--shortlist FIRST,BEST]
 #
 # Same data (Multi30k en->de, joint 8000-piece SentencePiece model), same sizes
 # (emb 256, rnn 512, bidirectional GRU encoder, Bahdanau attention, GRU decoder,
@@ -15,12 +15,16 @@
 #            (loading included: what a user waits for)
 # and the peak resident memory of every run. With --precisions "float32 bfloat16"
 # (the default) Tandem's train, beam 1 and beam 5 figures are also measured with
-# --precision bfloat16 (rows train/bf16, ...), against the same reference figure. Translation uses models trained
+# --precision bfloat16 (rows train/bf16, ...), against the same reference figure.
+# With --shortlist FIRST,BEST (default 100,100; "none" for no rows) the beam 1 and
+# beam 5 figures are also measured over a shortlist built from the training pairs
+# (tandem-corpus --write-shortlist; rows beam1/sl, beam5/sl; with bfloat16 too:
+# beam1/bf16+sl, ...). Translation uses models trained
 # --updates updates by each system (cached in bench/work). Prints one table per
 # round and the medians. Ratios: Tandem / reference, except for 'first', where
 # lower is better and the ratio is reference / Tandem (above 1: Tandem is faster).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-ROUNDS=2 BATCHES=60 UPDATES=300 PRECISIONS="float32 bfloat16"
+ROUNDS=2 BATCHES=60 UPDATES=300 PRECISIONS="float32 bfloat16" SHORTLIST="100,100"
 set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
 while (($#)); do
   case "$1" in
@@ -28,6 +32,7 @@ while (($#)); do
     --batches) BATCHES="$2"; shift 2 ;;
     --updates) UPDATES="$2"; shift 2 ;;
     --precisions) PRECISIONS="$2"; shift 2 ;;
+    --shortlist) SHORTLIST="$2"; shift 2 ;;
     *) echo "unknown option $1" >&2; exit 1 ;;
   esac
 done
@@ -53,8 +58,11 @@ peer_train() {
     --batches "$BATCHES" --threads "$THREADS" "${PEER_DEVICE[@]}" 2> "$WORK/peer.log" > /dev/null
   echo "$(json_field "$WORK/peer.log" target_tokens_per_s) $(rss_mb)"
 }
-tandem_translate() {  # BEAM [PRECISION]
+tandem_translate() {  # BEAM [PRECISION [sl]]
+  local shortlist=()
+  [[ "${3:-}" == sl ]] && shortlist=(--shortlist "$WORK/shortlist-joint8k.txt" "${SHORTLIST%,*}" "${SHORTLIST#*,}")
   timed "$BIN/tandem-translate" -m "$WORK/tandem-$UPDATES/model.ckpt" --beam-size "$1" --mini-batch 64 --precision "${2:-float32}" \
+    "${shortlist[@]}" \
     --cpu-threads "$THREADS" --device "$DEVICE" -i "$WORK/test_2016_flickr.en" -o "$WORK/tandem.de" 2> "$WORK/tandem-decode.log"
   echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1 | xargs printf %.1f) $(rss_mb)"
 }
@@ -97,6 +105,16 @@ for figure in train beam1 beam5; do
     [[ $figure == train ]] && UNITS+=("target tok/s") || UNITS+=("sent/s")
   done
 done
+if [[ "$SHORTLIST" != none ]]; then
+  [[ -f "$WORK/shortlist-joint8k.txt" ]] || "$BIN/tandem-corpus" -t "$WORK/train.en" "$WORK/train.de" \
+    --vocabs "$WORK/joint8k.spm" --write-shortlist "$WORK/shortlist-joint8k.txt" --cpu-threads "$THREADS" > /dev/null
+  for figure in beam1 beam5; do
+    for precision in $PRECISIONS; do
+      [[ $precision == float32 ]] && FIGURES+=("$figure/sl") || FIGURES+=("$figure/bf16+sl")
+      UNITS+=("sent/s")
+    done
+  done
+fi
 FIGURES+=("first") UNITS+=("s to first line")
 declare -A RESULT PEER_FIGURE
 gpu=""
@@ -105,7 +123,7 @@ echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-pars
 for ((round = 1; round <= ROUNDS; ++round)); do
   echo "round $round"
   PEER_FIGURE=()
-  printf "  %-11s %-16s %-18s %-18s %-10s %s\n" figure unit tandem reference ratio "peak RSS MB tandem / reference"
+  printf "  %-14s %-16s %-18s %-18s %-10s %s\n" figure unit tandem reference ratio "peak RSS MB tandem / reference"
   for i in "${!FIGURES[@]}"; do
     figure=${FIGURES[$i]}
     case "$figure" in
@@ -116,6 +134,10 @@ for ((round = 1; round <= ROUNDS; ++round)); do
       train/bf16) t=$(tandem_train bfloat16); p=${PEER_FIGURE[train]:-$(peer_train)} ;;
       beam1/bf16) t=$(tandem_translate 1 bfloat16); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
       beam5/bf16) t=$(tandem_translate 5 bfloat16); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
+      beam1/sl) t=$(tandem_translate 1 float32 sl); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
+      beam5/sl) t=$(tandem_translate 5 float32 sl); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
+      beam1/bf16+sl) t=$(tandem_translate 1 bfloat16 sl); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
+      beam5/bf16+sl) t=$(tandem_translate 5 bfloat16 sl); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
       first) t=$(tandem_first); p=$(peer_first) ;;
     esac
     PEER_FIGURE[$figure]="$p"
@@ -123,15 +145,15 @@ for ((round = 1; round <= ROUNDS; ++round)); do
     read -r pv pr <<< "$p"
     RESULT[$figure,t]+="$tv " RESULT[$figure,p]+="$pv " RESULT[$figure,tr]+="$tr " RESULT[$figure,pr]+="$pr "
     r=$([[ $figure == first ]] && ratio "$pv" "$tv" || ratio "$tv" "$pv")
-    printf "  %-11s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$r" "$tr / $pr"
+    printf "  %-14s %-16s %-18s %-18s %-10s %s\n" "$figure" "${UNITS[$i]}" "$tv" "$pv" "$r" "$tr / $pr"
   done
 done
 median() { python3 -c "import statistics, sys; print('%.2f' % statistics.median(float(x) for x in sys.argv[1:]))" $1; }
 echo "medians"
-printf "  %-11s %-18s %-18s %-10s %s\n" figure tandem reference ratio "peak RSS MB tandem / reference"
+printf "  %-14s %-18s %-18s %-10s %s\n" figure tandem reference ratio "peak RSS MB tandem / reference"
 for figure in "${FIGURES[@]}"; do
   tm=$(median "${RESULT[$figure,t]}") pm=$(median "${RESULT[$figure,p]}")
   r=$([[ $figure == first ]] && ratio "$pm" "$tm" || ratio "$tm" "$pm")
-  printf "  %-11s %-18s %-18s %-10s %s / %s\n" "$figure" "$tm" "$pm" "$r" "$(median "${RESULT[$figure,tr]}")" \
+  printf "  %-14s %-18s %-18s %-10s %s / %s\n" "$figure" "$tm" "$pm" "$r" "$(median "${RESULT[$figure,tr]}")" \
     "$(median "${RESULT[$figure,pr]}")"
 done

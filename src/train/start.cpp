@@ -130,6 +130,7 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
     << o.after_seconds << "\n";
   f << "--valid-freq: " << o.valid_freq << "\n";
   f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
+  f << "--precision: " << model::precision_name(o.precision) << "\n";
   return f.str();
 }
 

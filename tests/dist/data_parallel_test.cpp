@@ -296,6 +296,16 @@ TEST_F(DataParallelTest, WorkersStartedWithOtherOptionsStopAtTheStart) {
     EXPECT_NE(w->err().find("--label-smoothing"), std::string::npos) << w->err();
   }
   EXPECT_FALSE(fs::exists(dir_ + "/m/model.ckpt"));
+  // Another --precision is another start too.
+  const int port2 = free_port();
+  auto p0 = start_worker(common("p", "gru") + " " + base, torchrun_env(0, 2, port2), dir_ + "/p0.err");
+  auto p1 = start_worker(common("p", "gru") + " " + base + " --precision bfloat16", torchrun_env(1, 2, port2),
+                         dir_ + "/p1.err");
+  ASSERT_TRUE(p0->wait(std::chrono::seconds(40)));
+  ASSERT_TRUE(p1->wait(std::chrono::seconds(10)));
+  EXPECT_EQ(p0->exit_code, 1);
+  EXPECT_EQ(p1->exit_code, 1);
+  EXPECT_NE(p1->err().find("--precision"), std::string::npos) << p1->err();
 }
 
 TEST_F(DataParallelTest, AWorkerThatNeverJoinsIsReportedWithinTheTimeout) {

@@ -61,6 +61,12 @@ int run_guarded(const std::string& program, int argc, char** argv, const std::fu
   return 1;
 }
 
+void add_precision_option(po::options_description& options, std::string* precision) {
+  options.add_options()("precision", po::value<std::string>(precision)->default_value(*precision),
+                        "matrix products in float32 or bfloat16 (weights, and in training gradients and "
+                        "optimizer state, stay float32)");
+}
+
 void add_cpu_threads_option(po::options_description& options, int* threads) {
   options.add_options()("cpu-threads", po::value<int>(threads)->default_value(0),
                         "CPU threads to use; 0 = all cores");

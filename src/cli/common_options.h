@@ -36,6 +36,10 @@ int run_guarded(const std::string& program, int argc, char** argv, const std::fu
 /// programs that link LibTorch) and the BLAS library this process loaded.
 std::string version_text(const std::string& program, const std::string& build_info);
 
+/// Adds --precision float32|bfloat16 (default float32) writing into `precision`;
+/// model::parse_precision reads it.
+void add_precision_option(po::options_description& options, std::string* precision);
+
 /// Adds --cpu-threads (default 0 = all cores) writing into `threads`.
 void add_cpu_threads_option(po::options_description& options, int* threads);
 

@@ -41,8 +41,6 @@ int run(int argc, char** argv) {
        "model folders or checkpoint files (several: an ensemble)")
       ("weights", po::value<std::vector<double>>(&weights)->multitoken(), "ensemble weights, one per model")
       ("device", po::value<std::string>(&device_name)->default_value(device_name), "cpu, cuda or cuda:N")
-      ("precision", po::value<std::string>(&precision)->default_value(precision),
-       "matrix products in float32 or bfloat16 (float32 weights either way)")
       ("host", po::value<std::string>(&s.host)->default_value(s.host), "address to listen on (0.0.0.0: every interface)")
       ("port", po::value<int>(&s.port)->default_value(s.port), "TCP port; 0 = any free one (printed)")
       ("mini-batch", po::value<int64_t>(&s.mini_batch)->default_value(s.mini_batch), "lines translated together at most")
@@ -60,6 +58,7 @@ int run(int argc, char** argv) {
       ("beam-size,b", po::value<int64_t>(&s.translate.search.beam_size)->default_value(s.translate.search.beam_size),
        "beam size of requests that give none")
       ("normalize,n", defaulted(&s.translate.search.normalize), "divide scores by length^ALPHA");
+  add_precision_option(options, &precision);
   add_cpu_threads_option(options, &threads);
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;

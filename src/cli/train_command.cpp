@@ -66,10 +66,9 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dump-config", "print the effective configuration as INI and exit")
       ("model,m", po::value<std::string>(&t.model_dir), "model folder (checkpoints, logs); resumes when it holds one")
       ("device", po::value<std::string>(&r.device)->default_value(r.device), "cpu, cuda or cuda:N")
-      ("precision", po::value<std::string>(&r.precision)->default_value(r.precision),
-       "matrix products in float32 or bfloat16 (float32 weights, gradients and optimizer state either way)")
       ("seed", po::value<uint64_t>(&t.seed)->default_value(t.seed), "seed of initialisation, dropout and shuffling")
       ("quiet", "no progress lines");
+  add_precision_option(general, &r.precision);
   add_cpu_threads_option(general, &r.threads);
 
   po::options_description data("Data");

@@ -66,17 +66,19 @@ void add_common(po::options_description& options, Common& c) {
       ("help,h", "show this help")
       ("models,m", po::value<std::vector<std::string>>(&c.models)->multitoken()->required(),
        "model folders or checkpoint files")
-      ("device", po::value<std::string>(&c.device)->default_value(c.device), "cpu, cuda or cuda:N")
-      ("precision", po::value<std::string>(&c.precision)->default_value(c.precision),
-       "matrix products in float32 or bfloat16 (float32 weights either way)");
+      ("device", po::value<std::string>(&c.device)->default_value(c.device), "cpu, cuda or cuda:N");
+  add_precision_option(options, &c.precision);
   add_cpu_threads_option(options, &c.threads);
 }
 
-// Threads (printed) and device, as every LibTorch program sets them up.
-torch::Device start(const std::string& program, const Common& c) {
+// Threads (printed) and device, as every LibTorch program sets them up, then
+// the models in --precision.
+Translator start(const std::string& program, const Common& c) {
   util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(program, c.threads));
-  return parse_device(c.device);
+  auto translator = Translator::load(c.models, parse_device(c.device), c.weights);
+  translator.set_precision(model::parse_precision(c.precision));
+  return translator;
 }
 
 int translate(int argc, char** argv) {
@@ -132,9 +134,7 @@ int translate(int argc, char** argv) {
   else throw Error("unknown --alignment '" + alignment + "'; use hard or soft");
   t.search.keep_attention = t.alignment != AlignmentOutput::kNone;
 
-  const auto device = start("tandem-translate", c);
-  auto translator = Translator::load(c.models, device, c.weights);
-  translator.set_precision(model::parse_precision(c.precision));
+  auto translator = start("tandem-translate", c);
   if (!shortlist.empty()) {
     if (shortlist.size() > 3) throw Error("--shortlist takes FILE [FIRST [BEST]]");
     const auto count = [&](size_t i, const char* what) -> int64_t {
@@ -206,9 +206,7 @@ int score(int argc, char** argv) {
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kScoreUsage, options)) return 0;
   po::notify(vm);
-  const auto device = start("tandem-score", c);
-  auto translator = Translator::load(c.models, device, c.weights);
-  translator.set_precision(model::parse_precision(c.precision));
+  auto translator = start("tandem-score", c);
   const bool language_model = translator.is_language_model();
   if (language_model && sets.size() != 1) {
     throw Error(c.models.front() + " is a language model: give it one text file, --train-sets FILE");
@@ -299,9 +297,7 @@ int sample(int argc, char** argv) {
     t.search.beam_size = 1;
     t.search.sampling = t.search.top_k > 0 ? search::Sampling::kTopK : search::Sampling::kFull;
   }
-  const auto device = start("tandem-sample", c);
-  auto translator = Translator::load(c.models, device, c.weights);
-  translator.set_precision(model::parse_precision(c.precision));
+  auto translator = start("tandem-sample", c);
   if (!translator.is_language_model()) {
     throw Error(c.models.front() + ": a translation model (--type s2s); tandem-sample needs a language model "
                 "(tandem-train --type lm); translate with tandem-translate");

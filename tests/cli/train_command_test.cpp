@@ -67,10 +67,8 @@ TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {
 TEST(TrainProgramTest, AProgressLineOnATerminalOnly) {
   if (std::system("command -v script > /dev/null 2>&1") != 0) GTEST_SKIP() << "script(1) is not installed";
   const std::string dir = test::temp_dir();
-  std::string text;
-  for (const auto& s : test::sample_sentences()) text += s + "\n";
-  test::write_file(dir + "/train.txt", text);
-  const std::string args = "--train-sets " + dir + "/train.txt " + dir + "/train.txt --vocabs " +
+  const std::string text = test::sample_model_path() + ".txt";  // the sample sentences, a line each
+  const std::string args = "--train-sets " + text + " " + text + " --vocabs " +
                            test::sample_model_path() +
                            " --dim-emb 8 --dim-rnn 8 --mini-batch 2 --after-updates 30 --disp-freq 10 --valid-freq 0"
                            " --cpu-threads 1";

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <thread>
+#include <tuple>
 
 #include "tandem/model/checkpoint.h"
 #include "test_support.h"
@@ -282,30 +283,25 @@ TEST_F(DataParallelTest, BadLaunchesAreClearErrors) {
 }
 
 TEST_F(DataParallelTest, WorkersStartedWithOtherOptionsStopAtTheStart) {
-  const int port = free_port();
   const std::string base = "--after-updates 2 --cpu-threads 1 --distributed-timeout 20";
-  auto rank0 = start_worker(common("m", "gru") + " " + base, torchrun_env(0, 2, port), dir_ + "/rank0.err");
-  auto rank1 = start_worker(common("m", "gru") + " " + base + " --label-smoothing 0.1", torchrun_env(1, 2, port),
-                            dir_ + "/rank1.err");
-  ASSERT_TRUE(rank0->wait(std::chrono::seconds(40)));
-  ASSERT_TRUE(rank1->wait(std::chrono::seconds(10)));
-  EXPECT_EQ(rank0->exit_code, 1);
-  EXPECT_EQ(rank1->exit_code, 1);
-  for (const auto* w : {rank0.get(), rank1.get()}) {
-    EXPECT_NE(w->err().find("not started alike: rank 1"), std::string::npos) << w->err();
-    EXPECT_NE(w->err().find("--label-smoothing"), std::string::npos) << w->err();
+  // Rank 1 differs by one option; both stop, naming rank 1 and the option.
+  for (const auto& [folder, option, name] : std::vector<std::tuple<std::string, std::string, std::string>>{
+           {"m", "--label-smoothing 0.1", "--label-smoothing"}, {"p", "--precision bfloat16", "--precision"}}) {
+    const int port = free_port();
+    auto rank0 = start_worker(common(folder, "gru") + " " + base, torchrun_env(0, 2, port),
+                              dir_ + "/" + folder + "0.err");
+    auto rank1 = start_worker(common(folder, "gru") + " " + base + " " + option, torchrun_env(1, 2, port),
+                              dir_ + "/" + folder + "1.err");
+    ASSERT_TRUE(rank0->wait(std::chrono::seconds(40))) << option;
+    ASSERT_TRUE(rank1->wait(std::chrono::seconds(10))) << option;
+    EXPECT_EQ(rank0->exit_code, 1) << option;
+    EXPECT_EQ(rank1->exit_code, 1) << option;
+    for (const auto* w : {rank0.get(), rank1.get()}) {
+      EXPECT_NE(w->err().find("not started alike: rank 1"), std::string::npos) << w->err();
+      EXPECT_NE(w->err().find(name), std::string::npos) << w->err();
+    }
+    EXPECT_FALSE(fs::exists(dir_ + "/" + folder + "/model.ckpt")) << option;
   }
-  EXPECT_FALSE(fs::exists(dir_ + "/m/model.ckpt"));
-  // Another --precision is another start too.
-  const int port2 = free_port();
-  auto p0 = start_worker(common("p", "gru") + " " + base, torchrun_env(0, 2, port2), dir_ + "/p0.err");
-  auto p1 = start_worker(common("p", "gru") + " " + base + " --precision bfloat16", torchrun_env(1, 2, port2),
-                         dir_ + "/p1.err");
-  ASSERT_TRUE(p0->wait(std::chrono::seconds(40)));
-  ASSERT_TRUE(p1->wait(std::chrono::seconds(10)));
-  EXPECT_EQ(p0->exit_code, 1);
-  EXPECT_EQ(p1->exit_code, 1);
-  EXPECT_NE(p1->err().find("--precision"), std::string::npos) << p1->err();
 }
 
 TEST_F(DataParallelTest, AWorkerThatNeverJoinsIsReportedWithinTheTimeout) {

@@ -90,14 +90,11 @@ INSTANTIATE_TEST_SUITE_P(Cells, PrecisionCellTest, ::testing::Values(CellType::k
 // The programs: training and translation in bfloat16; checkpoints stay float32.
 TEST(PrecisionProgramTest, TrainAndTranslateInBFloat16) {
   const std::string dir = test::temp_dir();
-  std::string text;
-  for (const auto& s : test::sample_sentences()) text += s + "\n";
-  test::write_file(dir + "/train.txt", text);
-  auto r = test::run_program("tandem-train", "--model " + dir + "/m -t " + dir + "/train.txt " + dir +
-                                                 "/train.txt --vocabs " + test::sample_model_path() +
+  const std::string text = test::sample_model_path() + ".txt";  // the sample sentences, a line each
+  auto r = test::run_program("tandem-train", "--model " + dir + "/m -t " + text + " " + text + " --vocabs " +
+                                                 test::sample_model_path() +
                                                  " --dim-emb 8 --dim-rnn 16 --after-updates 3 --valid-freq 3 --valid-sets " +
-                                                 dir + "/train.txt " + dir + "/train.txt --precision bfloat16"
-                                                 " --cpu-threads 1 --quiet");
+                                                 text + " " + text + " --precision bfloat16 --cpu-threads 1 --quiet");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const auto loaded = load_checkpoint(dir + "/m/model.ckpt", torch::kCPU);
   for (const auto& p : loaded.model->parameters()) EXPECT_EQ(p.scalar_type(), torch::kFloat32);
@@ -106,8 +103,8 @@ TEST(PrecisionProgramTest, TrainAndTranslateInBFloat16) {
                         input);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
-  r = test::run_program("tandem-score", "-m " + dir + "/m --precision bfloat16 -t " + dir + "/train.txt " + dir +
-                                            "/train.txt --summary --cpu-threads 1");
+  r = test::run_program("tandem-score",
+                        "-m " + dir + "/m --precision bfloat16 -t " + text + " " + text + " --summary --cpu-threads 1");
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = test::run_program("tandem-translate", "-m " + dir + "/m --precision half --cpu-threads 1", input);
   EXPECT_EQ(r.exit_code, 1);

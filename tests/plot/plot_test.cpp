@@ -108,13 +108,11 @@ TEST(LearningCurvesTest, ReadsRunsAndAResumedRunReplacesItsRepeatedUpdates) {
 // a translation made with --alignment soft.
 TEST(PlotProgramTest, CurvesOfRunsAndTheAttentionOfATranslation) {
   const std::string dir = test::temp_dir();
-  std::string text;
-  for (const auto& s : test::sample_sentences()) text += s + "\n";
-  test::write_file(dir + "/train.txt", text);
+  const std::string text = test::sample_model_path() + ".txt";  // the sample sentences, a line each
   for (const std::string run : {"gru", "lstm"}) {
     const auto r = test::run_program(
-        "tandem-train", "--model " + dir + "/" + run + "/model -t " + dir + "/train.txt " + dir + "/train.txt --valid-sets " +
-                            dir + "/train.txt " + dir + "/train.txt --vocabs " + test::sample_model_path() +
+        "tandem-train", "--model " + dir + "/" + run + "/model -t " + text + " " + text + " --valid-sets " + text + " " +
+                            text + " --vocabs " + test::sample_model_path() +
                             " --cell " + run + " --dim-emb 8 --dim-rnn 8 --after-updates 6 --disp-freq 2 --valid-freq 3"
                             " --valid-metrics cross-entropy perplexity --cpu-threads 1 --quiet");
     ASSERT_EQ(r.exit_code, 0) << r.err;

@@ -1,0 +1,71 @@
+#include "tandem/util/blas_kernel.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace tandem::util {
+namespace {
+
+using CorenameFn = char* (*)();
+using VoidFn = void (*)();
+
+template <typename Fn>
+Fn find_symbol(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
+}
+
+}  // namespace
+
+CpuVectorFeatures cpu_vector_features() {
+  CpuVectorFeatures f;
+#if defined(__x86_64__) || defined(__i386__)
+  // libgcc's checks include the operating system's support (XCR0) for the registers.
+  __builtin_cpu_init();
+  f.avx2_fma = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+  f.avx512 = f.avx2_fma && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512cd") &&
+             __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+             __builtin_cpu_supports("avx512vl");
+#endif
+  return f;
+}
+
+std::string better_openblas_core(const std::string& current, const CpuVectorFeatures& cpu) {
+  if (current != "Prescott") return "";
+  if (cpu.avx512) return "SkylakeX";
+  if (cpu.avx2_fma) return "Haswell";
+  return "";
+}
+
+std::string openblas_core() {
+  const auto corename = find_symbol<CorenameFn>("openblas_get_corename");
+  if (corename == nullptr) return "";
+  const char* name = corename();
+  return name == nullptr ? "" : name;
+}
+
+std::string use_best_blas_kernel() {
+  static std::once_flag once;
+  static std::string note;
+  std::call_once(once, [] {
+    if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice
+    const auto quit = find_symbol<VoidFn>("gotoblas_dynamic_quit");
+    const auto init = find_symbol<VoidFn>("gotoblas_dynamic_init");
+    const std::string before = openblas_core();
+    const std::string core = better_openblas_core(before, cpu_vector_features());
+    if (core.empty() || quit == nullptr || init == nullptr) return;
+    // gotoblas_dynamic_init reads OPENBLAS_CORETYPE, as at load time; the variable
+    // is removed again so that child processes choose for themselves.
+    setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+    quit();
+    init();
+    unsetenv("OPENBLAS_CORETYPE");
+    const std::string after = openblas_core();
+    note = "BLAS: OpenBLAS's " + after + " kernels instead of its " + before +
+           " fallback (it does not know this CPU's model; OPENBLAS_CORETYPE chooses another)";
+  });
+  return note;
+}
+
+}  // namespace tandem::util

@@ -6,17 +6,26 @@
 #                   with a --device option) on the GPU; the CPU runs the shared
 #                   peer itself. TANDEM_BENCH_PYTHON names the peer's Python
 #                   (default /usr/bin/python3, Debian's python3-torch).
+#   --peer-blas same|installed
+#                   the reference's OpenBLAS kernels. same (default): the ones
+#                   Tandem uses, exported as OPENBLAS_CORETYPE for both (Tandem
+#                   replaces OpenBLAS's generic Prescott fallback on CPUs that
+#                   OpenBLAS does not know, see include/tandem/util/cpu_kernels.h;
+#                   the reference would keep it). installed: whatever the
+#                   reference's OpenBLAS picks when it loads. BLAS_NOTE says which.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 DATA="${ROOT}/../shared/data/multi30k"
 THREADS=2
 DEVICE=cpu
+PEER_BLAS=same
 EXTRA_ARGS=()
 while (($#)); do
   case "$1" in
     --data-dir) DATA="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
     --device) DEVICE="$2"; shift 2 ;;
+    --peer-blas) PEER_BLAS="$2"; shift 2 ;;
     *) EXTRA_ARGS+=("$1"); shift ;;
   esac
 done
@@ -29,6 +38,18 @@ WORK="${TANDEM_BENCH_WORK:-$ROOT/bench/work}"
 mkdir -p "$WORK"
 [[ -x "$BIN/tandem-translate" ]] || "$ROOT/tools/setup.sh"
 "$PYTHON" -c "import torch" 2> /dev/null || { echo "needs python3-torch for the peer: apt-get install python3-torch" >&2; exit 1; }
+# The kernels Tandem switches OpenBLAS and LibTorch to, if it does (its note on stderr names them).
+KERNEL_NOTE=$("$BIN/tandem-bench" mm --size 64 --seconds 0 --cpu-threads 1 2>&1 | grep "^CPU kernels: " || true)
+TANDEM_BLAS_CORE=$(sed -n "s/.*OpenBLAS's \([A-Za-z0-9]*\) kernels.*/\1/p" <<< "$KERNEL_NOTE")
+TANDEM_ATEN_CAPABILITY=$(sed -n "s/.*LibTorch's \([a-z0-9]*\) kernels.*/\1/p" <<< "$KERNEL_NOTE")
+case "$PEER_BLAS" in
+  same)
+    [[ -n "$TANDEM_BLAS_CORE" && -z "${OPENBLAS_CORETYPE:-}" ]] && export OPENBLAS_CORETYPE="$TANDEM_BLAS_CORE"
+    [[ -n "$TANDEM_ATEN_CAPABILITY" && -z "${ATEN_CPU_CAPABILITY:-}" ]] && export ATEN_CPU_CAPABILITY="$TANDEM_ATEN_CAPABILITY" ;;
+  installed) ;;
+  *) echo "--peer-blas takes same or installed" >&2; exit 1 ;;
+esac
+BLAS_NOTE="OpenBLAS kernels: tandem ${TANDEM_BLAS_CORE:-${OPENBLAS_CORETYPE:-as OpenBLAS chose}}, reference ${OPENBLAS_CORETYPE:-as OpenBLAS chose}; LibTorch kernels: tandem ${TANDEM_ATEN_CAPABILITY:-${ATEN_CPU_CAPABILITY:-default}}, reference ${ATEN_CPU_CAPABILITY:-default}"
 
 # prepare_multi30k SPLIT...: WORK/SPLIT.{en,de} as text and as ids
 prepare_multi30k() {

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Tandem next to ../shared/peers/torch_reference.py, in one run: the instrument.
 #
-#   bench/compare.sh [--data-dir DIR] [--threads N] [--device cpu|cuda] [--rounds N] [--batches N] [--updates N]
+#   bench/compare.sh [--data-dir DIR] [--threads N] [--device cpu|cuda] [--peer-blas same|installed]
+#                    [--rounds N] [--batches N] [--updates N]
 #                    [--precisions "float32 bfloat16"] [--shortlist FIRST,BEST]
 #
 # Same data (Multi30k en->de, joint 8000-piece SentencePiece model), same sizes
@@ -119,7 +120,7 @@ FIGURES+=("first") UNITS+=("s to first line")
 declare -A RESULT PEER_FIGURE
 gpu=""
 [[ "$DEVICE" == cpu ]] || gpu=", device $DEVICE: $("$PYTHON" -c 'import torch; print(torch.cuda.get_device_name())')"
-echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)$gpu"
+echo "threads $THREADS, $ROUNDS rounds, $(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs)$gpu; $BLAS_NOTE"
 for ((round = 1; round <= ROUNDS; ++round)); do
   echo "round $round"
   PEER_FIGURE=()

@@ -2,14 +2,14 @@
 
 #include <iostream>
 
-#include "tandem/util/blas_kernel.h"
+#include "tandem/util/cpu_kernels.h"
 #include "tandem/util/cpu_threads.h"
 
 namespace tandem::util {
 
 int set_torch_threads(int threads) {
-  // Before the first product of the program: the kernels OpenBLAS multiplies with.
-  if (const auto note = use_best_blas_kernel(); !note.empty()) std::cerr << note << "\n";
+  // Before the first product of the program: the kernels OpenBLAS and LibTorch compute with.
+  if (const auto note = use_best_cpu_kernels(); !note.empty()) std::cerr << note << "\n";
   torch::set_num_threads(resolve_cpu_threads(threads));
   return torch::get_num_threads();
 }

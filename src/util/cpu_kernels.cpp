@@ -1,4 +1,4 @@
-#include "tandem/util/blas_kernel.h"
+#include "tandem/util/cpu_kernels.h"
 
 #include <dlfcn.h>
 
@@ -15,6 +15,17 @@ template <typename Fn>
 Fn find_symbol(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_DEFAULT, name));
 }
+
+// LibTorch reads ATEN_CPU_CAPABILITY at its first element-wise operation, so the
+// variable is set before main (and stays set: child processes choose the same).
+// Empty when the user had set it or the CPU keeps LibTorch's own choice.
+std::string choose_aten_capability() {
+  if (std::getenv("ATEN_CPU_CAPABILITY") != nullptr) return "";
+  const std::string capability = aten_capability_for(cpu_vector_features());
+  if (!capability.empty()) setenv("ATEN_CPU_CAPABILITY", capability.c_str(), 0);
+  return capability;
+}
+const std::string kAtenCapability = choose_aten_capability();
 
 }  // namespace
 
@@ -38,6 +49,8 @@ std::string better_openblas_core(const std::string& current, const CpuVectorFeat
   return "";
 }
 
+std::string aten_capability_for(const CpuVectorFeatures& cpu) { return cpu.avx512 ? "avx512" : ""; }
+
 std::string openblas_core() {
   const auto corename = find_symbol<CorenameFn>("openblas_get_corename");
   if (corename == nullptr) return "";
@@ -45,25 +58,29 @@ std::string openblas_core() {
   return name == nullptr ? "" : name;
 }
 
-std::string use_best_blas_kernel() {
+std::string use_best_cpu_kernels() {
   static std::once_flag once;
   static std::string note;
   std::call_once(once, [] {
-    if (std::getenv("OPENBLAS_CORETYPE") != nullptr) return;  // the user's choice
+    std::string blas;
     const auto quit = find_symbol<VoidFn>("gotoblas_dynamic_quit");
     const auto init = find_symbol<VoidFn>("gotoblas_dynamic_init");
     const std::string before = openblas_core();
     const std::string core = better_openblas_core(before, cpu_vector_features());
-    if (core.empty() || quit == nullptr || init == nullptr) return;
-    // gotoblas_dynamic_init reads OPENBLAS_CORETYPE, as at load time; the variable
-    // is removed again so that child processes choose for themselves.
-    setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
-    quit();
-    init();
-    unsetenv("OPENBLAS_CORETYPE");
-    const std::string after = openblas_core();
-    note = "BLAS: OpenBLAS's " + after + " kernels instead of its " + before +
-           " fallback (it does not know this CPU's model; OPENBLAS_CORETYPE chooses another)";
+    if (std::getenv("OPENBLAS_CORETYPE") == nullptr && !core.empty() && quit != nullptr && init != nullptr) {
+      // gotoblas_dynamic_init reads OPENBLAS_CORETYPE, as at load time; the variable
+      // is removed again so that child processes choose for themselves.
+      setenv("OPENBLAS_CORETYPE", core.c_str(), 1);
+      quit();
+      init();
+      unsetenv("OPENBLAS_CORETYPE");
+      blas = "OpenBLAS's " + openblas_core() + " kernels instead of its " + before +
+             " fallback (it does not know this CPU's model)";
+    }
+    const std::string aten = kAtenCapability.empty() ? "" : "LibTorch's " + kAtenCapability + " kernels";
+    if (blas.empty() && aten.empty()) return;
+    note = "CPU kernels: " + blas + (blas.empty() || aten.empty() ? "" : "; ") + aten +
+           " (OPENBLAS_CORETYPE and ATEN_CPU_CAPABILITY choose others)";
   });
   return note;
 }

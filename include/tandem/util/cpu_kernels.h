@@ -1,0 +1,51 @@
+// The CPU kernels Tandem's products and element-wise operations run on.
+//
+// Two libraries pick their kernels from what they know of the CPU, and on a CPU
+// newer than them they pick badly:
+// - OpenBLAS (Debian's libopenblas0-openmp, a DYNAMIC_ARCH build) chooses when it
+//   loads, from the CPU's family and model numbers. On a model it does not know it
+//   falls back to the generic "Prescott" kernels (SSE3): Debian 12's OpenBLAS
+//   0.3.21 does not know Intel's Emerald Rapids (family 6, model 207), and there
+//   float32 products ran 5x slower than with its AVX-512 "SkylakeX" kernels
+//   (`tandem-bench mm`, 1 thread: 32 against 159 GFLOP/s).
+// - LibTorch 1.13 (Debian's build carries AVX2 and AVX-512 variants of its
+//   element-wise kernels) ran its AVX2 variants on the same CPU; with
+//   ATEN_CPU_CAPABILITY=avx512 training was 6% faster, translations identical.
+// use_best_cpu_kernels() (called by set_torch_threads, before a program's first
+// product) re-initialises OpenBLAS with the newest kernels the CPU runs when it
+// fell back to Prescott; LibTorch's AVX-512 kernels are chosen before main (the
+// choice is made at LibTorch's first element-wise operation) on CPUs with
+// AVX-512. A user's OPENBLAS_CORETYPE or ATEN_CPU_CAPABILITY is never overridden,
+// a kernel OpenBLAS chose itself is kept, and another BLAS is left alone.
+#pragma once
+
+#include <string>
+
+namespace tandem::util {
+
+/// What the CPU runs, as far as the kernel choice goes.
+struct CpuVectorFeatures {
+  bool avx2_fma = false;  ///< AVX2 and FMA (OpenBLAS's Haswell kernels)
+  bool avx512 = false;    ///< AVX-512 F, CD, BW, DQ and VL (its SkylakeX kernels, LibTorch's avx512)
+};
+
+/// This CPU's features (with the operating system's support for their registers).
+CpuVectorFeatures cpu_vector_features();
+
+/// The OpenBLAS core type to force, or "" to keep `current` (the name
+/// openblas_get_corename() gives): only the Prescott fallback is replaced.
+std::string better_openblas_core(const std::string& current, const CpuVectorFeatures& cpu);
+
+/// The kernel family OpenBLAS uses now ("" when the BLAS is not OpenBLAS).
+std::string openblas_core();
+
+/// The ATEN_CPU_CAPABILITY Tandem sets for a CPU ("" for LibTorch's own choice).
+std::string aten_capability_for(const CpuVectorFeatures& cpu);
+
+/// Once per process: replaces OpenBLAS's Prescott fallback as described above.
+/// Returns a line saying which kernels run when Tandem chose them, else "".
+/// Call it before any thread multiplies matrices (OpenBLAS's table is swapped,
+/// not locked).
+std::string use_best_cpu_kernels();
+
+}  // namespace tandem::util

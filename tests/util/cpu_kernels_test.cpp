@@ -1,0 +1,52 @@
+#include "tandem/util/cpu_kernels.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <cstdlib>
+
+#include "tandem/util/cpu_threads.h"
+
+namespace tandem::util {
+namespace {
+
+const CpuVectorFeatures kNone;
+const CpuVectorFeatures kAvx2{/*avx2_fma=*/true, /*avx512=*/false};
+const CpuVectorFeatures kAvx512{/*avx2_fma=*/true, /*avx512=*/true};
+
+TEST(CpuKernelsTest, OnlyOpenBlasPrescottFallbackIsReplacedAndOnlyByWhatTheCpuRuns) {
+  EXPECT_EQ(better_openblas_core("Prescott", kAvx512), "SkylakeX");
+  EXPECT_EQ(better_openblas_core("Prescott", kAvx2), "Haswell");
+  EXPECT_EQ(better_openblas_core("Prescott", kNone), "");
+  // A kernel OpenBLAS chose itself stays, even where a wider one would run.
+  EXPECT_EQ(better_openblas_core("Haswell", kAvx512), "");
+  EXPECT_EQ(better_openblas_core("Zen", kAvx512), "");
+  EXPECT_EQ(better_openblas_core("", kAvx512), "");  // not OpenBLAS
+  EXPECT_EQ(aten_capability_for(kAvx512), "avx512");
+  EXPECT_EQ(aten_capability_for(kAvx2), "");
+}
+
+TEST(CpuKernelsTest, ProgramsThatSetTheirThreadsComputeWithTheCpusKernels) {
+  set_torch_threads(1);
+  const auto cpu = cpu_vector_features();
+  // LibTorch's element-wise kernels: the variable it reads at its first element-wise
+  // operation was set before main (LibTorch 1.13 does not export the choice itself).
+  if (cpu.avx512) {
+    const char* capability = std::getenv("ATEN_CPU_CAPABILITY");
+    ASSERT_NE(capability, nullptr);
+  }
+  const std::string core = openblas_core();
+  if (!core.empty() && std::getenv("OPENBLAS_CORETYPE") == nullptr && cpu.avx2_fma) {
+    EXPECT_NE(core, "Prescott") << "OpenBLAS still on its generic kernels on a CPU with AVX2";
+  }
+  // The switched libraries still compute correctly (sizes past OpenBLAS's small-matrix paths).
+  const auto a = torch::randn({300, 200}, torch::dtype(torch::kFloat64));
+  const auto b = torch::randn({200, 100}, torch::dtype(torch::kFloat64));
+  const auto product = torch::mm(a.to(torch::kFloat32), b.to(torch::kFloat32));
+  EXPECT_TRUE(torch::allclose(product.to(torch::kFloat64), torch::mm(a, b), /*rtol=*/1e-4, /*atol=*/1e-3));
+  EXPECT_TRUE(torch::allclose(torch::tanh(a.to(torch::kFloat32)).to(torch::kFloat64), torch::tanh(a), 1e-5, 1e-6));
+  EXPECT_EQ(use_best_cpu_kernels(), use_best_cpu_kernels());  // once per process
+}
+
+}  // namespace
+}  // namespace tandem::util

@@ -2,6 +2,9 @@
 
 #include <torch/torch.h>
 
+#include <string>
+#include <vector>
+
 namespace tandem::model {
 namespace {
 
@@ -17,6 +20,30 @@ torch::optional<std::tuple<torch::Tensor, torch::Tensor>> to_hx(const torch::nn:
 RecurrentState from_hx(const torch::Tensor& h) { return {h, {}}; }
 RecurrentState from_hx(const std::tuple<torch::Tensor, torch::Tensor>& hc) { return {std::get<0>(hc), std::get<1>(hc)}; }
 
+// One direction of one layer over a padded batch-major sequence, through
+// LibTorch's unpacked path, which on the CPU multiplies the input projection of
+// all time steps at once. @return outputs [B, T, H]
+torch::Tensor run_direction(const torch::nn::RNN&, const torch::Tensor& x, const torch::Tensor& h0,
+                            const std::vector<torch::Tensor>& w) {
+  return std::get<0>(torch::rnn_tanh(x, h0, w, true, 1, 0.0, false, false, /*batch_first=*/true));
+}
+torch::Tensor run_direction(const torch::nn::GRU&, const torch::Tensor& x, const torch::Tensor& h0,
+                            const std::vector<torch::Tensor>& w) {
+  return std::get<0>(torch::gru(x, h0, w, true, 1, 0.0, false, false, /*batch_first=*/true));
+}
+torch::Tensor run_direction(const torch::nn::LSTM&, const torch::Tensor& x, const torch::Tensor& h0,
+                            const std::vector<torch::Tensor>& w) {
+  return std::get<0>(torch::lstm(x, {h0, torch::zeros_like(h0)}, w, true, 1, 0.0, false, false, /*batch_first=*/true));
+}
+
+// [B, T] positions that reverse each row within its length and keep its padding
+// in place (the permutation is its own inverse).
+torch::Tensor reversal_within_lengths(const torch::Tensor& lengths, int64_t steps) {
+  const auto t = torch::arange(steps, lengths.options()).unsqueeze(0);  // [1, T]
+  const auto n = lengths.unsqueeze(1);                                    // [B, 1]
+  return torch::where(t < n, n - 1 - t, t);                               // [B, T]
+}
+
 template <typename Rnn>
 class RnnStackOf : public RnnStackImpl {
  public:
@@ -28,6 +55,7 @@ class RnnStackOf : public RnnStackImpl {
       auto [outputs, hx] = rnn_->forward(inputs, to_hx(rnn_, state));
       return {outputs, from_hx(hx)};
     }
+    if (inputs.device().is_cpu() && !state.defined()) return forward_cpu(inputs, lengths);
     const auto packed = rnn_utils::pack_padded_sequence(inputs, lengths, /*batch_first=*/true,
                                                         /*enforce_sorted=*/false);
     auto [packed_out, hx] = rnn_->forward_with_packed_input(packed, to_hx(rnn_, state));
@@ -37,6 +65,43 @@ class RnnStackOf : public RnnStackImpl {
   }
 
  private:
+  // Padded sequences from a zero state on the CPU, layer by layer and direction by
+  // direction: each direction's input projection over all time steps is one
+  // product (a packed sequence multiplies it step by step, a few rows at a time).
+  // The backward direction reads each row reversed within its length, so padding
+  // never enters a real position's state; the final states are the outputs at
+  // each row's last real position. An LSTM's final memory cell is not returned
+  // (c undefined): the encoder, this path's caller, reads only h.
+  std::pair<torch::Tensor, RecurrentState> forward_cpu(const torch::Tensor& inputs, const torch::Tensor& lengths) {
+    const auto& o = rnn_->options;
+    const int64_t batch = inputs.size(0);
+    const int64_t steps = inputs.size(1);
+    const int64_t dirs = o.bidirectional() ? 2 : 1;
+    const auto lengths_here = lengths.to(inputs.device(), torch::kLong);
+    const auto reversal = reversal_within_lengths(lengths_here, steps).unsqueeze(-1);  // [B, T, 1]
+    const auto last = (lengths_here - 1).view({batch, 1, 1});                         // [B, 1, 1]
+    const auto h0 = torch::zeros({1, batch, o.hidden_size()}, inputs.options());
+    const auto params = rnn_->named_parameters(/*recurse=*/false);
+    std::vector<torch::Tensor> finals;  // [B, H] per layer and direction, LibTorch's order
+    torch::Tensor x = inputs;
+    for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+      std::vector<torch::Tensor> outputs;
+      for (int64_t dir = 0; dir < dirs; ++dir) {
+        const std::string suffix = "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
+        const std::vector<torch::Tensor> w = {params["weight_ih" + suffix], params["weight_hh" + suffix],
+                                              params["bias_ih" + suffix], params["bias_hh" + suffix]};
+        const auto in = dir == 0 ? x : x.gather(1, reversal.expand({batch, steps, x.size(2)}));
+        const auto out = run_direction(rnn_, in, h0, w);  // [B, T, H], reversed for dir 1
+        finals.push_back(out.gather(1, last.expand({batch, 1, out.size(2)})).squeeze(1));
+        outputs.push_back(dir == 0 ? out : out.gather(1, reversal.expand({batch, steps, out.size(2)})));
+      }
+      x = dirs == 1 ? outputs.front() : torch::cat(outputs, /*dim=*/-1);  // [B, T, H x dirs]
+      if (layer + 1 < o.num_layers()) x = torch::dropout(x, o.dropout(), is_training());
+    }
+    const auto mask = (torch::arange(steps, lengths_here.options()).unsqueeze(0) < lengths_here.unsqueeze(1));
+    return {x * mask.unsqueeze(-1).to(x.scalar_type()), RecurrentState{torch::stack(finals, /*dim=*/0), {}}};
+  }
+
   Rnn rnn_;
 };
 

@@ -6,8 +6,11 @@
 //
 // make_rnn_stack is the one place that switches on CellType; the encoder and
 // decoder only see this interface and RecurrentState. With `lengths`, padded
-// positions are packed away: they influence neither the outputs at real
-// positions nor the final state, and their outputs are zero.
+// positions influence neither the outputs at real positions nor the final
+// state, and their outputs are zero. On the CPU from a zero state, each
+// direction's input projection for all time steps is one product and the
+// backward direction reads rows reversed within their lengths (an LSTM's final
+// c is then not returned); otherwise the sequence is packed.
 #pragma once
 
 #include <torch/nn/module.h>

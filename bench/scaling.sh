@@ -5,10 +5,10 @@
 #
 # Multi30k en->de, the sizes of bench/compare.sh, the 300-update model it caches.
 # Parts (all by default; --only "length beam" picks some):
-#   efficiency  torch::mm rate of this machine (tandem-bench mm, float32 2048^3),
-#               training target tokens/s (60 updates, 5 left out), the model's
+#   efficiency  torch::mm rate of this machine (tandem-bench mm, 2048^3, float32 and
+#               bfloat16), training target tokens/s in each (60 updates, 5 left out), the model's
 #               FLOPs per target token (tandem-bench flops, mean training
-#               sentence lengths), achieved GFLOP/s and its share of the mm rate
+#               sentence lengths), achieved GFLOP/s and its share of the mm rate of its type
 #   length      translation time against source length 10..200 pieces
 #               (32 sentences cut from test_2016_flickr's pieces, beam 5, one batch)
 #   beam        against beam size 1..16 (first 256 test sentences, mini-batch 64)
@@ -67,8 +67,6 @@ for part in $PARTS; do
   case "$part" in
     efficiency)
       echo "efficiency"
-      peak=$("$BIN/tandem-bench" mm --cpu-threads "$THREADS" --device "$DEVICE" 2> /dev/null | awk '{print $6}')
-      rate=$(timed_training_rate 60)
       read -r src tgt <<< "$(python3 - "$WORK/train.en.ids" "$WORK/train.de.ids" <<'PY'
 import sys
 # as tandem-train reads them: eos appended, lines over 100 pieces left out on both sides
@@ -80,16 +78,22 @@ PY
       "$BIN/tandem-bench" flops -m "$MODEL" --source-length "$src" --target-length "$tgt" | sed 's/^/  /'
       mflop=$("$BIN/tandem-bench" flops -m "$MODEL" --source-length "$src" --target-length "$tgt" |
         awk '/^training/ {print $2}')
-      python3 - "$peak" "$rate" "$mflop" <<'PY' | table efficiency "figure value"
+      # Each precision against the product rate of its own type (bfloat16: oneDNN's).
+      for precision in float32 bfloat16; do
+        peak=$("$BIN/tandem-bench" mm --dtype "$precision" --cpu-threads "$THREADS" --device "$DEVICE" 2> /dev/null |
+          awk '{print $6}')
+        rate=$(timed_training_rate 60 "$precision")
+        python3 - "$precision" "$peak" "$rate" "$mflop" <<'PY'
 import sys
-peak, rate, mflop = map(float, sys.argv[1:])
+name = sys.argv[1]
+peak, rate, mflop = map(float, sys.argv[2:])
 achieved = rate * mflop / 1e3
-print("mm_peak_GFLOP/s %.1f" % peak)
-print("training_target_tok/s %.1f" % rate)
-print("training_MFLOP/target_token %.2f" % mflop)
-print("achieved_GFLOP/s %.1f" % achieved)
-print("share_of_peak %.1f%%" % (100 * achieved / peak))
+print("%s_mm_peak_GFLOP/s %.1f" % (name, peak))
+print("%s_training_target_tok/s %.1f" % (name, rate))
+print("%s_achieved_GFLOP/s %.1f" % (name, achieved))
+print("%s_share_of_peak %.1f%%" % (name, 100 * achieved / peak))
 PY
+      done | { echo "training_MFLOP/target_token $mflop"; cat; } | table efficiency "figure value"
       ;;
     length)
       echo "translation time against source length (32 sentences, beam 5, one batch)"

@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <vector>
+
 #include "tandem/error.h"
 
 namespace tandem::model {
@@ -99,9 +101,34 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded) {
 }
 
 StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state) {
-  const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, E]
+  return step_from(embedding_dropout_->forward(embeddings_->forward(previous)), /*projected=*/nullptr, 0, state);
+}
+
+torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, DecoderState& state) {
+  if (!attention_) return forward_sequence(previous, state);
+  const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, T, E]
+  const auto projected = rnn_->project_leading(e);  // e's share of the first layer's products, all steps
+  const int64_t steps = previous.size(1);
+  std::vector<torch::Tensor> features;
+  features.reserve(static_cast<size_t>(steps));
+  for (int64_t t = 0; t < steps; ++t) {
+    features.push_back(step_from(e.select(1, t), &projected, t, state).features);  // [B, E]
+  }
+  return torch::stack(features, /*dim=*/1);  // [B, T, E]
+}
+
+StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs* projected, int64_t t,
+                                   DecoderState& state) {
   StepOutput out;
-  const auto run_rnn = [&](const torch::Tensor& input) {  // input [B, I] -> s_t [B, H]
+  // The RNN's input is [e; rest] (rest undefined: e alone); with `projected`,
+  // e's share of the first layer's products is already in it.
+  const auto run_rnn = [&](const torch::Tensor& rest) {  // -> s_t [B, H]
+    if (projected != nullptr) {
+      auto [s, next] = rnn_->step_projected(*projected, t, rest, state.rnn);
+      state.rnn = next;
+      return s;
+    }
+    const auto input = rest.defined() ? torch::cat({e, rest}, /*dim=*/-1) : e;                // [B, I]
     auto [outputs, next] = rnn_->forward(input.unsqueeze(1), /*lengths=*/{}, state.rnn);  // [B, 1, H]
     state.rnn = next;
     return outputs.squeeze(1);
@@ -109,14 +136,14 @@ StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state)
   switch (options_.attention()) {
     case AttentionType::kBahdanau: {
       auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory);  // [B, M], [B, S]
-      const auto s = run_rnn(torch::cat({e, context}, /*dim=*/-1));                  // [B, H]
+      const auto s = run_rnn(context);                                                // [B, H]
       out.features = torch::tanh(features_->forward(torch::cat({s, context, e}, /*dim=*/-1)));  // [B, E]
       out.attention = weights;
       break;
     }
     case AttentionType::kLuongDot:
     case AttentionType::kLuongGeneral: {
-      const auto s = run_rnn(torch::cat({e, state.feed}, /*dim=*/-1));  // [B, H]
+      const auto s = run_rnn(state.feed);                                 // [B, H]
       auto [context, weights] = attention_->forward(s, state.memory);    // [B, M], [B, S]
       out.features = torch::tanh(features_->forward(torch::cat({context, s}, /*dim=*/-1)));  // [B, E]
       out.attention = weights;
@@ -124,7 +151,7 @@ StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state)
       break;
     }
     case AttentionType::kNone: {
-      const auto s = run_rnn(e);                                                                // [B, H]
+      const auto s = run_rnn({});                                                          // [B, H]
       out.features = torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1)));          // [B, E]
       break;
     }

@@ -36,6 +36,44 @@ torch::Tensor run_direction(const torch::nn::LSTM&, const torch::Tensor& x, cons
   return std::get<0>(torch::lstm(x, {h0, torch::zeros_like(h0)}, w, true, 1, 0.0, false, false, /*batch_first=*/true));
 }
 
+// The first layer's step from its input gates `gi` [B, G] (input product and bias),
+// as LibTorch's cells compute it.
+torch::Tensor first_cell(const torch::nn::RNN&, const torch::Tensor& gi, const RecurrentState& s,
+                         const torch::Tensor& w_hh, const torch::Tensor& b_hh, torch::Tensor*) {
+  return torch::tanh(gi + torch::nn::functional::linear(s.h[0], w_hh, b_hh));
+}
+torch::Tensor first_cell(const torch::nn::GRU&, const torch::Tensor& gi, const RecurrentState& s,
+                         const torch::Tensor& w_hh, const torch::Tensor& b_hh, torch::Tensor*) {
+  const auto h = s.h[0];
+  const auto i = gi.chunk(3, /*dim=*/1);
+  const auto g = torch::nn::functional::linear(h, w_hh, b_hh).chunk(3, /*dim=*/1);
+  const auto r = torch::sigmoid(i[0] + g[0]);
+  const auto z = torch::sigmoid(i[1] + g[1]);
+  const auto n = torch::tanh(i[2] + r * g[2]);
+  return n + z * (h - n);  // (1 - z) n + z h
+}
+torch::Tensor first_cell(const torch::nn::LSTM&, const torch::Tensor& gi, const RecurrentState& s,
+                         const torch::Tensor& w_hh, const torch::Tensor& b_hh, torch::Tensor* c) {
+  const auto g = (gi + torch::nn::functional::linear(s.h[0], w_hh, b_hh)).chunk(4, /*dim=*/1);  // i, f, g, o
+  *c = torch::sigmoid(g[1]) * s.c[0] + torch::sigmoid(g[0]) * torch::tanh(g[2]);
+  return torch::sigmoid(g[3]) * torch::tanh(*c);
+}
+// Layers above the first: LibTorch's cells.
+torch::Tensor upper_cell(const torch::nn::RNN&, const torch::Tensor& x, const RecurrentState& s, int64_t l,
+                         const std::vector<torch::Tensor>& w, torch::Tensor*) {
+  return torch::rnn_tanh_cell(x, s.h[l], w[0], w[1], w[2], w[3]);
+}
+torch::Tensor upper_cell(const torch::nn::GRU&, const torch::Tensor& x, const RecurrentState& s, int64_t l,
+                         const std::vector<torch::Tensor>& w, torch::Tensor*) {
+  return torch::gru_cell(x, s.h[l], w[0], w[1], w[2], w[3]);
+}
+torch::Tensor upper_cell(const torch::nn::LSTM&, const torch::Tensor& x, const RecurrentState& s, int64_t l,
+                         const std::vector<torch::Tensor>& w, torch::Tensor* c) {
+  auto [h, next_c] = torch::lstm_cell(x, {s.h[l], s.c[l]}, w[0], w[1], w[2], w[3]);
+  *c = next_c;
+  return h;
+}
+
 // [B, T] positions that reverse each row within its length and keep its padding
 // in place (the permutation is its own inverse).
 torch::Tensor reversal_within_lengths(const torch::Tensor& lengths, int64_t steps) {
@@ -62,6 +100,44 @@ class RnnStackOf : public RnnStackImpl {
     auto outputs = std::get<0>(rnn_utils::pad_packed_sequence(packed_out, /*batch_first=*/true,
                                                               /*padding_value=*/0.0, inputs.size(1)));  // [B, T, H x dirs]
     return {outputs, from_hx(hx)};
+  }
+
+  ProjectedInputs project_leading(const torch::Tensor& leading) override {
+    const auto params = rnn_->named_parameters(/*recurse=*/false);
+    const auto w_ih = params["weight_ih_l0"];
+    const int64_t x = leading.size(-1);
+    ProjectedInputs out;
+    out.gates = torch::nn::functional::linear(leading, w_ih.narrow(1, 0, x), params["bias_ih_l0"]);
+    out.weights = {w_ih.narrow(1, x, w_ih.size(1) - x), params["weight_hh_l0"], params["bias_hh_l0"]};
+    for (int64_t layer = 1; layer < rnn_->options.num_layers(); ++layer) {
+      const auto l = std::to_string(layer);
+      for (const char* name : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"}) {
+        out.weights.push_back(params[name + l]);
+      }
+    }
+    return out;
+  }
+
+  std::pair<torch::Tensor, RecurrentState> step_projected(const ProjectedInputs& inputs, int64_t t,
+                                                          const torch::Tensor& rest,
+                                                          const RecurrentState& state) override {
+    const auto& w = inputs.weights;
+    const auto gi = inputs.gates.select(1, t) + torch::nn::functional::linear(rest, w[0]);  // [B, G]
+    std::vector<torch::Tensor> hs;
+    std::vector<torch::Tensor> cs;
+    torch::Tensor c;
+    auto x = first_cell(rnn_, gi, state, w[1], w[2], &c);
+    hs.push_back(x);
+    cs.push_back(c);
+    for (int64_t layer = 1; layer < rnn_->options.num_layers(); ++layer) {
+      x = torch::dropout(x, rnn_->options.dropout(), is_training());
+      const size_t k = 3 + 4 * static_cast<size_t>(layer - 1);
+      x = upper_cell(rnn_, x, state, layer, {w[k], w[k + 1], w[k + 2], w[k + 3]}, &c);
+      hs.push_back(x);
+      cs.push_back(c);
+    }
+    RecurrentState next{torch::stack(hs, /*dim=*/0), state.c.defined() ? torch::stack(cs, /*dim=*/0) : torch::Tensor()};
+    return {x, next};
   }
 
  private:

@@ -55,17 +55,7 @@ torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features, const torch::Te
 
 torch::Tensor Seq2SeqImpl::features(const data::Batch& batch) {
   auto state = start(encode(batch.source, batch.source_lengths));
-  if (options_.attention() == AttentionType::kNone) {
-    // A language model, or a translation model without attention: one call over all positions.
-    return decoder_->forward_sequence(batch.target_input, state);  // [B, T, E]
-  }
-  const int64_t steps = batch.target_input.size(1);
-  std::vector<torch::Tensor> steps_out;
-  steps_out.reserve(static_cast<size_t>(steps));
-  for (int64_t t = 0; t < steps; ++t) {
-    steps_out.push_back(step(batch.target_input.select(/*dim=*/1, t), state).features);  // [B, E]
-  }
-  return torch::stack(steps_out, /*dim=*/1);  // [B, T, E]
+  return decoder_->forward_teacher(batch.target_input, state);  // [B, T, E]
 }
 
 torch::Tensor Seq2SeqImpl::forward(const data::Batch& batch) { return logits(features(batch)); }

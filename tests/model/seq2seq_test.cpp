@@ -146,6 +146,19 @@ TEST_P(Seq2SeqConfigTest, PaddingChangesNothing) {
   EXPECT_EQ(loss_alone.tokens, 3);
 }
 
+TEST_P(Seq2SeqConfigTest, TeacherForcingEqualsStepByStep) {
+  torch::manual_seed(4);
+  Seq2Seq model(options());
+  model->eval();
+  const auto batch = batch_of({{5, 6, 7}, {8, 9, 10, 11}}, {{12, 13, 14, 15}, {16}});
+  const auto all_at_once = model->features(batch);  // [B, T, E]
+  auto state = model->start(model->encode(batch.source, batch.source_lengths));
+  for (int64_t t = 0; t < batch.target_input.size(1); ++t) {
+    const auto one = model->step(batch.target_input.select(1, t), state).features;  // [B, E]
+    EXPECT_TRUE(torch::allclose(all_at_once.select(1, t), one, 1e-5, 1e-6)) << "position " << t;
+  }
+}
+
 TEST_P(Seq2SeqConfigTest, GradientsReachEveryParameter) {
   torch::manual_seed(3);
   Seq2Seq model(options());

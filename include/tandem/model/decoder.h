@@ -1,4 +1,5 @@
-// Decoder: one step of the target side; training and every search call step().
+// Decoder: one step of the target side; every search calls step(), training
+// forward_teacher() (the same step at every position, gold previous tokens).
 //
 // Usage:
 //   DecoderState state = decoder->start(encoder_output);
@@ -82,8 +83,19 @@ class DecoderImpl : public torch::nn::Module {
   /// @param previous [B, T] int64 the previous target tokens (bos first)
   /// @return features [B, T, E]; `state` advances past the last position
   torch::Tensor forward_sequence(const torch::Tensor& previous, DecoderState& state);
+  /// Teacher forcing over all positions: step() at every position (equal to it),
+  /// with the embeddings' share of the first recurrent layer's input products
+  /// for all positions in one product; forward_sequence() without attention.
+  /// @param previous [B, T] int64 the previous target tokens (bos first)
+  /// @return features [B, T, E]; `state` advances past the last position
+  torch::Tensor forward_teacher(const torch::Tensor& previous, DecoderState& state);
 
  private:
+  // One step from the embedded previous tokens e [B, E]; `projected` holds e's
+  // share of the first layer's input products at position t (forward_teacher),
+  // or is null.
+  StepOutput step_from(const torch::Tensor& e, const ProjectedInputs* projected, int64_t t, DecoderState& state);
+
   ModelOptions options_;
   torch::nn::Embedding embeddings_;
   torch::nn::Dropout embedding_dropout_;

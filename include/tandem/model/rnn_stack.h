@@ -18,6 +18,7 @@
 
 #include <memory>
 #include <utility>
+#include <vector>
 
 #include "tandem/model/model_options.h"
 #include "tandem/model/recurrent_state.h"
@@ -38,6 +39,13 @@ struct RnnStackOptions {
   TORCH_ARG(double, dropout) = 0.0;
 };
 
+/// What RnnStackImpl::project_leading prepares for the steps of a sequence.
+struct ProjectedInputs {
+  torch::Tensor gates;                ///< [B, T, gates x hidden]: x's share, input bias included
+  std::vector<torch::Tensor> weights;  ///< first layer: y's input weights, recurrent weights and bias;
+                                       ///< then each upper layer's four
+};
+
 class RnnStackImpl : public torch::nn::Module {
  public:
   /// @param inputs  [B, T, input_size]
@@ -46,6 +54,21 @@ class RnnStackImpl : public torch::nn::Module {
   /// @return outputs [B, T, hidden x directions] and the final state
   virtual std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
                                                            const RecurrentState& state) = 0;
+
+  /// Teacher forcing, where the first layer's input is [x_t; y_t] and x_t is
+  /// known for every step before the first: x's share of the first layer's
+  /// input products for all steps in one product, and the weights the steps
+  /// use, split once (a split per step would cost a full-size gradient each).
+  /// @param leading [B, T, X]
+  virtual ProjectedInputs project_leading(const torch::Tensor& leading) = 0;
+
+  /// One step at position t whose first-layer input is [x_t; y_t], x_t's share
+  /// taken from `inputs` (equal to forward() on the concatenation).
+  /// @param rest y_t [B, Y]  @param state [layers, B, H] (not bidirectional)
+  /// @return outputs [B, H] and the next state
+  virtual std::pair<torch::Tensor, RecurrentState> step_projected(const ProjectedInputs& inputs, int64_t t,
+                                                                  const torch::Tensor& rest,
+                                                                  const RecurrentState& state) = 0;
 };
 
 /// Builds the stack for `cell`: the plain tanh RNN, GRU or LSTM.

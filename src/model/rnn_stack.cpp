@@ -74,6 +74,15 @@ torch::Tensor upper_cell(const torch::nn::LSTM&, const torch::Tensor& x, const R
   return h;
 }
 
+// A layer's weights of one direction, in LibTorch's order: input, recurrent, input
+// bias, recurrent bias.
+std::vector<torch::Tensor> layer_weights(const torch::OrderedDict<std::string, torch::Tensor>& params, int64_t layer,
+                                         bool reverse) {
+  const std::string suffix = "_l" + std::to_string(layer) + (reverse ? "_reverse" : "");
+  return {params["weight_ih" + suffix], params["weight_hh" + suffix], params["bias_ih" + suffix],
+          params["bias_hh" + suffix]};
+}
+
 // [B, T] positions that reverse each row within its length and keep its padding
 // in place (the permutation is its own inverse).
 torch::Tensor reversal_within_lengths(const torch::Tensor& lengths, int64_t steps) {
@@ -104,35 +113,30 @@ class RnnStackOf : public RnnStackImpl {
 
   ProjectedInputs project_leading(const torch::Tensor& leading) override {
     const auto params = rnn_->named_parameters(/*recurse=*/false);
-    const auto w_ih = params["weight_ih_l0"];
-    const int64_t x = leading.size(-1);
     ProjectedInputs out;
-    out.gates = torch::nn::functional::linear(leading, w_ih.narrow(1, 0, x), params["bias_ih_l0"]);
-    out.weights = {w_ih.narrow(1, x, w_ih.size(1) - x), params["weight_hh_l0"], params["bias_hh_l0"]};
-    for (int64_t layer = 1; layer < rnn_->options.num_layers(); ++layer) {
-      const auto l = std::to_string(layer);
-      for (const char* name : {"weight_ih_l", "weight_hh_l", "bias_ih_l", "bias_hh_l"}) {
-        out.weights.push_back(params[name + l]);
-      }
+    for (int64_t layer = 0; layer < rnn_->options.num_layers(); ++layer) {
+      out.layers.push_back(layer_weights(params, layer, /*reverse=*/false));
     }
+    const auto& w_ih = out.layers[0][0];
+    const int64_t x = leading.size(-1);
+    out.gates = torch::nn::functional::linear(leading, w_ih.narrow(1, 0, x), out.layers[0][2]);
+    out.rest_weight = w_ih.narrow(1, x, w_ih.size(1) - x);
     return out;
   }
 
   std::pair<torch::Tensor, RecurrentState> step_projected(const ProjectedInputs& inputs, int64_t t,
                                                           const torch::Tensor& rest,
                                                           const RecurrentState& state) override {
-    const auto& w = inputs.weights;
-    const auto gi = inputs.gates.select(1, t) + torch::nn::functional::linear(rest, w[0]);  // [B, G]
+    const auto gi = inputs.gates.select(1, t) + torch::nn::functional::linear(rest, inputs.rest_weight);  // [B, G]
     std::vector<torch::Tensor> hs;
     std::vector<torch::Tensor> cs;
     torch::Tensor c;
-    auto x = first_cell(rnn_, gi, state, w[1], w[2], &c);
+    auto x = first_cell(rnn_, gi, state, inputs.layers[0][1], inputs.layers[0][3], &c);
     hs.push_back(x);
     cs.push_back(c);
     for (int64_t layer = 1; layer < rnn_->options.num_layers(); ++layer) {
       x = torch::dropout(x, rnn_->options.dropout(), is_training());
-      const size_t k = 3 + 4 * static_cast<size_t>(layer - 1);
-      x = upper_cell(rnn_, x, state, layer, {w[k], w[k + 1], w[k + 2], w[k + 3]}, &c);
+      x = upper_cell(rnn_, x, state, layer, inputs.layers[static_cast<size_t>(layer)], &c);
       hs.push_back(x);
       cs.push_back(c);
     }
@@ -163,9 +167,7 @@ class RnnStackOf : public RnnStackImpl {
     for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
       std::vector<torch::Tensor> outputs;
       for (int64_t dir = 0; dir < dirs; ++dir) {
-        const std::string suffix = "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
-        const std::vector<torch::Tensor> w = {params["weight_ih" + suffix], params["weight_hh" + suffix],
-                                              params["bias_ih" + suffix], params["bias_hh" + suffix]};
+        const auto w = layer_weights(params, layer, /*reverse=*/dir == 1);
         const auto in = dir == 0 ? x : x.gather(1, reversal.expand({batch, steps, x.size(2)}));
         const auto out = run_direction(rnn_, in, h0, w);  // [B, T, H], reversed for dir 1
         finals.push_back(out.gather(1, last.expand({batch, 1, out.size(2)})).squeeze(1));

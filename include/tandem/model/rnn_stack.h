@@ -41,9 +41,10 @@ struct RnnStackOptions {
 
 /// What RnnStackImpl::project_leading prepares for the steps of a sequence.
 struct ProjectedInputs {
-  torch::Tensor gates;                ///< [B, T, gates x hidden]: x's share, input bias included
-  std::vector<torch::Tensor> weights;  ///< first layer: y's input weights, recurrent weights and bias;
-                                       ///< then each upper layer's four
+  torch::Tensor gates;        ///< [B, T, gates x hidden]: x's share, input bias included
+  torch::Tensor rest_weight;  ///< [gates x hidden, Y]: the first layer's input weights of y
+  /// Each layer's weights in LibTorch's order: input, recurrent, input bias, recurrent bias.
+  std::vector<std::vector<torch::Tensor>> layers;
 };
 
 class RnnStackImpl : public torch::nn::Module {

@@ -2,11 +2,13 @@
 
 #include <torch/torch.h>
 
+#include <chrono>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
 #include "tandem/error.h"
+#include "report.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
 
@@ -153,6 +155,36 @@ void check_same_setup(const std::vector<std::string>& fingerprints) {
                   a + "'; give every worker the same options and the same files");
     }
   }
+}
+
+data::ParallelCorpus load_training_corpus(const TrainOptions& o, const vocab::Tokenizer& source,
+                                          const vocab::Tokenizer& target, bool language_model, bool verbose,
+                                          std::ostream& log) {
+  data::CorpusOptions options;
+  options.source_path = language_model ? "" : o.train_sets[0];  // empty: monolingual
+  options.target_path = o.train_sets.back();
+  const bool characters = source.is_character_level() && target.is_character_level();
+  options.max_length = o.max_length >= 0 ? o.max_length : characters ? kDefaultCharacterMaxLength : kDefaultMaxLength;
+  if (verbose && o.max_length < 0) {
+    log << "max length: " << options.max_length << " pieces" << (characters ? " (a character vocabulary)" : "") << "\n";
+  }
+  options.skip_invalid_utf8 = o.skip_invalid_utf8;
+  if (o.data_cache != "none") options.cache_folder = o.data_cache.empty() ? o.model_dir : o.data_cache;
+  const auto load_start = std::chrono::steady_clock::now();
+  auto corpus = data::ParallelCorpus::load(options, source, target);
+  if (verbose) {
+    log << "train corpus: " << corpus.report().summary() << "\n";
+    if (!corpus.cache_path().empty()) {
+      const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - load_start;
+      log << "token id cache: " << corpus.cache_path() << " (" << corpus.cache_status() << ", "
+          << format_number(seconds.count(), 1) << "s)\n";
+    }
+  }
+  if (corpus.size() == 0) {
+    throw Error(language_model ? "no usable training sentence is left in " + o.train_sets.front()
+                               : "no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
+  }
+  return corpus;
 }
 
 }  // namespace tandem::train

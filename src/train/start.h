@@ -14,6 +14,7 @@
 #include "tandem/dist/communicator.h"
 #include "tandem/model/checkpoint.h"
 #include "tandem/train/train_options.h"
+#include "tandem/vocab/tokenizer.h"
 
 namespace tandem::train {
 
@@ -31,6 +32,13 @@ struct StartingPoint {
 /// (when `verbose`) what differs from the run that wrote the checkpoint.
 StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const std::filesystem::path& dir,
                          torch::Device device, bool verbose, std::ostream& log);
+
+/// The training corpus of `o.train_sets` (the target side alone for a language
+/// model), its length limit and token id cache as the options say; reports what
+/// was read when `verbose`; throws tandem::Error when no usable pair is left.
+data::ParallelCorpus load_training_corpus(const TrainOptions& o, const vocab::Tokenizer& source,
+                                          const vocab::Tokenizer& target, bool language_model, bool verbose,
+                                          std::ostream& log);
 
 /// What every worker of a run must agree on, one "name: value" line each.
 std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpus, int64_t world_size);

@@ -5,7 +5,6 @@
 #include <csignal>
 #include <chrono>
 #include <cmath>
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <functional>
@@ -24,6 +23,8 @@
 #include "tandem/train/validator.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
+#include "report.h"
+#include "smoothing.h"
 #include "start.h"
 
 namespace tandem::train {
@@ -31,12 +32,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
-
-std::string format_number(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
-  return buffer;
-}
 
 std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerType type, model::Seq2Seq& model, double lr) {
   if (type == OptimizerType::kSgd) {
@@ -135,32 +130,8 @@ model::TrainState Trainer::run() {
   const auto target_tok = vocab::Tokenizer::from_bytes(meta.target_vocab, last_path + " (target vocabulary)");
 
   // Data.
-  data::CorpusOptions corpus_options;
   const bool language_model = meta.options.is_language_model();
-  corpus_options.source_path = language_model ? "" : o.train_sets[0];  // empty: monolingual
-  corpus_options.target_path = o.train_sets.back();
-  const bool characters = source_tok.is_character_level() && target_tok.is_character_level();
-  corpus_options.max_length =
-      o.max_length >= 0 ? o.max_length : characters ? kDefaultCharacterMaxLength : kDefaultMaxLength;
-  if (verbose && o.max_length < 0) {
-    log << "max length: " << corpus_options.max_length << " pieces" << (characters ? " (a character vocabulary)" : "")
-        << "\n";
-  }
-  corpus_options.skip_invalid_utf8 = o.skip_invalid_utf8;
-  if (o.data_cache != "none") corpus_options.cache_folder = o.data_cache.empty() ? o.model_dir : o.data_cache;
-  const auto load_start = Clock::now();
-  const auto corpus = data::ParallelCorpus::load(corpus_options, source_tok, target_tok);
-  if (verbose) {
-    log << "train corpus: " << corpus.report().summary() << "\n";
-    if (!corpus.cache_path().empty()) {
-      log << "token id cache: " << corpus.cache_path() << " (" << corpus.cache_status() << ", "
-          << format_number(std::chrono::duration<double>(Clock::now() - load_start).count(), 1) << "s)\n";
-    }
-  }
-  if (corpus.size() == 0) {
-    throw Error(language_model ? "no usable training sentence is left in " + o.train_sets.front()
-                               : "no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
-  }
+  const auto corpus = load_training_corpus(o, source_tok, target_tok, language_model, verbose, log);
   if (resumed && state.corpus_pairs != corpus.size()) {
     throw Error("the training corpus changed since " + last_path + " was written (" +
                 std::to_string(state.corpus_pairs) + " pairs then, " + std::to_string(corpus.size()) +
@@ -201,15 +172,8 @@ model::TrainState Trainer::run() {
   LrScheduler scheduler(o.lr);
   auto optimizer = make_optimizer(o.optimizer, model, scheduler.rate(state.updates + 1));
   // The smoothed weights (rank 0's: it alone validates and saves).
-  std::vector<torch::Tensor> smoothed;
-  const bool smoothing = o.exponential_smoothing > 0 && leader;
-  if (smoothing) {
-    if (resumed && !resumed->smoothed.empty()) {
-      smoothed = resumed->smoothed;
-    } else {
-      for (const auto& p : model->parameters()) smoothed.push_back(p.detach().clone());
-    }
-  }
+  SmoothedWeights smoothed(leader ? o.exponential_smoothing : 0.0, model,
+                           resumed ? resumed->smoothed : std::vector<torch::Tensor>{});
   if (resumed) {
     model::restore_optimizer(*resumed, *optimizer, last_path);
     model::restore_random_state(*resumed, last_path, device);
@@ -233,39 +197,14 @@ model::TrainState Trainer::run() {
 
   const auto save_last = [&] {
     state.scheduler = scheduler.state();
-    model::save_checkpoint(last_path, model, optimizer.get(), meta, device, smoothing ? &smoothed : nullptr);
+    model::save_checkpoint(last_path, model, optimizer.get(), meta, device, smoothed.for_checkpoint());
   };
-  // With smoothing, validation and best checkpoints see the smoothed weights; the raw ones come back after.
-  const auto with_smoothed_weights = [&](const std::function<void()>& body) {
-    if (!smoothing) return body();
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> raw;
-    auto params = model->parameters();
-    for (size_t i = 0; i < params.size(); ++i) {
-      raw.push_back(params[i].detach().clone());
-      params[i].copy_(smoothed[i]);
-    }
-    body();
-    for (size_t i = 0; i < params.size(); ++i) params[i].copy_(raw[i]);
-  };
-  // Snapshots for averaging: model.iter-UPDATES.ckpt, the newest keep_last kept.
+  // Snapshots for averaging (of the smoothed weights, when smoothing): the newest keep_last kept.
   const auto snapshot = [&] {
-    const std::string prefix = "model.iter-";
-    with_smoothed_weights([&] {
-      model::save_checkpoint((dir / (prefix + std::to_string(state.updates) + ".ckpt")).string(), model, nullptr, meta,
-                             device);
+    smoothed.run_with(model, [&] {
+      model::save_checkpoint(snapshot_path(dir, state.updates).string(), model, nullptr, meta, device);
     });
-    std::vector<std::pair<int64_t, fs::path>> snapshots;
-    for (const auto& entry : fs::directory_iterator(dir)) {
-      const std::string name = entry.path().filename().string();
-      if (name.rfind(prefix, 0) != 0 || entry.path().extension() != ".ckpt") continue;
-      try {
-        snapshots.emplace_back(std::stoll(name.substr(prefix.size())), entry.path());
-      } catch (const std::exception&) {
-      }
-    }
-    std::sort(snapshots.begin(), snapshots.end());
-    for (size_t i = 0; i + static_cast<size_t>(o.keep_last) < snapshots.size(); ++i) fs::remove(snapshots[i].second);
+    prune_snapshots(dir, o.keep_last);
   };
   const int64_t save_freq = o.save_freq > 0 ? o.save_freq : o.valid_freq;
   const auto validate = [&]() -> bool {  // returns true when early stopping says stop
@@ -322,7 +261,8 @@ model::TrainState Trainer::run() {
     }
     bool stop = false;
     if (leader) {
-      if (with_validation && validator) with_smoothed_weights([&] { stop = validate(); });
+      // With smoothing, validation and the best checkpoints see the smoothed weights.
+      if (with_validation && validator) smoothed.run_with(model, [&] { stop = validate(); });
       save_last();
       comm.publish(key, std::string(stop ? "1" : "0") + state.to_json());
     } else {
@@ -342,23 +282,11 @@ model::TrainState Trainer::run() {
   // and token counts summed over the workers, the gradients summed over the
   // workers and divided by all of the update's target tokens, clipping, a step.
   model->train();
-  const auto run_start = Clock::now();
-  const double seconds_before = state.seconds;
+  TrainReport report(o, log, verbose, json.get(), world, state, batcher);
   util::ProgressLine progress(log, o.progress && leader);
-  const int64_t updates_before = state.updates;
-  const int64_t tokens_before = state.target_tokens;
-  const double epochs_before = static_cast<double>(state.position.epoch) + batcher.epoch_share();
-  auto display_start = Clock::now();
-  double display_loss = 0.0;
-  double display_nll = 0.0;
-  int64_t display_tokens = 0;
-  double display_comm_seconds = 0.0;
   int64_t non_finite_in_a_row = 0;
   bool stop_early = false;
   bool validated_last = false;
-  const auto elapsed = [&] {
-    return seconds_before + std::chrono::duration<double>(Clock::now() - run_start).count();
-  };
   // An update whose loss or gradient is not finite is skipped (its batches are
   // consumed); too many in a row stop training.
   const auto skip_update = [&](const std::string& why) {
@@ -375,28 +303,7 @@ model::TrainState Trainer::run() {
   const auto timed_all_reduce = [&](const std::vector<torch::Tensor>& tensors, const char* what) {
     const auto start = Clock::now();
     comm.all_reduce_sum(tensors, what);
-    display_comm_seconds += std::chrono::duration<double>(Clock::now() - start).count();
-  };
-  // The terminal's progress line: epoch and its share, speed, and the time left to the nearest limit.
-  const auto progress_text = [&](double now) {
-    const double run_seconds = std::max(now - seconds_before, 1e-9);
-    const double updates_per_second = static_cast<double>(state.updates - updates_before) / run_seconds;
-    const double tokens_per_second = static_cast<double>(state.target_tokens - tokens_before) / run_seconds;
-    const double epochs = static_cast<double>(batcher.position().epoch) + batcher.epoch_share();
-    double left = std::numeric_limits<double>::infinity();
-    if (o.after_updates > 0 && updates_per_second > 0) {
-      left = std::min(left, static_cast<double>(o.after_updates - state.updates) / updates_per_second);
-    }
-    if (o.after_epochs > 0 && epochs > epochs_before) {
-      left = std::min(left, (static_cast<double>(o.after_epochs) - epochs) / ((epochs - epochs_before) / run_seconds));
-    }
-    if (o.after_seconds > 0) left = std::min(left, o.after_seconds - now);
-    std::ostringstream text;
-    text << "ep " << batcher.position().epoch + 1 << " " << format_number(100.0 * batcher.epoch_share(), 0)
-         << "% · up " << state.updates << " · " << format_number(updates_per_second, 2) << " up/s · "
-         << format_number(tokens_per_second, 0) << " tok/s";
-    if (std::isfinite(left)) text << " · " << util::format_duration(std::max(left, 0.0)) << " left";
-    return text.str();
+    report.add_communication(std::chrono::duration<double>(Clock::now() - start).count());
   };
   std::vector<torch::Tensor> parameters_list = model->parameters();
   while (true) {
@@ -407,7 +314,7 @@ model::TrainState Trainer::run() {
       bool stop_now = (o.after_updates > 0 && state.updates >= o.after_updates) || stop_early;
       if (leader) {
         stop_now = stop_now || (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) ||
-                   (o.after_seconds > 0 && elapsed() >= o.after_seconds);
+                   (o.after_seconds > 0 && report.elapsed() >= o.after_seconds);
       }
       votes[0] = stop_now ? 1.0 : 0.0;
       votes[1] = local_signal != 0 ? 1.0 : 0.0;
@@ -473,71 +380,29 @@ model::TrainState Trainer::run() {
     }
     non_finite_in_a_row = 0;
     optimizer->step();
-    if (smoothing) {
-      torch::NoGradGuard no_grad;
-      const double rate = smoothing_rate(o.exponential_smoothing, state.updates);
-      for (size_t i = 0; i < smoothed.size(); ++i) {
-        smoothed[i].add_(parameters_list[i].detach() - smoothed[i], rate);
-      }
-    }
+    smoothed.update(parameters_list, state.updates);
     ++state.updates;
     state.position = batcher.position();
     state.sentences += static_cast<int64_t>(sums[3]);
     state.target_tokens += static_cast<int64_t>(tokens);
-    display_loss += sums[0];
-    display_nll += sums[1];
-    display_tokens += static_cast<int64_t>(tokens);
+    report.add_update(sums[0], sums[1], static_cast<int64_t>(tokens));
     validated_last = false;
-    if (progress.enabled()) progress.show(progress_text(elapsed()));
-
+    if (progress.enabled()) progress.show(report.progress(state, batcher));
     if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) {
       progress.clear();
-      const double seconds = std::chrono::duration<double>(Clock::now() - display_start).count();
-      const double loss = display_loss / static_cast<double>(display_tokens);
-      const double ppl = std::exp(display_nll / static_cast<double>(display_tokens));
-      const double speed = static_cast<double>(display_tokens) / std::max(seconds, 1e-9);
-      const double comm_share = display_comm_seconds / std::max(seconds, 1e-9);
-      if (verbose) {
-        char lr_text[32];
-        std::snprintf(lr_text, sizeof(lr_text), "%.2e", lr);
-        log << "ep " << state.position.epoch + 1 << " · up " << state.updates << " · sents " << state.sentences
-            << " · loss " << format_number(loss, 4) << " · ppl " << format_number(ppl, 2) << " · lr " << lr_text
-            << " · " << format_number(speed, 0) << " tok/s";
-        if (comm.distributed()) log << " · all-reduce " << format_number(100.0 * comm_share, 1) << "%";
-        log << " · " << format_number(elapsed(), 1) << "s\n";
-      }
-      if (json) {
-        std::vector<std::pair<std::string, double>> fields{{"epoch", static_cast<double>(state.position.epoch + 1)},
-                                                           {"update", static_cast<double>(state.updates)},
-                                                           {"sentences", static_cast<double>(state.sentences)},
-                                                           {"target_tokens", static_cast<double>(state.target_tokens)},
-                                                           {"loss", loss},
-                                                           {"perplexity", ppl},
-                                                           {"learn_rate", lr},
-                                                           {"target_tokens_per_second", speed},
-                                                           {"seconds", elapsed()}};
-        if (comm.distributed()) {
-          fields.emplace_back("workers", static_cast<double>(world));
-          fields.emplace_back("all_reduce_share", comm_share);
-        }
-        json->write("train", fields);
-      }
-      display_loss = display_nll = 0.0;
-      display_tokens = 0;
-      display_comm_seconds = 0.0;
-      display_start = Clock::now();
+      report.display(state, lr);
+      corpus.release_pages();  // bounded resident memory
     }
-    if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) corpus.release_pages();  // bounded resident memory
     if (leader && o.keep_last > 0 && save_freq > 0 && state.updates % save_freq == 0) snapshot();
     if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
       progress.clear();
-      state.seconds = elapsed();
+      state.seconds = report.elapsed();
       stop_early = validate_and_save(!o.valid_sets.empty());
       validated_last = true;
     }
   }
   progress.clear();
-  state.seconds = elapsed();
+  state.seconds = report.elapsed();
   // A validation at the stop would change the early-stopping and plateau
   // counters, and a resumed run would differ from one never stopped: validate
   // here only when periodic validation is off.

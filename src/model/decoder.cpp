@@ -111,8 +111,10 @@ torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, Decode
   const int64_t steps = previous.size(1);
   std::vector<torch::Tensor> features;
   features.reserve(static_cast<size_t>(steps));
+  // unbind, not select: select's backward writes a full-size [B, T, E] gradient per step
+  const auto e_steps = e.unbind(/*dim=*/1);
   for (int64_t t = 0; t < steps; ++t) {
-    features.push_back(step_from(e.select(1, t), &projected, t, state).features);  // [B, E]
+    features.push_back(step_from(e_steps[static_cast<size_t>(t)], &projected, t, state).features);  // [B, E]
   }
   return torch::stack(features, /*dim=*/1);  // [B, T, E]
 }

@@ -36,42 +36,49 @@ torch::Tensor run_direction(const torch::nn::LSTM&, const torch::Tensor& x, cons
   return std::get<0>(torch::lstm(x, {h0, torch::zeros_like(h0)}, w, true, 1, 0.0, false, false, /*batch_first=*/true));
 }
 
-// The first layer's step from its input gates `gi` [B, G] (input product and bias),
-// as LibTorch's cells compute it.
-torch::Tensor first_cell(const torch::nn::RNN&, const torch::Tensor& gi, const RecurrentState& s,
-                         const torch::Tensor& w_hh, const torch::Tensor& b_hh, torch::Tensor*) {
-  return torch::tanh(gi + torch::nn::functional::linear(s.h[0], w_hh, b_hh));
+// One step of a cell from its input gates `gi` and recurrent gates `gh` [B, G]
+// (products and biases), as LibTorch's cells compute it. `c` in: the LSTM's
+// memory cell, out: the next one.
+torch::Tensor cell_step(const torch::nn::RNN&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor&,
+                        torch::Tensor*) {
+  return torch::tanh(gi + gh);
 }
-torch::Tensor first_cell(const torch::nn::GRU&, const torch::Tensor& gi, const RecurrentState& s,
-                         const torch::Tensor& w_hh, const torch::Tensor& b_hh, torch::Tensor*) {
-  const auto h = s.h[0];
+torch::Tensor cell_step(const torch::nn::GRU&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h,
+                        torch::Tensor*) {
   const auto i = gi.chunk(3, /*dim=*/1);
-  const auto g = torch::nn::functional::linear(h, w_hh, b_hh).chunk(3, /*dim=*/1);
+  const auto g = gh.chunk(3, /*dim=*/1);
   const auto r = torch::sigmoid(i[0] + g[0]);
   const auto z = torch::sigmoid(i[1] + g[1]);
   const auto n = torch::tanh(i[2] + r * g[2]);
   return n + z * (h - n);  // (1 - z) n + z h
 }
-torch::Tensor first_cell(const torch::nn::LSTM&, const torch::Tensor& gi, const RecurrentState& s,
-                         const torch::Tensor& w_hh, const torch::Tensor& b_hh, torch::Tensor* c) {
-  const auto g = (gi + torch::nn::functional::linear(s.h[0], w_hh, b_hh)).chunk(4, /*dim=*/1);  // i, f, g, o
-  *c = torch::sigmoid(g[1]) * s.c[0] + torch::sigmoid(g[0]) * torch::tanh(g[2]);
+torch::Tensor cell_step(const torch::nn::LSTM&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor&,
+                        torch::Tensor* c) {
+  const auto g = (gi + gh).chunk(4, /*dim=*/1);  // i, f, g, o
+  *c = torch::sigmoid(g[1]) * *c + torch::sigmoid(g[0]) * torch::tanh(g[2]);
   return torch::sigmoid(g[3]) * torch::tanh(*c);
 }
-// Layers above the first: LibTorch's cells.
-torch::Tensor upper_cell(const torch::nn::RNN&, const torch::Tensor& x, const RecurrentState& s, int64_t l,
-                         const std::vector<torch::Tensor>& w, torch::Tensor*) {
-  return torch::rnn_tanh_cell(x, s.h[l], w[0], w[1], w[2], w[3]);
-}
-torch::Tensor upper_cell(const torch::nn::GRU&, const torch::Tensor& x, const RecurrentState& s, int64_t l,
-                         const std::vector<torch::Tensor>& w, torch::Tensor*) {
-  return torch::gru_cell(x, s.h[l], w[0], w[1], w[2], w[3]);
-}
-torch::Tensor upper_cell(const torch::nn::LSTM&, const torch::Tensor& x, const RecurrentState& s, int64_t l,
-                         const std::vector<torch::Tensor>& w, torch::Tensor* c) {
-  auto [h, next_c] = torch::lstm_cell(x, {s.h[l], s.c[l]}, w[0], w[1], w[2], w[3]);
-  *c = next_c;
-  return h;
+
+// One direction of one layer over a padded batch-major sequence from a zero
+// state, step by step, for training: the input projection of all steps is one
+// product, and the recurrent weight's gradient one product over all steps
+// (StepWeight), where LibTorch's op makes one a step. @return outputs [B, T, H]
+template <typename Rnn>
+torch::Tensor run_direction_steps(const Rnn& rnn, const torch::Tensor& x, const std::vector<torch::Tensor>& w) {
+  const int64_t batch = x.size(0);
+  const int64_t steps = x.size(1);
+  const auto gi = torch::nn::functional::linear(x, w[0], w[2]);  // [B, T, G]
+  const StepWeight recurrent(w[1], steps, batch);
+  auto h = torch::zeros({batch, w[1].size(1)}, x.options());
+  auto c = torch::zeros_like(h);
+  const auto gi_steps = gi.unbind(/*dim=*/1);  // not select: its backward writes a full [B, T, G] a step
+  std::vector<torch::Tensor> outputs;
+  outputs.reserve(static_cast<size_t>(steps));
+  for (int64_t t = 0; t < steps; ++t) {
+    h = cell_step(rnn, gi_steps[static_cast<size_t>(t)], recurrent.linear(h, t) + w[3], h, &c);
+    outputs.push_back(h);
+  }
+  return torch::stack(outputs, /*dim=*/1);
 }
 
 // A layer's weights of one direction, in LibTorch's order: input, recurrent, input
@@ -113,30 +120,42 @@ class RnnStackOf : public RnnStackImpl {
 
   ProjectedInputs project_leading(const torch::Tensor& leading) override {
     const auto params = rnn_->named_parameters(/*recurse=*/false);
+    const int64_t batch = leading.size(0);
+    const int64_t steps = leading.size(1);
     ProjectedInputs out;
     for (int64_t layer = 0; layer < rnn_->options.num_layers(); ++layer) {
-      out.layers.push_back(layer_weights(params, layer, /*reverse=*/false));
+      const auto w = layer_weights(params, layer, /*reverse=*/false);
+      if (layer == 0) {
+        const int64_t x = leading.size(-1);
+        out.gates = torch::nn::functional::linear(leading, w[0].narrow(1, 0, x), w[2]).unbind(/*dim=*/1);
+        out.rest.emplace_back(w[0].narrow(1, x, w[0].size(1) - x), steps, batch);
+      } else {
+        out.input.emplace_back(w[0], steps, batch);
+      }
+      out.recurrent.emplace_back(w[1], steps, batch);
+      out.biases.emplace_back(w[2], w[3]);
     }
-    const auto& w_ih = out.layers[0][0];
-    const int64_t x = leading.size(-1);
-    out.gates = torch::nn::functional::linear(leading, w_ih.narrow(1, 0, x), out.layers[0][2]);
-    out.rest_weight = w_ih.narrow(1, x, w_ih.size(1) - x);
     return out;
   }
 
   std::pair<torch::Tensor, RecurrentState> step_projected(const ProjectedInputs& inputs, int64_t t,
                                                           const torch::Tensor& rest,
                                                           const RecurrentState& state) override {
-    const auto gi = inputs.gates.select(1, t) + torch::nn::functional::linear(rest, inputs.rest_weight);  // [B, G]
     std::vector<torch::Tensor> hs;
     std::vector<torch::Tensor> cs;
-    torch::Tensor c;
-    auto x = first_cell(rnn_, gi, state, inputs.layers[0][1], inputs.layers[0][3], &c);
-    hs.push_back(x);
-    cs.push_back(c);
-    for (int64_t layer = 1; layer < rnn_->options.num_layers(); ++layer) {
-      x = torch::dropout(x, rnn_->options.dropout(), is_training());
-      x = upper_cell(rnn_, x, state, layer, inputs.layers[static_cast<size_t>(layer)], &c);
+    torch::Tensor x;
+    for (int64_t layer = 0; layer < rnn_->options.num_layers(); ++layer) {
+      const auto l = static_cast<size_t>(layer);
+      torch::Tensor gi;
+      if (layer == 0) {
+        gi = inputs.gates[static_cast<size_t>(t)] + inputs.rest[0].linear(rest, t);  // [B, G]
+      } else {
+        x = torch::dropout(x, rnn_->options.dropout(), is_training());
+        gi = inputs.input[l - 1].linear(x, t) + inputs.biases[l].first;
+      }
+      const auto h = state.h[layer];
+      torch::Tensor c = state.c.defined() ? state.c[layer] : torch::Tensor();
+      x = cell_step(rnn_, gi, inputs.recurrent[l].linear(h, t) + inputs.biases[l].second, h, &c);
       hs.push_back(x);
       cs.push_back(c);
     }
@@ -169,7 +188,9 @@ class RnnStackOf : public RnnStackImpl {
       for (int64_t dir = 0; dir < dirs; ++dir) {
         const auto w = layer_weights(params, layer, /*reverse=*/dir == 1);
         const auto in = dir == 0 ? x : x.gather(1, reversal.expand({batch, steps, x.size(2)}));
-        const auto out = run_direction(rnn_, in, h0, w);  // [B, T, H], reversed for dir 1
+        // [B, T, H], reversed for dir 1; training steps itself (one gradient product a weight)
+        const auto out =
+            StepWeight::defers(w[1], steps) ? run_direction_steps(rnn_, in, w) : run_direction(rnn_, in, h0, w);
         finals.push_back(out.gather(1, last.expand({batch, 1, out.size(2)})).squeeze(1));
         outputs.push_back(dir == 0 ? out : out.gather(1, reversal.expand({batch, steps, out.size(2)})));
       }

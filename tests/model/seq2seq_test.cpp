@@ -159,6 +159,44 @@ TEST_P(Seq2SeqConfigTest, TeacherForcingEqualsStepByStep) {
   }
 }
 
+// Teacher forcing defers the gradients of the weights its steps share (one
+// product over all steps, StepWeight); step by step, LibTorch's modules give
+// each step's. The gradients must agree.
+TEST_P(Seq2SeqConfigTest, TeacherForcingGradientsEqualStepByStep) {
+  torch::manual_seed(6);
+  Seq2Seq model(options());
+  model->eval();  // no dropout, so both passes compute the same function
+  const auto batch = batch_of({{5, 6, 7}, {8, 9, 10, 11}}, {{12, 13, 14, 15}, {16}});
+  const auto weights = torch::randn({2, batch.target_input.size(1), options().dim_emb()});
+  const auto gradients = [&](bool teacher_forcing) {
+    model->zero_grad();
+    torch::Tensor features;
+    if (teacher_forcing) {
+      features = model->features(batch);  // [B, T, E]
+    } else {
+      auto state = model->start(model->encode(batch.source, batch.source_lengths));
+      std::vector<torch::Tensor> steps;
+      for (int64_t t = 0; t < batch.target_input.size(1); ++t) {
+        steps.push_back(model->step(batch.target_input.select(1, t), state).features);
+      }
+      features = torch::stack(steps, /*dim=*/1);
+    }
+    (features * weights).sum().backward();
+    std::vector<torch::Tensor> out;
+    for (const auto& p : model->parameters()) out.push_back(p.grad().defined() ? p.grad().clone() : torch::Tensor());
+    return out;
+  };
+  const auto forced = gradients(true);
+  const auto stepped = gradients(false);
+  const auto names = model->named_parameters().keys();
+  for (size_t i = 0; i < forced.size(); ++i) {
+    ASSERT_EQ(forced[i].defined(), stepped[i].defined()) << names[i];
+    if (!forced[i].defined()) continue;
+    EXPECT_TRUE(torch::allclose(forced[i], stepped[i], 1e-4, 1e-5))
+        << names[i] << " differs by " << (forced[i] - stepped[i]).abs().max().item<float>();
+  }
+}
+
 TEST_P(Seq2SeqConfigTest, GradientsReachEveryParameter) {
   torch::manual_seed(3);
   Seq2Seq model(options());

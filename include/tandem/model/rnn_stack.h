@@ -22,6 +22,7 @@
 
 #include "tandem/model/model_options.h"
 #include "tandem/model/recurrent_state.h"
+#include "tandem/model/step_weight.h"
 
 namespace tandem::model {
 
@@ -41,10 +42,15 @@ struct RnnStackOptions {
 
 /// What RnnStackImpl::project_leading prepares for the steps of a sequence.
 struct ProjectedInputs {
-  torch::Tensor gates;        ///< [B, T, gates x hidden]: x's share, input bias included
-  torch::Tensor rest_weight;  ///< [gates x hidden, Y]: the first layer's input weights of y
-  /// Each layer's weights in LibTorch's order: input, recurrent, input bias, recurrent bias.
-  std::vector<std::vector<torch::Tensor>> layers;
+  /// x's share of each step's first-layer gates, input bias included: T of [B, gates x hidden]
+  /// (unbound once: a select per step would write a full-size gradient each).
+  std::vector<torch::Tensor> gates;
+  /// The products of the steps, each weight's gradient one product over all steps
+  /// (step_weight.h): the first layer's input weights of y, then each layer's
+  /// recurrent weights; above the first layer, its input weights.
+  std::vector<StepWeight> rest, recurrent, input;
+  /// Each layer's biases: input, recurrent.
+  std::vector<std::pair<torch::Tensor, torch::Tensor>> biases;
 };
 
 class RnnStackImpl : public torch::nn::Module {

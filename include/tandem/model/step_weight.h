@@ -1,0 +1,47 @@
+// A weight multiplied at every step of a sequence, whose
+// gradient is one product over all the steps.
+//
+// Autograd gives a weight used at T steps T gradient products of [B] rows, each
+// written to a fresh tensor and then added to the sum: on the CPU that costs T
+// full-size writes and additions per weight and update, and products too thin
+// to run at the kernels' speed. A StepWeight keeps each step's input and, in
+// the backward pass, each step's output gradient in two [T x B] buffers, and
+// the weight's gradient is their one product once every step's has arrived
+// (the buffers' node runs after all the steps' nodes in the backward pass).
+//
+// Usage (inside a forward pass over `steps` steps of `batch` rows):
+//   StepWeight w(weight, steps, batch);
+//   for (int64_t t = 0; t < steps; ++t) y = w.linear(x, t);   // x [B, in] -> [B, out], = x W^T
+//
+// Without gradients, on a GPU, or under autocast (bfloat16), linear() is the
+// plain product and nothing is kept.
+#pragma once
+
+#include <torch/types.h>
+
+#include <cstdint>
+
+namespace tandem::model {
+
+class StepWeight {
+ public:
+  /// @param weight [out, in], a parameter or a view of one
+  StepWeight(const torch::Tensor& weight, int64_t steps, int64_t batch);
+
+  /// x W^T for step t (each t at most once a forward pass). @param x [batch, in]
+  torch::Tensor linear(const torch::Tensor& x, int64_t t) const;
+
+  /// Whether the gradient is deferred (the one-product path).
+  bool deferred() const { return alias_.defined(); }
+
+  /// Whether a StepWeight of `weight` over `steps` steps would defer its gradient.
+  static bool defers(const torch::Tensor& weight, int64_t steps);
+
+ private:
+  torch::Tensor weight_;
+  torch::Tensor alias_;         ///< the weight as the steps see it; its backward makes the gradient
+  torch::Tensor inputs_;        ///< [T, B, in]
+  torch::Tensor output_grads_;  ///< [T, B, out], zero for steps whose output gets no gradient
+};
+
+}  // namespace tandem::model

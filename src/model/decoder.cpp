@@ -109,6 +109,21 @@ torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, Decode
   const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, T, E]
   const auto projected = rnn_->project_leading(e);  // e's share of the first layer's products, all steps
   const int64_t steps = previous.size(1);
+  if (options_.attention() == AttentionType::kBahdanau) {
+    // Bahdanau's features do not feed back: the steps run the attention and the
+    // RNN, and the feature layer takes all positions in one product after them.
+    std::vector<torch::Tensor> states;
+    std::vector<torch::Tensor> contexts;
+    for (int64_t t = 0; t < steps; ++t) {
+      auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory);  // [B, M], [B, S]
+      auto [s, next] = rnn_->step_projected(projected, t, context, state.rnn);       // [B, H]
+      state.rnn = next;
+      states.push_back(s);
+      contexts.push_back(context);
+    }
+    const auto inputs = torch::cat({torch::stack(states, 1), torch::stack(contexts, 1), e}, /*dim=*/-1);
+    return torch::tanh(features_->forward(inputs));  // [B, T, E], as step_from's [s; context; e]
+  }
   std::vector<torch::Tensor> features;
   features.reserve(static_cast<size_t>(steps));
   // unbind, not select: select's backward writes a full-size [B, T, E] gradient per step

@@ -34,11 +34,19 @@ AttentionImpl::AttentionImpl(AttentionType type, int64_t memory_size, int64_t qu
 }
 
 AttentionMemory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& mask) {
-  return {values, key_ ? key_->forward(values) : values, mask};  // keys [B, S, K]
+  return {values, key_ ? key_->forward(values) : values, mask, {}, {}};  // keys [B, S, K]
+}
+
+void AttentionImpl::prepare_steps(AttentionMemory& memory, int64_t steps) const {
+  memory.step_values = std::make_shared<const StepMemory>(memory.values, steps, 1);
+  if (type_ != AttentionType::kBahdanau) {
+    memory.step_keys = std::make_shared<const StepMemory>(memory.keys.transpose(1, 2), steps, 1);  // [B, K, S]
+  }
 }
 
 std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tensor& query,
-                                                               const AttentionMemory& memory) {
+                                                               const AttentionMemory& memory, int64_t step) {
+  const bool stepped = step >= 0 && memory.step_values;
   const int64_t B = memory.keys.size(0);
   const int64_t N = query.size(0);
   if (N % B != 0) {
@@ -63,11 +71,12 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tens
     }
     scores = parts.size() == 1 ? parts.front() : torch::cat(parts, /*dim=*/0);  // [B, G, S]
   } else {
-    scores = torch::bmm(query.view({B, G, -1}), memory.keys.transpose(1, 2));  // [B, G, K] x [B, K, S]
+    const auto q = query.view({B, G, -1});                                                 // [B, G, K]
+    scores = stepped ? memory.step_keys->times(q, step) : torch::bmm(q, memory.keys.transpose(1, 2));  // [B, G, S]
   }
   scores = scores.masked_fill(memory.mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
   const auto weights = torch::softmax(scores, /*dim=*/-1);    // [B, G, S]
-  const auto context = torch::bmm(weights, memory.values);    // [B, G, M]
+  const auto context = stepped ? memory.step_values->times(weights, step) : torch::bmm(weights, memory.values);  // [B, G, M]
   return {context.view({N, -1}), weights.view({N, -1})};
 }
 

@@ -49,7 +49,7 @@ DecoderState DecoderState::select_sentences(const torch::Tensor& sentences, cons
   DecoderState out = reorder_within_sentences(indices);
   if (memory.values.defined()) {
     out.memory = {memory.values.index_select(0, sentences), memory.keys.index_select(0, sentences),
-                  memory.mask.index_select(0, sentences)};
+                  memory.mask.index_select(0, sentences), {}, {}};
   }
   return out;
 }
@@ -109,14 +109,15 @@ torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, Decode
   const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, T, E]
   const auto projected = rnn_->project_leading(e);  // e's share of the first layer's products, all steps
   const int64_t steps = previous.size(1);
+  attention_->prepare_steps(state.memory, steps);
   if (options_.attention() == AttentionType::kBahdanau) {
     // Bahdanau's features do not feed back: the steps run the attention and the
     // RNN, and the feature layer takes all positions in one product after them.
     std::vector<torch::Tensor> states;
     std::vector<torch::Tensor> contexts;
     for (int64_t t = 0; t < steps; ++t) {
-      auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory);  // [B, M], [B, S]
-      auto [s, next] = rnn_->step_projected(projected, t, context, state.rnn);       // [B, H]
+      auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory, t);  // [B, M], [B, S]
+      auto [s, next] = rnn_->step_projected(projected, t, context, state.rnn);          // [B, H]
       state.rnn = next;
       states.push_back(s);
       contexts.push_back(context);
@@ -150,10 +151,11 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
     state.rnn = next;
     return outputs.squeeze(1);
   };
+  const int64_t attention_step = projected != nullptr ? t : -1;  // teacher forcing: the memory's step products
   switch (options_.attention()) {
     case AttentionType::kBahdanau: {
-      auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory);  // [B, M], [B, S]
-      const auto s = run_rnn(context);                                                // [B, H]
+      auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory, attention_step);  // [B, M], [B, S]
+      const auto s = run_rnn(context);                                                                // [B, H]
       out.features = torch::tanh(features_->forward(torch::cat({s, context, e}, /*dim=*/-1)));  // [B, E]
       out.attention = weights;
       break;
@@ -161,7 +163,7 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
     case AttentionType::kLuongDot:
     case AttentionType::kLuongGeneral: {
       const auto s = run_rnn(state.feed);                                 // [B, H]
-      auto [context, weights] = attention_->forward(s, state.memory);    // [B, M], [B, S]
+      auto [context, weights] = attention_->forward(s, state.memory, attention_step);  // [B, M], [B, S]
       out.features = torch::tanh(features_->forward(torch::cat({context, s}, /*dim=*/-1)));  // [B, E]
       out.attention = weights;
       state.feed = out.features;

@@ -9,40 +9,57 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-// The weight as the steps see it: the identity forward; backward (run after
-// every step's node) returns the sum over steps of dY_t^T X_t as one product.
+// Two kinds of step product: kLinear, y = x W^T with x [B, in] and the buffers
+// [T, B, in] and [T, B, out]; kBatched, y = bmm(x, A) with x [B, G, P] and the
+// buffers [B, T, G, P] and [B, T, G, Q].
+enum Kind : int64_t { kLinear = 0, kBatched = 1 };
+
+// The weight as the steps see it: a copy forward; backward (run after every
+// step's node) returns the sum over steps of the weight's gradients as one product.
 struct GatherSteps : public torch::autograd::Function<GatherSteps> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& weight, const torch::Tensor& inputs,
-                               const torch::Tensor& output_grads) {
+                               const torch::Tensor& output_grads, int64_t kind) {
     // In saved_data, not save_for_backward: the steps write the buffers after this.
     ctx->saved_data["inputs"] = inputs;
     ctx->saved_data["output_grads"] = output_grads;
+    ctx->saved_data["kind"] = kind;
     return weight.clone();  // a copy, not a view: the steps save it, and views of custom outputs are fragile
   }
   static variable_list backward(AutogradContext* ctx, variable_list) {
-    const auto inputs = ctx->saved_data["inputs"].toTensor();
-    const auto output_grads = ctx->saved_data["output_grads"].toTensor();
-    const auto grad = output_grads.reshape({-1, output_grads.size(2)}).t().mm(inputs.reshape({-1, inputs.size(2)}));
-    return {grad, torch::Tensor(), torch::Tensor()};
+    const auto x = ctx->saved_data["inputs"].toTensor();
+    const auto dy = ctx->saved_data["output_grads"].toTensor();
+    torch::Tensor grad;
+    if (ctx->saved_data["kind"].toInt() == kLinear) {
+      grad = dy.reshape({-1, dy.size(-1)}).t().mm(x.reshape({-1, x.size(-1)}));  // sum_t dY_t^T X_t
+    } else {
+      const int64_t batch = x.size(0);
+      grad = torch::bmm(x.reshape({batch, -1, x.size(-1)}).transpose(1, 2), dy.reshape({batch, -1, dy.size(-1)}));
+    }
+    return {grad, torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
-// One step's x W^T: keeps x in inputs[t]; backward keeps dY in output_grads[t]
-// and gives x its gradient, the weight none (GatherSteps gives it).
+// One step's product: keeps x in the inputs buffer; backward keeps dY in the
+// output-gradient buffer and gives x its gradient, the weight none (GatherSteps gives it).
 struct StepProduct : public torch::autograd::Function<StepProduct> {
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x, const torch::Tensor& alias,
-                               const torch::Tensor& inputs, const torch::Tensor& output_grads, int64_t t) {
-    inputs.select(0, t).copy_(x);
+                               const torch::Tensor& inputs, const torch::Tensor& output_grads, int64_t t,
+                               int64_t kind) {
+    const int64_t step_dim = kind == kLinear ? 0 : 1;
+    inputs.select(step_dim, t).copy_(x);
     ctx->saved_data["output_grads"] = output_grads;
     ctx->saved_data["t"] = t;
+    ctx->saved_data["kind"] = kind;
     ctx->save_for_backward({alias});
-    return x.mm(alias.t());
+    return kind == kLinear ? x.mm(alias.t()) : torch::bmm(x, alias);
   }
   static variable_list backward(AutogradContext* ctx, variable_list grad_outputs) {
     const auto& dy = grad_outputs[0];
     const auto alias = ctx->get_saved_variables()[0];
-    ctx->saved_data["output_grads"].toTensor().select(0, ctx->saved_data["t"].toInt()).copy_(dy);
-    return {dy.mm(alias), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    const bool linear = ctx->saved_data["kind"].toInt() == kLinear;
+    ctx->saved_data["output_grads"].toTensor().select(linear ? 0 : 1, ctx->saved_data["t"].toInt()).copy_(dy);
+    const auto dx = linear ? dy.mm(alias) : torch::bmm(dy, alias.transpose(1, 2));
+    return {dx, torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor()};
   }
 };
 
@@ -57,12 +74,25 @@ StepWeight::StepWeight(const torch::Tensor& weight, int64_t steps, int64_t batch
   if (!defers(weight, steps)) return;
   inputs_ = torch::zeros({steps, batch, weight.size(1)}, weight.options());
   output_grads_ = torch::zeros({steps, batch, weight.size(0)}, weight.options());
-  alias_ = GatherSteps::apply(weight, inputs_, output_grads_);
+  alias_ = GatherSteps::apply(weight, inputs_, output_grads_, static_cast<int64_t>(kLinear));
 }
 
 torch::Tensor StepWeight::linear(const torch::Tensor& x, int64_t t) const {
   if (!deferred()) return x.mm(weight_.t());
-  return StepProduct::apply(x, alias_, inputs_, output_grads_, t);
+  return StepProduct::apply(x, alias_, inputs_, output_grads_, t, static_cast<int64_t>(kLinear));
+}
+
+StepMemory::StepMemory(const torch::Tensor& memory, int64_t steps, int64_t group) : memory_(memory) {
+  if (!StepWeight::defers(memory, steps)) return;
+  const int64_t batch = memory.size(0);
+  inputs_ = torch::zeros({batch, steps, group, memory.size(1)}, memory.options());
+  output_grads_ = torch::zeros({batch, steps, group, memory.size(2)}, memory.options());
+  alias_ = GatherSteps::apply(memory, inputs_, output_grads_, static_cast<int64_t>(kBatched));
+}
+
+torch::Tensor StepMemory::times(const torch::Tensor& x, int64_t t) const {
+  if (!deferred()) return torch::bmm(x, memory_);
+  return StepProduct::apply(x, alias_, inputs_, output_grads_, t, static_cast<int64_t>(kBatched));
 }
 
 }  // namespace tandem::model

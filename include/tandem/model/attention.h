@@ -20,9 +20,11 @@
 #include <torch/nn/modules/linear.h>
 #include <torch/nn/pimpl.h>
 
+#include <memory>
 #include <utility>
 
 #include "tandem/model/model_options.h"
+#include "tandem/model/step_weight.h"
 
 namespace tandem::model {
 
@@ -31,6 +33,9 @@ struct AttentionMemory {
   torch::Tensor values;  ///< [B, S, M] encoder states
   torch::Tensor keys;    ///< [B, S, K] precomputed keys
   torch::Tensor mask;    ///< [B, S] bool, true at real positions
+  /// Set by prepare_steps for teacher forcing: the steps' products with the
+  /// values and (Luong) the keys, their gradients one product over all steps.
+  std::shared_ptr<const StepMemory> step_values, step_keys;
 };
 
 class AttentionImpl : public torch::nn::Module {
@@ -40,9 +45,15 @@ class AttentionImpl : public torch::nn::Module {
   /// @param values [B, S, M] encoder states; @param mask [B, S] bool
   AttentionMemory prepare(const torch::Tensor& values, const torch::Tensor& mask);
 
+  /// Before `steps` steps of teacher forcing (one query row a sentence, each
+  /// step t once): forward(query, memory, t) then defers the memory's gradients.
+  void prepare_steps(AttentionMemory& memory, int64_t steps) const;
+
   /// @param query [N, Q] decoder states, N = B x G (G query rows a sentence)
+  /// @param step the step of teacher forcing after prepare_steps, or -1
   /// @return context [N, M] and weights [N, S]
-  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& query, const AttentionMemory& memory);
+  std::pair<torch::Tensor, torch::Tensor> forward(const torch::Tensor& query, const AttentionMemory& memory,
+                                                  int64_t step = -1);
 
  private:
   AttentionType type_;

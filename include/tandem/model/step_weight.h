@@ -44,4 +44,24 @@ class StepWeight {
   torch::Tensor output_grads_;  ///< [T, B, out], zero for steps whose output gets no gradient
 };
 
+/// The same for a batch of matrices every step multiplies by (attention's
+/// keys and values): y_t = bmm(x_t, A), A [B, P, Q] (a view, such as the keys
+/// transposed, will do); the gradient of A is one batched product over all steps.
+class StepMemory {
+ public:
+  /// @param memory [B, P, Q]; @param group query rows a sentence (G)
+  StepMemory(const torch::Tensor& memory, int64_t steps, int64_t group);
+
+  /// bmm(x, A) for step t. @param x [B, G, P] @return [B, G, Q]
+  torch::Tensor times(const torch::Tensor& x, int64_t t) const;
+
+  bool deferred() const { return alias_.defined(); }
+
+ private:
+  torch::Tensor memory_;
+  torch::Tensor alias_;
+  torch::Tensor inputs_;        ///< [B, T, G, P]
+  torch::Tensor output_grads_;  ///< [B, T, G, Q]
+};
+
 }  // namespace tandem::model

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# A/B training rate of two builds in one sitting, 1 thread, the same batches and seed:
+#
+#   A=/path/to/old/build/bin B=build/bin bench/ab_training.sh      # CFGS="GRU LSTM" ROUNDS=2 UPDATES=25
+#
+# GRU: compare.sh's sizes (GRU, Bahdanau, emb 256, rnn 512, 64 sentences);
+# LSTM: the Multi30k recipe's (LSTM, Luong general, tied embeddings). Prints
+# target tokens/s over updates 6..UPDATES and the loss at the last update, A and
+# B alternating. Needs bench/work from bench/compare.sh (train.en, train.de, joint8k.spm).
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+W="$HERE/work" OUT="$(mktemp -d)"
+trap 'rm -rf "$OUT"' EXIT
+: "${A:?A=the first build's bin folder}" "${B:?B=the second build's bin folder}"
+[[ -f "$W/joint8k.spm" && -f "$W/train.en" ]] || { echo "run bench/compare.sh once first (it makes $W)" >&2; exit 1; }
+GRU=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --dim-rnn 512 --mini-batch 64)
+LSTM=(--cell lstm --enc-type bidirectional --attention luong-general --dim-emb 256 --dim-rnn 512 --mini-batch 64
+      --tied-embeddings 1 --tied-embeddings-src)
+run() {  # BIN NAME SIZES...
+  local bin=$1 name=$2; shift 2
+  rm -rf "$OUT/m"
+  "$bin/tandem-train" --model "$OUT/m" --train-sets "$W/train.en" "$W/train.de" --vocabs "$W/joint8k.spm" "$@" \
+    --learn-rate 3e-4 --after-updates "${UPDATES:-25}" --disp-freq 1 --valid-freq 0 --cpu-threads 1 --seed 1 \
+    --data-cache none 2> "$OUT/$name.log"
+  python3 - "$OUT/m/train.log.jsonl" "$name" <<'PY'
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
+a, b = rows[5], rows[-1]
+print("%-8s %7.1f tok/s  loss@%d %.6f" % (sys.argv[2], (b["target_tokens"] - a["target_tokens"]) / (b["seconds"] - a["seconds"]), b["update"], b["loss"]))
+PY
+}
+for cfg in ${CFGS:-GRU LSTM}; do
+  declare -n sizes=$cfg
+  for _ in $(seq "${ROUNDS:-2}"); do
+    run "$A" "A-$cfg" "${sizes[@]}"
+    run "$B" "B-$cfg" "${sizes[@]}"
+  done
+done

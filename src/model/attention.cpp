@@ -34,12 +34,14 @@ AttentionImpl::AttentionImpl(AttentionType type, int64_t memory_size, int64_t qu
 }
 
 AttentionMemory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& mask) {
-  return {values, key_ ? key_->forward(values) : values, mask, {}, {}};  // keys [B, S, K]
+  return {values, key_ ? key_->forward(values) : values, mask, {}, {}, {}};  // keys [B, S, K]
 }
 
 void AttentionImpl::prepare_steps(AttentionMemory& memory, int64_t steps) const {
   memory.step_values = std::make_shared<const StepMemory>(memory.values, steps, 1);
-  if (type_ != AttentionType::kBahdanau) {
+  if (type_ == AttentionType::kBahdanau) {
+    memory.step_query = std::make_shared<const StepWeight>(query_->weight, steps, memory.values.size(0));
+  } else {
     memory.step_keys = std::make_shared<const StepMemory>(memory.keys.transpose(1, 2), steps, 1);  // [B, K, S]
   }
 }
@@ -55,7 +57,8 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tens
   const int64_t G = N / B;
   torch::Tensor scores;  // [B, G, S]
   if (type_ == AttentionType::kBahdanau) {
-    const auto q = query_->forward(query).view({B, G, 1, -1});  // [B, G, 1, Q]
+    const auto projected = stepped ? memory.step_query->linear(query, step) : query_->forward(query);  // [N, Q]
+    const auto q = projected.view({B, G, 1, -1});                                                       // [B, G, 1, Q]
     // tanh(keys + q) is [B, G, S, Q]: in search, taken whole it outgrows the
     // caches (65 MB at 200 source pieces, beam 5, 32 sentences), so it is taken
     // a few sentences at a time. Each sentence's scores are the same either way.

@@ -49,7 +49,7 @@ DecoderState DecoderState::select_sentences(const torch::Tensor& sentences, cons
   DecoderState out = reorder_within_sentences(indices);
   if (memory.values.defined()) {
     out.memory = {memory.values.index_select(0, sentences), memory.keys.index_select(0, sentences),
-                  memory.mask.index_select(0, sentences), {}, {}};
+                  memory.mask.index_select(0, sentences), {}, {}, {}};
   }
   return out;
 }

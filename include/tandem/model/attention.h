@@ -36,6 +36,7 @@ struct AttentionMemory {
   /// Set by prepare_steps for teacher forcing: the steps' products with the
   /// values and (Luong) the keys, their gradients one product over all steps.
   std::shared_ptr<const StepMemory> step_values, step_keys;
+  std::shared_ptr<const StepWeight> step_query;  ///< Bahdanau's query projection
 };
 
 class AttentionImpl : public torch::nn::Module {

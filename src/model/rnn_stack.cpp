@@ -128,7 +128,7 @@ class RnnStackOf : public RnnStackImpl {
       if (layer == 0) {
         const int64_t x = leading.size(-1);
         out.gates = torch::nn::functional::linear(leading, w[0].narrow(1, 0, x), w[2]).unbind(/*dim=*/1);
-        out.rest.emplace_back(w[0].narrow(1, x, w[0].size(1) - x), steps, batch);
+        out.input.emplace_back(w[0].narrow(1, x, w[0].size(1) - x), steps, batch);
       } else {
         out.input.emplace_back(w[0], steps, batch);
       }
@@ -148,10 +148,10 @@ class RnnStackOf : public RnnStackImpl {
       const auto l = static_cast<size_t>(layer);
       torch::Tensor gi;
       if (layer == 0) {
-        gi = inputs.gates[static_cast<size_t>(t)] + inputs.rest[0].linear(rest, t);  // [B, G]
+        gi = inputs.gates[static_cast<size_t>(t)] + inputs.input[0].linear(rest, t);  // [B, G]
       } else {
         x = torch::dropout(x, rnn_->options.dropout(), is_training());
-        gi = inputs.input[l - 1].linear(x, t) + inputs.biases[l].first;
+        gi = inputs.input[l].linear(x, t) + inputs.biases[l].first;
       }
       const auto h = state.h[layer];
       torch::Tensor c = state.c.defined() ? state.c[layer] : torch::Tensor();

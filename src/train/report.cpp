@@ -9,15 +9,12 @@
 #include <utility>
 #include <vector>
 
+#include "tandem/eval/score_format.h"
 #include "tandem/util/progress_line.h"
 
 namespace tandem::train {
 
-std::string format_number(double value, int decimals) {
-  char buffer[64];
-  std::snprintf(buffer, sizeof(buffer), "%.*f", decimals, value);
-  return buffer;
-}
+using eval::fixed_decimals;
 
 TrainReport::TrainReport(const TrainOptions& o, std::ostream& log, bool verbose, io::JsonLog* json, int64_t world,
                          const model::TrainState& state, const data::Batcher& batcher)
@@ -53,10 +50,10 @@ void TrainReport::display(const model::TrainState& state, double learn_rate) {
     char lr_text[32];
     std::snprintf(lr_text, sizeof(lr_text), "%.2e", learn_rate);
     log_ << "ep " << state.position.epoch + 1 << " · up " << state.updates << " · sents " << state.sentences
-         << " · loss " << format_number(loss, 4) << " · ppl " << format_number(ppl, 2) << " · lr " << lr_text << " · "
-         << format_number(speed, 0) << " tok/s";
-    if (distributed) log_ << " · all-reduce " << format_number(100.0 * comm_share, 1) << "%";
-    log_ << " · " << format_number(elapsed(), 1) << "s\n";
+         << " · loss " << fixed_decimals(loss, 4) << " · ppl " << fixed_decimals(ppl, 2) << " · lr " << lr_text << " · "
+         << fixed_decimals(speed, 0) << " tok/s";
+    if (distributed) log_ << " · all-reduce " << fixed_decimals(100.0 * comm_share, 1) << "%";
+    log_ << " · " << fixed_decimals(elapsed(), 1) << "s\n";
   }
   if (json_ != nullptr) {
     std::vector<std::pair<std::string, double>> fields{{"epoch", static_cast<double>(state.position.epoch + 1)},
@@ -95,9 +92,9 @@ std::string TrainReport::progress(const model::TrainState& state, const data::Ba
   }
   if (o_.after_seconds > 0) left = std::min(left, o_.after_seconds - now);
   std::ostringstream text;
-  text << "ep " << batcher.position().epoch + 1 << " " << format_number(100.0 * batcher.epoch_share(), 0)
-       << "% · up " << state.updates << " · " << format_number(updates_per_second, 2) << " up/s · "
-       << format_number(tokens_per_second, 0) << " tok/s";
+  text << "ep " << batcher.position().epoch + 1 << " " << fixed_decimals(100.0 * batcher.epoch_share(), 0)
+       << "% · up " << state.updates << " · " << fixed_decimals(updates_per_second, 2) << " up/s · "
+       << fixed_decimals(tokens_per_second, 0) << " tok/s";
   if (std::isfinite(left)) text << " · " << util::format_duration(std::max(left, 0.0)) << " left";
   return text.str();
 }

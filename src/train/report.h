@@ -15,8 +15,6 @@
 
 namespace tandem::train {
 
-std::string format_number(double value, int decimals);
-
 class TrainReport {
  public:
   /// `json` may be null (workers other than rank 0); `world` > 1 adds the

@@ -8,7 +8,7 @@
 #include <sstream>
 
 #include "tandem/error.h"
-#include "report.h"
+#include "tandem/eval/score_format.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
 
@@ -177,7 +177,7 @@ data::ParallelCorpus load_training_corpus(const TrainOptions& o, const vocab::To
     if (!corpus.cache_path().empty()) {
       const std::chrono::duration<double> seconds = std::chrono::steady_clock::now() - load_start;
       log << "token id cache: " << corpus.cache_path() << " (" << corpus.cache_status() << ", "
-          << format_number(seconds.count(), 1) << "s)\n";
+          << eval::fixed_decimals(seconds.count(), 1) << "s)\n";
     }
   }
   if (corpus.size() == 0) {

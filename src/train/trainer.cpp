@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <functional>
 #include <iostream>
 #include <limits>
 #include <memory>
@@ -17,6 +16,7 @@
 #include "tandem/data/batch.h"
 #include "tandem/data/parallel_corpus.h"
 #include "tandem/error.h"
+#include "tandem/eval/score_format.h"
 #include "tandem/io/json_log.h"
 #include "tandem/util/progress_line.h"
 #include "tandem/train/loss.h"
@@ -229,7 +229,7 @@ model::TrainState Trainer::run() {
         model::save_checkpoint((dir / ("model.best-" + name + ".ckpt")).string(), model, nullptr, meta, device);
       }
       if (m == 0) first_improved = improved;
-      line << " · " << name << " " << format_number(value, metric == eval::Metric::kPerplexity ? 2 : 4)
+      line << " · " << name << " " << eval::fixed_decimals(value, metric == eval::Metric::kPerplexity ? 2 : 4)
            << (improved ? " (new best)" : "");
       fields.emplace_back(name, value);
     }
@@ -355,7 +355,7 @@ model::TrainState Trainer::run() {
     if (comm.distributed()) timed_all_reduce({stats}, "the sum of the losses");
     if (sums[4] > 0) {
       skip_update("the loss is not finite" +
-                  (comm.distributed() ? " on " + format_number(sums[4], 0) + " mini-batch(es)" : std::string()));
+                  (comm.distributed() ? " on " + eval::fixed_decimals(sums[4], 0) + " mini-batch(es)" : std::string()));
       continue;
     }
     const double tokens = sums[2];
@@ -413,7 +413,7 @@ model::TrainState Trainer::run() {
     log << "interrupted (signal " << interrupted_by_ << ") after " << state.updates << " updates; " << last_path
         << " holds the state: run the same command again to resume\n";
   } else if (verbose) {
-    log << "stopped after " << state.updates << " updates, " << format_number(state.seconds, 1) << "s"
+    log << "stopped after " << state.updates << " updates, " << eval::fixed_decimals(state.seconds, 1) << "s"
         << (stop_early ? " (early stopping)" : "") << "; " << last_path << " holds the last state\n";
   }
   return state;

@@ -45,10 +45,10 @@ struct ProjectedInputs {
   /// x's share of each step's first-layer gates, input bias included: T of [B, gates x hidden]
   /// (unbound once: a select per step would write a full-size gradient each).
   std::vector<torch::Tensor> gates;
-  /// The products of the steps, each weight's gradient one product over all steps
-  /// (step_weight.h): the first layer's input weights of y, then each layer's
-  /// recurrent weights; above the first layer, its input weights.
-  std::vector<StepWeight> rest, recurrent, input;
+  /// Each layer's input and recurrent weights as the steps multiply by them, each
+  /// weight's gradient one product over all steps (step_weight.h); the first
+  /// layer's input weights are those of y only (x's share is in `gates`).
+  std::vector<StepWeight> input, recurrent;
   /// Each layer's biases: input, recurrent.
   std::vector<std::pair<torch::Tensor, torch::Tensor>> biases;
 };

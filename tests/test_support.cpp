@@ -111,11 +111,14 @@ const vocab::Tokenizer& sample_tokenizer() {
   return tokenizer;
 }
 
-std::string dates_work_dir(const std::string& precision) {
+namespace {
+
+// The dates recipe run once per build of tandem-train into BUILD/test-cache/NAME,
+// with `settings` (environment assignments) before it.
+std::string cached_dates_run(const std::string& name, const std::string& settings) {
   const std::filesystem::path bin(TANDEM_BIN_DIR);
   const std::filesystem::path cache = bin.parent_path() / "test-cache";
   std::filesystem::create_directories(cache);
-  const std::string name = precision == "float32" ? "dates" : "dates-" + precision;
   const std::string dir = (cache / name).string();
   // The cache stands for one build of tandem-train: its size and time.
   const auto trainer = bin / "tandem-train";
@@ -128,7 +131,7 @@ std::string dates_work_dir(const std::string& precision) {
   if (!std::filesystem::exists(done) || read_file(done) != key) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    const std::string command = "TANDEM_SKIP_SETUP=1 PRECISION=" + shell_quote(precision) +
+    const std::string command = "TANDEM_SKIP_SETUP=1 " + settings +
                                 " TANDEM_DATES_WORK=" + shell_quote(dir) + " bash " + std::string(TANDEM_SOURCE_DIR) +
                                 "/recipes/dates/run.sh > " + shell_quote(dir) + "/run.log 2>&1";
     if (std::system(command.c_str()) == 0) write_file(done, key);
@@ -138,6 +141,18 @@ std::string dates_work_dir(const std::string& precision) {
     throw std::runtime_error("recipes/dates/run.sh failed:\n" + read_file(dir + "/run.log"));
   }
   return dir;
+}
+
+}  // namespace
+
+std::string dates_work_dir(const std::string& precision) {
+  return cached_dates_run(precision == "float32" ? "dates" : "dates-" + precision, "PRECISION=" + shell_quote(precision));
+}
+
+std::string small_dates_work_dir(const std::string& precision) {
+  return cached_dates_run(precision == "float32" ? "dates-small" : "dates-small-" + precision,
+                          "PRECISION=" + shell_quote(precision) + " TRAIN_SIZE=" + std::to_string(kSmallDatesPairs) +
+                              " TRAIN_UPDATES=" + std::to_string(kSmallDatesUpdates));
 }
 
 std::string shell_quote(const std::string& s) {

@@ -51,7 +51,16 @@ ProgramResult run_recipe(const std::string& recipe, const std::string& work, con
 /// (test processes share it under a lock; a rebuilt tandem-train trains it
 /// again). Returns that work folder: model/ holds the model, run.log the
 /// recipe's output. Throws (failing the calling test) when the recipe fails.
+/// Its 3000 updates take minutes: the slow tier's tests use it.
 std::string dates_work_dir(const std::string& precision = "float32");
+
+/// The dates recipe at a small size (kSmallDatesPairs pairs, kSmallDatesUpdates
+/// updates: seconds), cached like dates_work_dir into BUILD/test-cache/dates-small[-PRECISION]:
+/// a model that translates most dates right, for the quick tier's tests that
+/// need a trained translation model.
+std::string small_dates_work_dir(const std::string& precision = "float32");
+inline constexpr int kSmallDatesPairs = 8000;
+inline constexpr int kSmallDatesUpdates = 600;
 
 /// Quotes a string for the shell.
 std::string shell_quote(const std::string& s);

@@ -37,6 +37,7 @@ int mm(int argc, char** argv) {
   std::string device_name = "cpu";
   double seconds = 3;
   int threads = 0;
+  bool quiet = false;
   po::options_description options("Options");
   options.add_options()("help,h", "show this help")
       ("size", po::value<int64_t>(&size)->default_value(size), "rows = columns = inner size")
@@ -44,12 +45,13 @@ int mm(int argc, char** argv) {
       ("seconds", defaulted(&seconds), "time spent measuring")
       ("device", po::value<std::string>(&device_name)->default_value(device_name), "cpu, cuda or cuda:N");
   add_cpu_threads_option(options, &threads);
+  add_quiet_option(options, &quiet);
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
   po::notify(vm);
   if (size < 1) throw Error("--size must be at least 1");
   if (dtype != "float32" && dtype != "bfloat16") throw Error("--dtype must be float32 or bfloat16");
-  util::set_torch_threads(announce_cpu_threads(kProgram, threads));
+  util::set_torch_threads(announce_cpu_threads(kProgram, threads, quiet), quiet);
   const auto device = parse_device(device_name);
   const auto type = dtype == "float32" ? torch::kFloat32 : torch::kBFloat16;
   const auto a = torch::randn({size, size}).to(device, type);

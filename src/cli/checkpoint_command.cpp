@@ -92,11 +92,13 @@ constexpr const char* kAverageUsage =
 int average(int argc, char** argv) {
   std::vector<std::string> inputs;
   std::string output;
+  bool quiet = false;
   po::options_description options("Options");
   options.add_options()
       ("help,h", "show this help")
       ("models,m", po::value<std::vector<std::string>>(&inputs)->multitoken(), "checkpoints to average")
       ("output,o", po::value<std::string>(&output), "the averaged checkpoint to write");
+  add_quiet_option(options, &quiet);
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kAverageUsage, options)) return 0;
   po::notify(vm);
@@ -104,7 +106,7 @@ int average(int argc, char** argv) {
   if (output.empty()) throw Error("give the file to write with -o (see --help)");
   auto mean = model::average_checkpoints(inputs);
   model::save_checkpoint(output, mean.model, nullptr, mean.meta);
-  std::cerr << kAverageProgram << ": wrote " << output << ", the mean of " << inputs.size() << " checkpoint"
+  if (!quiet) std::cerr << kAverageProgram << ": wrote " << output << ", the mean of " << inputs.size() << " checkpoint"
             << (inputs.size() == 1 ? "" : "s") << "\n";
   return 0;
 }

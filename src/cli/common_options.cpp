@@ -67,15 +67,19 @@ void add_precision_option(po::options_description& options, std::string* precisi
                         "optimizer state, stay float32)");
 }
 
+void add_quiet_option(po::options_description& options, bool* quiet) {
+  options.add_options()("quiet", po::bool_switch(quiet), "nothing on standard error but warnings and errors");
+}
+
 void add_cpu_threads_option(po::options_description& options, int* threads) {
   options.add_options()("cpu-threads", po::value<int>(threads)->default_value(0),
                         "CPU threads to use; 0 = all cores");
 }
 
-int announce_cpu_threads(const std::string& program, int threads) {
+int announce_cpu_threads(const std::string& program, int threads, bool quiet) {
   if (threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more, got " + std::to_string(threads));
   const int resolved = util::resolve_cpu_threads(threads);
-  std::cerr << program << ": " << resolved << " CPU thread" << (resolved == 1 ? "" : "s") << "\n";
+  if (!quiet) std::cerr << program << ": " << resolved << " CPU thread" << (resolved == 1 ? "" : "s") << "\n";
   return resolved;
 }
 

@@ -43,8 +43,11 @@ void add_precision_option(po::options_description& options, std::string* precisi
 /// Adds --cpu-threads (default 0 = all cores) writing into `threads`.
 void add_cpu_threads_option(po::options_description& options, int* threads);
 
-/// Resolves `threads` (0 = all cores) and prints "PROGRAM: N CPU threads" on stderr.
-int announce_cpu_threads(const std::string& program, int threads);
+/// Adds --quiet (nothing on standard error but warnings and errors) writing into `quiet`.
+void add_quiet_option(po::options_description& options, bool* quiet);
+
+/// Resolves `threads` (0 = all cores) and, unless `quiet`, prints "PROGRAM: N CPU threads" on stderr.
+int announce_cpu_threads(const std::string& program, int threads, bool quiet = false);
 
 /// Parses argv with GNU-style options; `positional` may be null.
 po::variables_map parse(int argc, char** argv, const po::options_description& options,

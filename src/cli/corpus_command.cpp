@@ -52,6 +52,7 @@ int run(int argc, char** argv) {
   std::string shortlist_path;
   int64_t shortlist_keep = 100;
   int threads = 0;
+  bool quiet = false;
   po::options_description visible("Options");
   visible.add_options()
       ("help,h", "show this help")
@@ -77,12 +78,13 @@ int run(int argc, char** argv) {
       ("shortlist-keep", po::value<int64_t>(&shortlist_keep)->default_value(shortlist_keep),
        "target pieces kept per source piece in the shortlist");
   add_cpu_threads_option(visible, &threads);
+  add_quiet_option(visible, &quiet);
   auto vm = parse(argc, argv, visible, nullptr);
   if (print_help_if_asked(vm, kUsage, visible)) return 0;
   po::notify(vm);
   if (train_sets.size() != 2) throw Error("--train-sets takes two files (source and target)");
   if (vocabs.empty() || vocabs.size() > 2) throw Error("--vocabs takes one (joint) or two models");
-  announce_cpu_threads(kProgram, threads);
+  announce_cpu_threads(kProgram, threads, quiet);
   batch_options.shuffle = !no_shuffle;
 
   corpus_options.source_path = train_sets[0];

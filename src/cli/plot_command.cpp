@@ -40,12 +40,12 @@ constexpr const char* kUsage =
     "\n"
     "SVG opens in any browser; `rsvg-convert -o a.png a.svg` (librsvg2-bin) makes a PNG.";
 
-void write_figure(const std::string& path, const std::string& svg) {
+void write_figure(const std::string& path, const std::string& svg, bool quiet) {
   std::ofstream out(path, std::ios::binary);
   out << svg;
   out.close();
   if (!out) throw Error(path + ": cannot write the figure");
-  std::cerr << kProgram << ": wrote " << path << "\n";
+  if (!quiet) std::cerr << kProgram << ": wrote " << path << "\n";
 }
 
 // A run's log file and default label.
@@ -69,6 +69,7 @@ int curves(const std::vector<std::string>& args) {
   std::vector<std::string> runs, labels;
   std::string output, x = "updates";
   int columns = 2;
+  bool quiet = false;
   po::options_description options("Options of tandem-plot curves");
   options.add_options()
       ("help,h", "show this help")
@@ -76,6 +77,7 @@ int curves(const std::vector<std::string>& args) {
       ("x", defaulted(&x), "the x axis: updates or hours (of training, summed over resumes)")
       ("labels", po::value<std::vector<std::string>>(&labels)->multitoken(), "the runs' names in the legend, in order")
       ("columns", defaulted(&columns), "panels side by side");
+  add_quiet_option(options, &quiet);
   po::options_description hidden;
   hidden.add_options()("runs", po::value<std::vector<std::string>>(&runs));
   po::options_description all;
@@ -105,7 +107,7 @@ int curves(const std::vector<std::string>& args) {
   const auto curves = plot::read_learning_curves(logs, x == "hours" ? plot::XAxis::kHours : plot::XAxis::kUpdates);
   for (const auto& warning : curves.warnings) std::cerr << kProgram << ": warning: " << warning << "\n";
   if (curves.panels.empty()) throw Error("the logs hold no loss, metric or learning rate to plot");
-  write_figure(output, plot::line_charts_svg(curves.panels, columns));
+  write_figure(output, plot::line_charts_svg(curves.panels, columns), quiet);
   return 0;
 }
 
@@ -122,6 +124,7 @@ std::string nth_line(const std::string& path, int64_t number, const char* what) 
 int attention(const std::vector<std::string>& args) {
   std::string model_path, source_path, alignments_path, output;
   int64_t line_number = 1;
+  bool quiet = false;
   po::options_description options("Options of tandem-plot attention");
   options.add_options()
       ("help,h", "show this help")
@@ -131,6 +134,7 @@ int attention(const std::vector<std::string>& args) {
        "tandem-translate's output with --alignment soft")
       ("line", defaulted(&line_number), "the line to show (1 = the first)")
       ("output,o", po::value<std::string>(&output), "the SVG file to write");
+  add_quiet_option(options, &quiet);
   po::variables_map vm;
   po::store(po::command_line_parser(args).options(options).run(), vm);
   if (vm.count("help")) {
@@ -193,7 +197,7 @@ int attention(const std::vector<std::string>& args) {
               << ": the pieces of the lines do not match the weights (another model or source file?)\n";
   }
   map.title = "attention, line " + std::to_string(line_number) + ": " + source + "  →  " + text;
-  write_figure(output, plot::heat_map_svg(map));
+  write_figure(output, plot::heat_map_svg(map), quiet);
   return 0;
 }
 

@@ -33,6 +33,7 @@ int run(int argc, char** argv) {
   std::string device_name = "cpu";
   std::string precision = "float32";
   int threads = 0;
+  bool quiet = false;
   serve::ServerOptions s;
   po::options_description options("Options");
   options.add_options()
@@ -60,6 +61,7 @@ int run(int argc, char** argv) {
       ("normalize,n", defaulted(&s.translate.search.normalize), "divide scores by length^ALPHA");
   add_precision_option(options, &precision);
   add_cpu_threads_option(options, &threads);
+  add_quiet_option(options, &quiet);
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
   po::notify(vm);
@@ -74,7 +76,7 @@ int run(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-answer is its own loss, not the server's end
 
   util::keep_freed_memory();
-  util::set_torch_threads(announce_cpu_threads(kProgram, threads));
+  util::set_torch_threads(announce_cpu_threads(kProgram, threads, quiet), quiet);
   auto translator = Translator::load(models, parse_device(device_name), weights);
   translator.set_precision(model::parse_precision(precision));
   if (translator.is_language_model()) {
@@ -85,14 +87,15 @@ int run(int argc, char** argv) {
   std::thread signals([&] {
     int signal_number = 0;
     sigwait(&stop_signals, &signal_number);
-    if (signal_number != 0) {
+    if (signal_number != 0 && !quiet) {
       std::cerr << kProgram << ": signal " << signal_number << ": finishing the queued requests, then exiting\n";
     }
     server.stop();
   });
+  // With --quiet only a port the system chose (--port 0) is printed: nothing else tells it.
   std::thread announce([&] {
     const int port = server.port();
-    if (port > 0) std::cerr << kProgram << ": listening on http://" << s.host << ":" << port << "/" << std::endl;
+    if (port > 0 && (!quiet || s.port == 0)) std::cerr << kProgram << ": listening on http://" << s.host << ":" << port << "/" << std::endl;
   });
   try {
     server.listen();
@@ -105,7 +108,7 @@ int run(int argc, char** argv) {
   announce.join();
   pthread_kill(signals.native_handle(), SIGTERM);  // ends the signal thread when stop() came from elsewhere
   signals.join();
-  std::cerr << kProgram << ": stopped\n";
+  if (!quiet) std::cerr << kProgram << ": stopped\n";
   return 0;
 }
 

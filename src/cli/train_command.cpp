@@ -67,7 +67,7 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("model,m", po::value<std::string>(&t.model_dir), "model folder (checkpoints, logs); resumes when it holds one")
       ("device", po::value<std::string>(&r.device)->default_value(r.device), "cpu, cuda or cuda:N")
       ("seed", po::value<uint64_t>(&t.seed)->default_value(t.seed), "seed of initialisation, dropout and shuffling")
-      ("quiet", "no progress lines");
+      ("quiet", "nothing on standard error but warnings and errors");
   add_precision_option(general, &r.precision);
   add_cpu_threads_option(general, &r.threads);
 
@@ -274,14 +274,16 @@ int run(int argc, char** argv) {
     if (r.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more, got " + std::to_string(r.threads));
     const int total = util::resolve_cpu_threads(r.threads);
     const int each = std::max(1, total / r.num_processes);
-    std::cerr << kProgram << ": starting " << r.num_processes << " workers on this machine, " << each
+    if (t.verbose) std::cerr << kProgram << ": starting " << r.num_processes << " workers on this machine, " << each
               << " CPU thread" << (each == 1 ? "" : "s") << " each\n";
     return run_local_workers(argc, argv, r.num_processes, each, timeout + std::chrono::seconds(30));
   }
   util::keep_freed_memory();
   const int threads = worker_threads != nullptr ? std::atoi(worker_threads) : r.threads;
-  t.cpu_threads = util::set_torch_threads(
-      launch.distributed() && launch.rank > 0 ? util::resolve_cpu_threads(threads) : announce_cpu_threads(kProgram, threads));
+  t.cpu_threads = util::set_torch_threads(launch.distributed() && launch.rank > 0
+                                              ? util::resolve_cpu_threads(threads)
+                                              : announce_cpu_threads(kProgram, threads, !t.verbose),
+                                          !t.verbose);
   t.stop_request = &g_stop_signal;
   install_stop_handlers();
   dist::CommunicatorOptions comm_options;

@@ -59,6 +59,7 @@ struct Common {
   std::string device = "cpu";
   std::string precision = "float32";
   int threads = 0;
+  bool quiet = false;
 };
 
 void add_common(po::options_description& options, Common& c) {
@@ -69,13 +70,14 @@ void add_common(po::options_description& options, Common& c) {
       ("device", po::value<std::string>(&c.device)->default_value(c.device), "cpu, cuda or cuda:N");
   add_precision_option(options, &c.precision);
   add_cpu_threads_option(options, &c.threads);
+  add_quiet_option(options, &c.quiet);
 }
 
 // Threads (printed) and device, as every LibTorch program sets them up, then
 // the models in --precision.
 Translator start(const std::string& program, const Common& c) {
   util::keep_freed_memory();
-  util::set_torch_threads(announce_cpu_threads(program, c.threads));
+  util::set_torch_threads(announce_cpu_threads(program, c.threads, c.quiet), c.quiet);
   auto translator = Translator::load(c.models, parse_device(c.device), c.weights);
   translator.set_precision(model::parse_precision(c.precision));
   return translator;
@@ -89,7 +91,6 @@ int translate(int argc, char** argv) {
   std::string sampling = "none";
   std::string alignment = "none";
   std::vector<std::string> shortlist;
-  bool quiet = false;
   po::options_description options("Options");
   add_common(options, c);
   options.add_options()
@@ -119,8 +120,7 @@ int translate(int argc, char** argv) {
       ("allow-unk", po::bool_switch(&t.search.allow_unk), "let translations contain <unk> (masked by default)")
       ("shortlist", po::value<std::vector<std::string>>(&shortlist)->multitoken(),
        "FILE [FIRST [BEST]]: the output layer over a shortlist only: the FIRST (100) most frequent target pieces "
-       "and the BEST (100) of each source piece (tandem-corpus --write-shortlist, or Marian's lexical shortlist)")
-      ("quiet", po::bool_switch(&quiet), "no progress line and no summary");
+       "and the BEST (100) of each source piece (tandem-corpus --write-shortlist, or Marian's lexical shortlist)");
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
   po::notify(vm);
@@ -171,14 +171,14 @@ int translate(int argc, char** argv) {
     if (!file_out) throw Error(output + ": cannot write the output file");
   }
   std::ostream& out = output == "-" ? std::cout : file_out;
-  util::ProgressLine progress(std::cerr, !quiet && isatty(STDERR_FILENO) != 0);
+  util::ProgressLine progress(std::cerr, !c.quiet && isatty(STDERR_FILENO) != 0);
   const auto stats = translator.translate_stream(next_line, out, t, &std::cerr, [&](const StreamStats& s) {
     progress.show(std::to_string(s.lines) + " sentences · " +
                   std::to_string(static_cast<int64_t>(s.lines / std::max(s.seconds, 1e-9))) + " sentences/s");
   });
   progress.clear();
   if (!out) throw Error((output == "-" ? std::string("standard output") : output) + ": writing failed (disk full?)");
-  if (!quiet) {
+  if (!c.quiet) {
     std::cerr << "tandem-translate: " << stats.lines << " sentences, " << stats.output_pieces << " output pieces in "
               << stats.seconds << " s, " << stats.lines / std::max(stats.seconds, 1e-9) << " sentences/s";
     if (stats.truncated > 0) std::cerr << "; " << stats.truncated << " lines cut to --max-input-length";
@@ -281,8 +281,7 @@ int sample(int argc, char** argv) {
        "K > 0: the most probable continuation by beam search instead of a sample")
       ("mini-batch", po::value<int64_t>(&t.mini_batch)->default_value(t.mini_batch), "sentences generated together")
       ("allow-unk", po::bool_switch(&t.search.allow_unk), "let sentences contain <unk>")
-      ("output-scores", po::bool_switch(&scores), "append ' ||| log P' of each sentence (eos included)")
-      ("quiet", "no summary line");
+      ("output-scores", po::bool_switch(&scores), "append ' ||| log P' of each sentence (eos included)");
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kSampleUsage, options)) return 0;
   po::notify(vm);
@@ -332,7 +331,7 @@ int sample(int argc, char** argv) {
   }
   out.flush();
   if (!out) throw Error((output == "-" ? std::string("standard output") : output) + ": writing failed (disk full?)");
-  if (vm.count("quiet") == 0) {
+  if (!c.quiet) {
     const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     std::cerr << "tandem-sample: " << results.size() << " sentences, " << pieces << " pieces in " << seconds << " s\n";
   }

@@ -26,6 +26,7 @@ int run(int argc, char** argv) {
   std::string model_path;
   std::string model_type = "unigram";
   int threads = 0;
+  bool quiet = false;
   po::options_description visible("Options");
   visible.add_options()
       ("help,h", "show this help")
@@ -46,14 +47,15 @@ int run(int argc, char** argv) {
       ("max-sentences", po::value<int64_t>(&options.max_sentences)->default_value(0),
        "sentences sampled for training; 0 = all");
   add_cpu_threads_option(visible, &threads);
+  add_quiet_option(visible, &quiet);
   auto vm = parse(argc, argv, visible, nullptr);
   if (print_help_if_asked(vm, kUsage, visible)) return 0;
   po::notify(vm);
   options.model_type = vocab::parse_model_type(model_type);
-  options.threads = announce_cpu_threads(kProgram, threads);
+  options.threads = announce_cpu_threads(kProgram, threads, quiet);
 
   const auto report = vocab::train_vocab(options, model_path);
-  std::cerr << kProgram << ": read " << report.lines_read << " lines (" << report.empty_lines
+  if (!quiet) std::cerr << kProgram << ": read " << report.lines_read << " lines (" << report.empty_lines
             << " empty, left out)\n";
   std::cout << "wrote " << model_path << ": " << report.vocab_size << " pieces, " << model_type
             << ", pad=" << vocab::kPadId << " unk=" << vocab::kUnkId << " bos=" << vocab::kBosId

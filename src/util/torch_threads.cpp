@@ -7,9 +7,9 @@
 
 namespace tandem::util {
 
-int set_torch_threads(int threads) {
+int set_torch_threads(int threads, bool quiet) {
   // Before the first product of the program: the kernels OpenBLAS and LibTorch compute with.
-  if (const auto note = use_best_cpu_kernels(); !note.empty()) std::cerr << note << "\n";
+  if (const auto note = use_best_cpu_kernels(); !note.empty() && !quiet) std::cerr << note << "\n";
   torch::set_num_threads(resolve_cpu_threads(threads));
   return torch::get_num_threads();
 }

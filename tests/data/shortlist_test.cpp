@@ -91,12 +91,12 @@ TEST(ShortlistTest, MarianLexicalShortlistsAndBadFiles) {
   EXPECT_THROW(Shortlist::load(dir + "/missing.txt", tok, tok), Error);
 }
 
-// With the main job's model: a shortlist holding every piece of the references
+// With the dates recipe's small model: a shortlist holding every piece of the references
 // and of the unrestricted translations gives the same greedy translations, and one
 // holding the whole vocabulary the same beam-5 translations; a tight one is
 // still one line per line. tandem-corpus writes a shortlist tandem-translate reads.
 TEST(ShortlistProgramTest, AShortlistWithEveryNeededPieceTranslatesAsTheWholeVocabulary) {
-  const std::string work = test::dates_work_dir();
+  const std::string work = test::small_dates_work_dir();
   const std::string dir = test::temp_dir();
   std::istringstream src(test::read_file(work + "/data/test.src")), tgt(test::read_file(work + "/data/test.tgt"));
   std::string source_text, reference_text;

@@ -11,13 +11,11 @@ namespace tandem {
 namespace {
 
 // The main job in miniature: the dates recipe end to end with a small corpus
-// and few updates (seconds), checking that every stage ran and scored.
+// and few updates (seconds; the run the quick tier's tests share), checking
+// that every stage ran and scored.
 TEST(DatesRecipeSmokeTest, RunsEndToEnd) {
-  const std::string work = test::temp_dir();
-  const std::string command = "TANDEM_SKIP_SETUP=1 TANDEM_DATES_WORK=" + work + " TRAIN_SIZE=2000 TRAIN_UPDATES=60 bash " +
-                              std::string(TANDEM_SOURCE_DIR) + "/recipes/dates/run.sh > " + work + "/out.txt 2>&1";
-  ASSERT_EQ(std::system(command.c_str()), 0) << test::read_file(work + "/out.txt");
-  const auto out = test::read_file(work + "/out.txt");
+  const std::string work = test::small_dates_work_dir();
+  const auto out = test::read_file(work + "/run.log");
   for (const char* stage : {"== data", "== vocabulary", "== corpus check", "== training", "== translating the test split",
                             "== scores on the test split", "tandem (beam 5)", "exact match", "== figures"}) {
     EXPECT_NE(out.find(stage), std::string::npos) << stage << "\n" << out;
@@ -30,22 +28,36 @@ TEST(DatesRecipeSmokeTest, RunsEndToEnd) {
   EXPECT_NE(test::read_file(work + "/curves.svg").find("<polyline"), std::string::npos);
 }
 
-// The main job at its defaults (the model the server and install tests use):
-// it reaches its 99% exact-match target on dates it never saw.
-double dates_exact_match(const std::string& precision) {
-  const std::string log = test::read_file(test::dates_work_dir(precision) + "/run.log");
+// The exact match the dates recipe printed in WORK/run.log.
+double exact_match(const std::string& work) {
+  const std::string log = test::read_file(work + "/run.log");
   const std::string mark = "tandem (beam 5)              exact match ";
   const auto at = log.find(mark);
   if (at == std::string::npos) throw std::runtime_error("no exact match in the recipe's output:\n" + log);
   return std::stod(log.substr(at + mark.size(), 6));
 }
 
-TEST(DatesRecipeTest, ReachesItsTargetAtItsDefaults) { EXPECT_GE(dates_exact_match("float32"), 99.0); }
+// The main job at its defaults (the model the install and page tests use): it
+// reaches its 99% exact-match target on dates it never saw.
+TEST(DatesRecipeTest, ReachesItsTargetAtItsDefaults) { EXPECT_GE(exact_match(test::dates_work_dir("float32")), 99.0); }
 
 // --precision bfloat16 (training and translation) reaches the same target.
 TEST(DatesRecipeTest, BFloat16ReachesTheTargetToo) {
-  EXPECT_GE(dates_exact_match("bfloat16"), 99.0);
+  EXPECT_GE(exact_match(test::dates_work_dir("bfloat16")), 99.0);
   EXPECT_NE(test::read_file(test::dates_work_dir("bfloat16") + "/run.log").find("3000 updates, bfloat16"),
+            std::string::npos);
+}
+
+// The same in miniature: on the small run (a few hundred updates), bfloat16
+// learns the task as float32 does at the same budget.
+TEST(DatesRecipeSmokeTest, BFloat16LearnsAsFloat32DoesOnASmallRun) {
+  const double float32 = exact_match(test::small_dates_work_dir("float32"));
+  const std::string work = test::small_dates_work_dir("bfloat16");
+  const double bfloat16 = exact_match(work);
+  EXPECT_GE(float32, 60.0);
+  EXPECT_GE(bfloat16, 60.0);
+  EXPECT_GE(bfloat16, float32 - 15.0);
+  EXPECT_NE(test::read_file(work + "/run.log").find(std::to_string(test::kSmallDatesUpdates) + " updates, bfloat16"),
             std::string::npos);
 }
 

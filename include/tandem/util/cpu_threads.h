@@ -27,7 +27,7 @@ int cgroup_cpu_limit(const std::string& cgroup_root, const std::string& self_cgr
 /// Sets LibTorch's (and so OpenBLAS's OpenMP) intra-op threads; returns the
 /// count LibTorch reports afterwards. The first call also chooses OpenBLAS's
 /// kernels (use_best_cpu_kernels, cpu_kernels.h) and prints what it changed on
-/// stderr. Defined in the tandem library (LibTorch).
-int set_torch_threads(int threads);
+/// stderr, unless `quiet`. Defined in the tandem library (LibTorch).
+int set_torch_threads(int threads, bool quiet = false);
 
 }  // namespace tandem::util

@@ -131,7 +131,9 @@ std::string cached_dates_run(const std::string& name, const std::string& setting
   if (!std::filesystem::exists(done) || read_file(done) != key) {
     std::filesystem::remove_all(dir);
     std::filesystem::create_directories(dir);
-    const std::string command = "TANDEM_SKIP_SETUP=1 " + settings +
+    // One thread: CTest runs tests side by side, and OpenMP threads of two
+    // processes that outnumber the cores wait on each other (5x slower).
+    const std::string command = "TANDEM_SKIP_SETUP=1 CPU_THREADS=1 " + settings +
                                 " TANDEM_DATES_WORK=" + shell_quote(dir) + " bash " + std::string(TANDEM_SOURCE_DIR) +
                                 "/recipes/dates/run.sh > " + shell_quote(dir) + "/run.log 2>&1";
     if (std::system(command.c_str()) == 0) write_file(done, key);

@@ -60,7 +60,7 @@ std::string dates_work_dir(const std::string& precision = "float32");
 /// need a trained translation model.
 std::string small_dates_work_dir(const std::string& precision = "float32");
 inline constexpr int kSmallDatesPairs = 8000;
-inline constexpr int kSmallDatesUpdates = 600;
+inline constexpr int kSmallDatesUpdates = 500;
 
 /// Quotes a string for the shell.
 std::string shell_quote(const std::string& s);

@@ -15,7 +15,8 @@
 #   8. figures: the learning curves (WORK/curves.svg) and the attention of a date
 #      the model never saw (WORK/attention.svg), drawn by tandem-plot
 # TRAIN_UPDATES, TRAIN_SIZE, SEED, PRECISION (float32 or bfloat16: the matrix products
-# of training and translation) and TANDEM_DATES_WORK override the defaults;
+# of training and translation), CPU_THREADS (0: every core) and TANDEM_DATES_WORK
+# override the defaults;
 # TANDEM_SKIP_SETUP=1 skips step 1 (the test suite uses it, the build being done).
 set -euo pipefail
 
@@ -27,6 +28,7 @@ SEED="${SEED:-1}"
 TRAIN_SIZE="${TRAIN_SIZE:-40000}"
 TRAIN_UPDATES="${TRAIN_UPDATES:-3000}"
 PRECISION="${PRECISION:-float32}"
+CPU_THREADS="${CPU_THREADS:-0}"
 
 # The programs only; tools/run-tests.sh later adds the test suite to the same build.
 if [[ "${TANDEM_SKIP_SETUP:-0}" != 1 ]]; then
@@ -39,17 +41,17 @@ python3 "$HERE/generate.py" --out "$WORK/data" --seed "$SEED" --train "$TRAIN_SI
 paste <(head -n 5 "$WORK/data/train.src") <(head -n 5 "$WORK/data/train.tgt") | sed "s/^/   /"
 
 echo "== vocabulary"
-"$BIN/tandem-vocab" --input "$WORK/data/train.src" "$WORK/data/train.tgt" \
+"$BIN/tandem-vocab" --cpu-threads "$CPU_THREADS" --input "$WORK/data/train.src" "$WORK/data/train.tgt" \
   --model "$WORK/vocab.spm" --vocab-size 400 2> "$WORK/vocab.log"
 
 echo "== corpus check"
-"$BIN/tandem-corpus" --train-sets "$WORK/data/train.src" "$WORK/data/train.tgt" \
+"$BIN/tandem-corpus" --cpu-threads "$CPU_THREADS" --train-sets "$WORK/data/train.src" "$WORK/data/train.tgt" \
   --vocabs "$WORK/vocab.spm" --mini-batch 64
 
 echo "== training ($TRAIN_UPDATES updates, $PRECISION; the log is $WORK/model/train.log.jsonl)"
 DISP_FREQ=$(( TRAIN_UPDATES >= 2500 ? 250 : (TRAIN_UPDATES >= 10 ? TRAIN_UPDATES / 10 : 1) ))  # about 10 points of the curve
 rm -rf "$WORK/model"
-"$BIN/tandem-train" --model "$WORK/model" \
+"$BIN/tandem-train" --model "$WORK/model" --cpu-threads "$CPU_THREADS" \
   --train-sets "$WORK/data/train.src" "$WORK/data/train.tgt" \
   --valid-sets "$WORK/data/valid.src" "$WORK/data/valid.tgt" \
   --vocabs "$WORK/vocab.spm" --cell gru --attention bahdanau --dim-emb 64 --dim-rnn 128 \
@@ -65,7 +67,7 @@ score() {  # score NAME HYPOTHESES REFERENCES
   "$BIN/tandem-bleu" "$3" -i "$2" -f text -q | sed 's/ [0-9.\/]* (BP.*//'
 }
 echo "== translating the test split"
-"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --precision "$PRECISION" \
+"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --precision "$PRECISION" --cpu-threads "$CPU_THREADS" \
   --input "$WORK/data/test.src" --output "$WORK/test.out" 2>&1 | grep -v "CPU thread" | sed 's/^/   /'
 
 echo "== scores on the test split"
@@ -75,7 +77,7 @@ score "tandem (beam 5)" "$WORK/test.out" "$WORK/data/test.tgt"
 
 echo "== figures"
 head -n 1 "$WORK/data/test.src" > "$WORK/attention.src"
-"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --alignment soft --quiet \
+"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --alignment soft --quiet --cpu-threads "$CPU_THREADS" \
   --input "$WORK/attention.src" --output "$WORK/attention.out" 2> /dev/null
 "$BIN/tandem-plot" attention -m "$WORK/model" --source "$WORK/attention.src" --alignments "$WORK/attention.out" \
   -o "$WORK/attention.svg" 2>&1 | sed "s/^/   /"

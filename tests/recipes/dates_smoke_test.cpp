@@ -54,9 +54,9 @@ TEST(DatesRecipeSmokeTest, BFloat16LearnsAsFloat32DoesOnASmallRun) {
   const double float32 = exact_match(test::small_dates_work_dir("float32"));
   const std::string work = test::small_dates_work_dir("bfloat16");
   const double bfloat16 = exact_match(work);
-  EXPECT_GE(float32, 60.0);
-  EXPECT_GE(bfloat16, 60.0);
-  EXPECT_GE(bfloat16, float32 - 15.0);
+  EXPECT_GE(float32, 70.0);  // 83.9% measured (500 updates; 99.8% at the recipe's 3000)
+  EXPECT_GE(bfloat16, 70.0);  // 81.8% measured
+  EXPECT_GE(bfloat16, float32 - 10.0);
   EXPECT_NE(test::read_file(work + "/run.log").find(std::to_string(test::kSmallDatesUpdates) + " updates, bfloat16"),
             std::string::npos);
 }

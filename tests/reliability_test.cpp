@@ -153,8 +153,30 @@ TEST(DiskTest, AFullDiskIsAClearErrorAndThePreviousCheckpointStillLoads) {
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 1) << err;
   EXPECT_NE(err.find("model.ckpt: cannot write the checkpoint"), std::string::npos) << err;
   EXPECT_NE(err.find("the previous checkpoint is intact"), std::string::npos) << err;
-  EXPECT_FALSE(fs::exists(dir + "/m/model.ckpt.tmp"));
+  for (const auto& e : fs::directory_iterator(dir + "/m")) {  // no staging file left behind
+    EXPECT_EQ(e.path().filename().string().find(".tmp"), std::string::npos) << e.path();
+  }
   EXPECT_EQ(model::load_checkpoint(dir + "/m/model.ckpt", torch::kCPU).meta.state.updates, 2);
+}
+
+// Two trainings on one model folder (a second terminal, a requeued job whose
+// first run still shuts down): the second stops at once, naming the holder.
+TEST(DiskTest, ASecondTrainingOnTheSameFolderStopsAtOnceNamingTheHolder) {
+  const std::string dir = test::temp_dir();
+  const pid_t first = spawn("tandem-train", train_args(dir, "--after-updates 1000000 --quiet"), dir + "/first.err");
+  ASSERT_TRUE(wait_for_update(dir + "/m", 1)) << test::read_file(dir + "/first.err");
+  const auto started = std::chrono::steady_clock::now();
+  const auto second = run_program("tandem-train", train_args(dir, "--after-updates 5"));
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(20));
+  kill(first, SIGKILL);
+  wait_exit_code(first);
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_NE(second.err.find(dir + "/m: another training holds this model folder (host "), std::string::npos)
+      << second.err;
+  EXPECT_NE(second.err.find("process " + std::to_string(first) + ")"), std::string::npos) << second.err;
+  // The first one's end (even by SIGKILL) frees the folder: the run resumes there.
+  const auto third = run_program("tandem-train", train_args(dir, "--after-updates 3"));
+  EXPECT_EQ(third.exit_code, 0) << third.err;
 }
 
 TEST(DiskTest, AModelFolderThatCannotBeWrittenIsAnErrorBeforeTraining) {

@@ -56,6 +56,7 @@ struct RawOptions {
   int threads = 0;
   int num_processes = 1;
   double distributed_timeout = 300.0;
+  std::string distributed_interface;
 };
 
 po::options_description describe(train::TrainOptions& t, model::ModelOptions& m, RawOptions& r) {
@@ -149,7 +150,10 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
        "start this many workers on this machine (on loopback), the CPU threads split between them; "
        "under torchrun, mpirun or srun the launcher's variables decide instead")
       ("distributed-timeout", defaulted(&r.distributed_timeout),
-       "seconds a worker waits for the others (rendezvous, collectives) before it stops with an error");
+       "seconds a worker waits for the others (rendezvous, collectives) before it stops with an error")
+      ("distributed-interface", po::value<std::string>(&r.distributed_interface),
+       "network interface(s) of the workers' connections, comma-separated (as GLOO_SOCKET_IFNAME, which it "
+       "overrides); default: the interface that routes to MASTER_ADDR");
 
   po::options_description all;
   all.add(general).add(data).add(model).add(training).add(distributed);
@@ -269,6 +273,13 @@ int run(int argc, char** argv) {
   const auto launch = dist::launch_from_environment();
   const char* worker_threads = std::getenv("TANDEM_WORKER_THREADS");
   if (r.num_processes < 1) throw Error("--num-processes must be at least 1");
+  if (t.verbose && !launch.note.empty()) std::cerr << kProgram << ": " << launch.note << "\n";
+  if (r.num_processes > 1 && !launch.launcher.empty() && !launch.distributed()) {
+    throw Error("--num-processes " + std::to_string(r.num_processes) + " under " + launch.launcher + ", whose " +
+                launch.size_variable + " is 1: the launcher decides the workers; start " +
+                std::to_string(r.num_processes) + " tasks with it, or run without it (unset " + launch.size_variable +
+                ") to start them on this machine");
+  }
   if (r.num_processes > 1 && launch.launcher.empty()) {
     // This process only starts the workers: each gets its share of the threads.
     if (r.threads < 0) throw Error("--cpu-threads must be 0 (all cores) or more, got " + std::to_string(r.threads));
@@ -288,6 +299,7 @@ int run(int argc, char** argv) {
   install_stop_handlers();
   dist::CommunicatorOptions comm_options;
   comm_options.timeout = timeout;
+  comm_options.interface = r.distributed_interface;
   const auto communicator = dist::Communicator::connect(launch, comm_options, t.device);
   if (launch.distributed()) t.communicator = communicator.get();
   if (launch.distributed() && launch.rank > 0) t.verbose = t.progress = false;  // rank 0 speaks for all

@@ -8,8 +8,17 @@
 #endif
 #include <torch/torch.h>
 
+#include <arpa/inet.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
+#include <future>
+#include <sstream>
 #include <map>
 #include <mutex>
 #include <thread>
@@ -50,7 +59,81 @@ std::vector<std::pair<size_t, size_t>> buckets(const std::vector<torch::Tensor>&
   return out;
 }
 
+// The interfaces of a comma-separated list, empty entries left out.
+std::vector<std::string> split_interfaces(const std::string& list) {
+  std::vector<std::string> out;
+  std::istringstream in(list);
+  for (std::string name; std::getline(in, name, ',');) {
+    if (!name.empty()) out.push_back(name);
+  }
+  return out;
+}
+
+// Gloo's devices for this worker, and a phrase saying where they came from:
+// --distributed-interface, else PyTorch's GLOO_SOCKET_IFNAME, else the address
+// of the interface that routes to the master (never the host name's address,
+// which Debian and Ubuntu map to loopback).
+std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const LaunchInfo& launch,
+                                                                     const CommunicatorOptions& options,
+                                                                     std::string* source) {
+  std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
+  const char* env = std::getenv("GLOO_SOCKET_IFNAME");
+  const std::string list = !options.interface.empty() ? options.interface : env != nullptr ? env : "";
+  if (!list.empty()) {
+    const std::string from = !options.interface.empty() ? "--distributed-interface" : "GLOO_SOCKET_IFNAME";
+    for (const auto& name : split_interfaces(list)) {
+      try {
+        devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
+      } catch (const std::exception& e) {
+        const std::string cause = e.what();
+        throw Error(from + " names the network interface '" + name + "', which this machine cannot use (" +
+                    cause.substr(0, cause.find('\n')) + "); `ip -brief address` lists the interfaces");
+      }
+    }
+    if (devices.empty()) throw Error(from + " is set but names no interface");
+    *source = "the interface" + std::string(devices.size() == 1 ? " " : "s ") + list + " (" + from + ")";
+    return devices;
+  }
+  const std::string address = local_address_towards(launch.master_addr);
+  devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(address));
+  *source = "the address " + address + " (the route to MASTER_ADDR " + launch.master_addr +
+            "; GLOO_SOCKET_IFNAME or --distributed-interface choose another)";
+  return devices;
+}
+
 }  // namespace
+
+std::string local_address_towards(const std::string& host) {
+  addrinfo hints{};
+  hints.ai_family = AF_INET;
+  hints.ai_socktype = SOCK_DGRAM;
+  addrinfo* found = nullptr;
+  const int status = ::getaddrinfo(host.c_str(), "9", &hints, &found);
+  if (status != 0 || found == nullptr) {
+    throw Error("MASTER_ADDR " + host + " does not resolve to an IPv4 address (" + ::gai_strerror(status) + ")");
+  }
+  sockaddr_in target{};
+  std::memcpy(&target, found->ai_addr, sizeof(target));
+  ::freeaddrinfo(found);
+  if ((ntohl(target.sin_addr.s_addr) >> 24) == 127) return "127.0.0.1";
+  // A UDP socket's connect sends nothing: it only asks the routing table which
+  // local address would carry the packets.
+  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
+  if (fd < 0) throw Error(std::string("cannot open a socket to find the route to MASTER_ADDR: ") + std::strerror(errno));
+  sockaddr_in local{};
+  socklen_t length = sizeof(local);
+  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&target), sizeof(target)) == 0 &&
+                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0;
+  const int error = errno;
+  ::close(fd);
+  if (!ok) {
+    throw Error("no route from this machine to MASTER_ADDR " + host + " (" + std::strerror(error) +
+                "); set GLOO_SOCKET_IFNAME or --distributed-interface to the interface that reaches the other machines");
+  }
+  char text[INET_ADDRSTRLEN] = {};
+  ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text));
+  return text;
+}
 
 struct Communicator::Impl {
   CommunicatorOptions options;
@@ -155,6 +238,7 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
                 cause.substr(0, cause.find('\n')) + "); is rank 0 still running?");
   }
   auto prefixed = c10::make_intrusive<c10d::PrefixStore>("tandem/pg", impl->store);
+  std::string device_source = "its CUDA device";
   try {
     if (device.is_cuda()) {
 #if defined(USE_C10D_NCCL)
@@ -167,20 +251,29 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
 #endif
     } else {
       auto gloo = c10d::ProcessGroupGloo::Options::create(options.timeout);
-      // Loopback when the master is this machine's loopback, else the interface of this host's name.
-      const bool loopback = launch.master_addr == "127.0.0.1" || launch.master_addr == "localhost";
-      gloo->devices.push_back(loopback ? c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")
-                                       : c10d::ProcessGroupGloo::createDefaultDevice());
+      gloo->devices = gloo_devices(launch, options, &device_source);
       gloo->threads = 2;
-      impl->group = c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, launch.rank, launch.world_size, gloo);
+      // Gloo's connections in a thread of their own, waited for at most the
+      // timeout: a peer that never answers must not hold this worker for ever.
+      auto connecting = std::make_shared<std::packaged_task<c10::intrusive_ptr<c10d::ProcessGroup>()>>(
+          [prefixed, gloo, rank = launch.rank, world = launch.world_size]() -> c10::intrusive_ptr<c10d::ProcessGroup> {
+            return c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, gloo);
+          });
+      auto connected = connecting->get_future();
+      std::thread([connecting] { (*connecting)(); }).detach();
+      if (connected.wait_for(options.timeout + std::chrono::seconds(5)) != std::future_status::ready) {
+        throw std::runtime_error("no connection within " + seconds_text(options.timeout) + " (--distributed-timeout)");
+      }
+      impl->group = connected.get();
     }
-  } catch (const Error&) {
-    throw;
+  } catch (const Error& e) {
+    throw Error("rank " + std::to_string(launch.rank) + ": " + e.what());
   } catch (const std::exception& e) {
     const std::string cause = e.what();
     throw Error("rank " + std::to_string(launch.rank) + ": the workers met at " + where +
                 " but could not connect to each other (" + cause.substr(0, cause.find('\n')) +
-                "); check that every machine can reach the others' addresses");
+                "); this worker offered " + device_source + "; check that every machine can reach the others' "
+                "addresses");
   }
   impl->start_heartbeat(launch);
   auto comm = std::unique_ptr<Communicator>(new Communicator(launch, std::move(impl)));

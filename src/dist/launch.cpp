@@ -52,7 +52,15 @@ LaunchInfo launch_from_environment(const Environment& env) {
       {"srun", "SLURM_PROCID", "SLURM_NTASKS", "SLURM_LOCALID"},
   };
   LaunchInfo info;
-  for (const auto& names : kLaunchers) {
+  for (auto names : kLaunchers) {
+    const bool slurm = std::string(names.launcher) == "srun";
+    if (slurm && (env(names.rank) || env(names.size)) && !env("SLURM_STEP_ID")) {
+      // A batch script's own command (no srun step): the job's variables, not a launch.
+      info.note = "Slurm's job variables without a job step (no SLURM_STEP_ID): training as a single process; "
+                  "start the workers with srun to train on the job's tasks";
+      continue;
+    }
+    if (slurm && env("SLURM_STEP_NUM_TASKS")) names.size = "SLURM_STEP_NUM_TASKS";  // the step's, not the job's
     const auto rank = env(names.rank);
     const auto size = env(names.size);
     if (!rank && !size) continue;
@@ -62,6 +70,7 @@ LaunchInfo launch_from_environment(const Environment& env) {
                   " launch sets both (unset it to train as a single process)");
     }
     info.launcher = names.launcher;
+    info.size_variable = names.size;
     info.rank = parse_count(names.rank, *rank, 0);
     info.world_size = parse_count(names.size, *size, 1);
     if (info.rank >= info.world_size) {
@@ -73,10 +82,11 @@ LaunchInfo launch_from_environment(const Environment& env) {
     break;
   }
   if (info.launcher.empty() || info.world_size == 1) {
-    const std::string launcher = info.launcher;
-    info = LaunchInfo{};
-    info.launcher = launcher;
-    return info;
+    LaunchInfo single;
+    single.launcher = info.launcher;
+    single.size_variable = info.size_variable;
+    single.note = info.note;
+    return single;
   }
   if (const auto own = env("TANDEM_LAUNCHER")) info.launcher = *own;
   const auto addr = env("MASTER_ADDR");

@@ -5,6 +5,7 @@
 #include <torch/torch.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -157,7 +158,9 @@ void save_checkpoint(const std::string& path, Seq2Seq& model, torch::optim::Opti
   // write (a full disk) as an error it recovers from. Then written, checked,
   // synced, and renamed over the previous checkpoint, which stays intact until then.
   const std::string bytes = checkpoint_bytes(path, model, optimizer, meta, device, smoothed);
-  const std::string staging = path + ".tmp";
+  // A name of this process's own: two writers never share a staging file.
+  static std::atomic<uint64_t> counter{0};
+  const std::string staging = path + ".tmp." + std::to_string(::getpid()) + "." + std::to_string(counter++);
   const auto fail = [&](const std::string& what) {
     std::remove(staging.c_str());
     return Error(path + ": cannot write the checkpoint (" + what +

@@ -127,6 +127,7 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
     << static_cast<int>(o.lr.type) << " " << o.lr.warmup << " " << o.lr.decay << " " << o.lr.patience << " "
     << o.lr.minimum << "\n";
   f << "--clip-norm, --label-smoothing: " << o.clip_norm << " " << o.label_smoothing << "\n";
+  f << "--max-nonfinite-updates: " << o.max_nonfinite_updates << "\n";
   f << "--max-length: " << o.max_length << "\n";
   f << "--after-epochs, --after-updates, --after-time: " << o.after_epochs << " " << o.after_updates << " "
     << o.after_seconds << "\n";

@@ -11,12 +11,14 @@
 #include <iostream>
 #include <limits>
 #include <memory>
+#include <optional>
 #include <sstream>
 
 #include "tandem/data/batch.h"
 #include "tandem/data/parallel_corpus.h"
 #include "tandem/error.h"
 #include "tandem/eval/score_format.h"
+#include "tandem/io/folder_lock.h"
 #include "tandem/io/json_log.h"
 #include "tandem/util/progress_line.h"
 #include "tandem/train/loss.h"
@@ -105,6 +107,7 @@ model::TrainState Trainer::run() {
   const int64_t world = comm.size();
   std::ostream& log = std::cerr;
   const fs::path dir(o.model_dir);
+  std::optional<io::FolderLock> folder_lock;  // held until this run returns or the process ends
   if (leader) {
     std::error_code ec;
     fs::create_directories(dir, ec);
@@ -116,6 +119,7 @@ model::TrainState Trainer::run() {
     test.close();
     std::remove(probe.c_str());
     if (!writable) throw Error(o.model_dir + ": cannot write in the model folder; check its permissions and free space");
+    folder_lock.emplace(o.model_dir, log);
   }
   const std::string last_path = (dir / "model.ckpt").string();
   const torch::Device device = o.device;

@@ -65,12 +65,13 @@ struct Worker {
   }
 };
 
+// `where`: a command line the program runs under (a machine of the cluster below).
 std::unique_ptr<Worker> start_worker(const std::string& args, const std::map<std::string, std::string>& env,
-                                     const std::string& err_path) {
+                                     const std::string& err_path, const std::string& where = "") {
   auto worker = std::make_unique<Worker>();
   worker->err_path = err_path;
-  const std::string command = "exec " + std::string(TANDEM_BIN_DIR) + "/tandem-train " + args + " > /dev/null 2> " +
-                              test::shell_quote(err_path);
+  const std::string command = "exec " + where + " " + std::string(TANDEM_BIN_DIR) + "/tandem-train " + args +
+                              " > /dev/null 2> " + test::shell_quote(err_path);
   worker->pid = ::fork();
   if (worker->pid == 0) {
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
@@ -272,6 +273,26 @@ TEST_F(DataParallelTest, BadLaunchesAreClearErrors) {
     EXPECT_NE(w->err().find("MASTER_PORT " + std::to_string(port) + " is already in use"), std::string::npos)
         << w->err();
   }
+  {  // --num-processes inside a one-task srun step: an error naming the variable, not one silent process.
+    auto w = start_worker(args + " --num-processes 2",
+                          {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_STEP_ID", "0"},
+                           {"SLURM_STEP_NUM_TASKS", "1"}},
+                          dir_ + "/slurm-one.err");
+    ASSERT_TRUE(w->wait(std::chrono::seconds(20)));
+    EXPECT_EQ(w->exit_code, 1);
+    EXPECT_NE(w->err().find("--num-processes 2 under srun, whose SLURM_STEP_NUM_TASKS is 1"), std::string::npos)
+        << w->err();
+  }
+  {  // A batch script's plain command in a 4-task job: one process that says so, not a 300 s wait.
+    auto w = start_worker(common("batch", "gru") + " --after-updates 2 --cpu-threads 1 --distributed-timeout 3",
+                          {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_JOB_ID", "7"}},
+                          dir_ + "/slurm-batch.err");
+    ASSERT_TRUE(w->wait(std::chrono::seconds(30)));
+    EXPECT_EQ(w->exit_code, 0) << w->err();
+    EXPECT_NE(w->err().find("without a job step (no SLURM_STEP_ID): training as a single process"),
+              std::string::npos)
+        << w->err();
+  }
   {  // Nobody serves the rendezvous: a bounded wait, then an error.
     const auto start = Clock::now();
     auto w = start_worker(args, torchrun_env(1, 2, free_port()), dir_ + "/unreachable.err");
@@ -286,7 +307,9 @@ TEST_F(DataParallelTest, WorkersStartedWithOtherOptionsStopAtTheStart) {
   const std::string base = "--after-updates 2 --cpu-threads 1 --distributed-timeout 20";
   // Rank 1 differs by one option; both stop, naming rank 1 and the option.
   for (const auto& [folder, option, name] : std::vector<std::tuple<std::string, std::string, std::string>>{
-           {"m", "--label-smoothing 0.1", "--label-smoothing"}, {"p", "--precision bfloat16", "--precision"}}) {
+           {"m", "--label-smoothing 0.1", "--label-smoothing"},
+           {"p", "--precision bfloat16", "--precision"},
+           {"n", "--max-nonfinite-updates 3", "--max-nonfinite-updates"}}) {
     const int port = free_port();
     auto rank0 = start_worker(common(folder, "gru") + " " + base, torchrun_env(0, 2, port),
                               dir_ + "/" + folder + "0.err");
@@ -312,6 +335,96 @@ TEST_F(DataParallelTest, AWorkerThatNeverJoinsIsReportedWithinTheTimeout) {
   EXPECT_LT(Clock::now() - start, std::chrono::seconds(25));
   EXPECT_EQ(rank0->exit_code, 1);
   EXPECT_NE(rank0->err().find("only 1 of 2 workers joined"), std::string::npos) << rank0->err();
+}
+
+// Two machines in one box (tools/netns-cluster.sh): network namespaces joined by
+// a bridge, each with its own address, sharing the file system; the host name
+// resolves to loopback in both, as on a default Debian machine.
+class ClusterTest : public DataParallelTest {
+ protected:
+  void SetUp() override {
+    DataParallelTest::SetUp();
+    name_ = "td" + std::to_string(::getpid() % 1000000);
+    const auto r = cluster("up " + name_ + " 2");
+    ASSERT_EQ(r.exit_code, 0) << "tools/netns-cluster.sh could not make two network namespaces (this test needs "
+                                 "root and iproute2):\n"
+                              << r.out;
+    up_ = true;
+  }
+  void TearDown() override {
+    if (up_) cluster("down " + name_);
+  }
+  test::ProgramResult cluster(const std::string& args) const {
+    const std::string out = dir_ + "/cluster.out";
+    test::ProgramResult r;
+    const int status = std::system(("timeout 60 " + std::string(TANDEM_SOURCE_DIR) + "/tools/netns-cluster.sh " + args +
+                                    " > " + out + " 2>&1")
+                                       .c_str());
+    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    r.out = test::read_file(out);
+    return r;
+  }
+  // The command line that runs a program on machine `index` (1 or 2).
+  std::string on(int index) const {
+    return std::string(TANDEM_SOURCE_DIR) + "/tools/netns-cluster.sh exec " + name_ + " " + std::to_string(index);
+  }
+  static std::map<std::string, std::string> env(int rank, int world, int local_rank) {
+    return {{"RANK", std::to_string(rank)},
+            {"WORLD_SIZE", std::to_string(world)},
+            {"LOCAL_RANK", std::to_string(local_rank)},
+            {"MASTER_ADDR", "10.77.0.1"},
+            {"MASTER_PORT", "29511"}};
+  }
+  std::string name_;
+  bool up_ = false;
+};
+
+// The failure of issue 25: each worker offered the host name's address
+// (loopback), so they met at the master and could not reach each other.
+TEST_F(ClusterTest, TwoMachinesTrainTogetherAsOneProcessWithOptimizerDelayTwo) {
+  auto one = test::run_program("tandem-train", common("one", "gru") + " --after-updates 6 --optimizer-delay 2 --cpu-threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const std::string args = common("two", "gru") + " --after-updates 6 --cpu-threads 1 --distributed-timeout 30";
+  auto rank0 = start_worker(args, env(0, 2, 0), dir_ + "/rank0.err", on(1));
+  auto rank1 = start_worker(args, env(1, 2, 0), dir_ + "/rank1.err", on(2));
+  ASSERT_TRUE(rank0->wait(std::chrono::seconds(90))) << rank0->err();
+  ASSERT_TRUE(rank1->wait(std::chrono::seconds(30))) << rank1->err();
+  ASSERT_EQ(rank0->exit_code, 0) << rank0->err();
+  ASSERT_EQ(rank1->exit_code, 0) << rank1->err();
+  const auto a = losses("one");
+  const auto b = losses("two");
+  ASSERT_EQ(a.size(), 6u);
+  ASSERT_EQ(b.size(), a.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::abs(a[i])) << "update " << i + 1;
+  const auto x = model::load_checkpoint(dir_ + "/one/model.ckpt", torch::kCPU);
+  const auto y = model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU);
+  EXPECT_EQ(y.meta.state.world_size, 2);
+  const auto py = y.model->named_parameters();
+  for (const auto& p : x.model->named_parameters()) {
+    EXPECT_LE((p.value() - py[p.key()]).abs().max().item<double>(), 1e-5) << p.key();
+  }
+}
+
+// Workers told to connect over loopback (GLOO_SOCKET_IFNAME=lo) cannot reach a
+// peer on another machine: both stop within the timeout, whatever their rank,
+// naming the address they offered.
+TEST_F(ClusterTest, WorkersThatCannotReachEachOtherBothStopWithinTheTimeout) {
+  const std::string args = common("m", "gru") + " --after-updates 6 --cpu-threads 1 --distributed-timeout 10";
+  auto rank0_env = env(0, 2, 0);
+  auto rank1_env = env(1, 2, 0);
+  rank0_env["GLOO_SOCKET_IFNAME"] = rank1_env["GLOO_SOCKET_IFNAME"] = "lo";
+  const auto start = Clock::now();
+  auto rank0 = start_worker(args, rank0_env, dir_ + "/rank0.err", on(1));
+  auto rank1 = start_worker(args, rank1_env, dir_ + "/rank1.err", on(2));
+  ASSERT_TRUE(rank0->wait(std::chrono::seconds(60))) << "rank 0 still waits after 60 s";
+  ASSERT_TRUE(rank1->wait(std::chrono::seconds(60) -
+                          std::chrono::duration_cast<std::chrono::seconds>(Clock::now() - start)))
+      << "rank 1 still waits after 60 s:\n" << rank1->err();
+  EXPECT_LT(Clock::now() - start, std::chrono::seconds(45));
+  for (const auto* w : {rank0.get(), rank1.get()}) {
+    EXPECT_EQ(w->exit_code, 1) << w->err();
+    EXPECT_NE(w->err().find("GLOO_SOCKET_IFNAME"), std::string::npos) << w->err();
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <vector>
 
 #include "tandem/error.h"
 
@@ -54,7 +55,9 @@ TEST(LaunchTest, ReadsTorchrunMpirunAndSrunVariables) {
   EXPECT_EQ(info.rank, 1);
   EXPECT_EQ(info.master_port, 29500);  // PyTorch's default port
 
-  info = launch_from_environment(fake({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "8"}, {"SLURM_LOCALID", "1"},
+  // As srun sets them in a step of 8 tasks of a job of 16.
+  info = launch_from_environment(fake({{"SLURM_PROCID", "5"}, {"SLURM_NTASKS", "16"}, {"SLURM_LOCALID", "1"},
+                                       {"SLURM_STEP_ID", "0"}, {"SLURM_STEP_NUM_TASKS", "8"},
                                        {"SLURM_LAUNCH_NODE_IPADDR", "192.168.1.7"}}));
   EXPECT_EQ(info.launcher, "srun");
   EXPECT_EQ(info.rank, 5);
@@ -83,7 +86,27 @@ TEST(LaunchTest, BadLaunchesAreErrorsNamingTheVariable) {
   EXPECT_NE(error_of({{"RANK", "0"}, {"WORLD_SIZE", "2"}, {"MASTER_ADDR", "a"}, {"MASTER_PORT", "70000"}})
                 .find("not a TCP port"),
             std::string::npos);
-  EXPECT_NE(error_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}}).find("MASTER_ADDR"), std::string::npos);
+  EXPECT_NE(error_of({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "2"}, {"SLURM_STEP_ID", "0"}}).find("MASTER_ADDR"),
+            std::string::npos);
+}
+
+// A batch script's plain command (or an salloc shell) sees the job's Slurm
+// variables but is no step of srun: a single process, with a note.
+TEST(LaunchTest, SlurmJobVariablesWithoutAStepAreASingleProcessWithANote) {
+  for (const auto& vars : std::vector<std::map<std::string, std::string>>{
+           {{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_JOB_ID", "7"}},
+           {{"SLURM_NTASKS", "4"}, {"SLURM_JOB_ID", "7"}}}) {
+    const auto info = launch_from_environment(fake(vars));
+    EXPECT_FALSE(info.distributed());
+    EXPECT_EQ(info.launcher, "");
+    EXPECT_NE(info.note.find("without a job step"), std::string::npos) << info.note;
+  }
+  // A one-task step is a launcher of one: its variable is named for --num-processes.
+  const auto one = launch_from_environment(
+      fake({{"SLURM_PROCID", "0"}, {"SLURM_NTASKS", "4"}, {"SLURM_STEP_ID", "1"}, {"SLURM_STEP_NUM_TASKS", "1"}}));
+  EXPECT_FALSE(one.distributed());
+  EXPECT_EQ(one.launcher, "srun");
+  EXPECT_EQ(one.size_variable, "SLURM_STEP_NUM_TASKS");
 }
 
 }  // namespace

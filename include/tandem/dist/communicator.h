@@ -38,7 +38,17 @@ struct CommunicatorOptions {
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
   /// Bytes of one all-reduce bucket. Default 25 MiB.
   int64_t bucket_bytes = int64_t{25} << 20;
+  /// The network interfaces of Gloo's connections (--distributed-interface;
+  /// comma-separated). Empty: GLOO_SOCKET_IFNAME's, else the interface whose
+  /// address routes to MASTER_ADDR (gloo_address()).
+  std::string interface;
 };
+
+/// The local IPv4 address this machine sends from to reach `host` (a name or
+/// an address): the interface the routing table picks; "127.0.0.1" for a
+/// loopback host. Throws tandem::Error naming `host` when it does not resolve
+/// or no route leads there.
+std::string local_address_towards(const std::string& host);
 
 class Communicator {
  public:

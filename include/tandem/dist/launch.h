@@ -7,7 +7,10 @@
 // Read in this order, the first launcher whose variables are set wins:
 //   torchrun  RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT
 //   mpirun    OMPI_COMM_WORLD_RANK, OMPI_COMM_WORLD_SIZE, OMPI_COMM_WORLD_LOCAL_RANK (Open MPI)
-//   srun      SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID (Slurm)
+//   srun      SLURM_PROCID, SLURM_STEP_NUM_TASKS (else SLURM_NTASKS), SLURM_LOCALID
+//             (Slurm), only inside a job step (SLURM_STEP_ID set): a batch script's
+//             plain command also sees SLURM_PROCID and SLURM_NTASKS, of the job, and
+//             stays a single process (with a note saying so)
 // With mpirun and srun the rendezvous still comes from MASTER_ADDR and MASTER_PORT
 // (as PyTorch's own scripts do); srun's MASTER_ADDR defaults to
 // SLURM_LAUNCH_NODE_IPADDR and both launchers' MASTER_PORT to 29500.
@@ -29,6 +32,8 @@ struct LaunchInfo {
   std::string master_addr;  ///< host of rank 0, which serves the rendezvous store
   int master_port = 0;
   std::string launcher;  ///< "torchrun", "mpirun", "srun", "tandem-train" or "" (a single process)
+  std::string size_variable;  ///< the variable the world size came from ("WORLD_SIZE", ...); empty without a launcher
+  std::string note;  ///< a line for the user about how the variables were read (Slurm without a step), or empty
 
   bool distributed() const { return world_size > 1; }
   /// "rank 1 of 4 (torchrun, master 10.0.0.1:29500)".

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <exception>
+#include <cerrno>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -226,11 +227,22 @@ CorpusReport report_from_json(const std::string& text) {
   return r;
 }
 
-// An exclusive lock on PATH.lock while it lives: workers on one machine build a cache once.
+// An exclusive lock on PATH.lock while it lives: workers on one machine build a
+// cache once. Where the file system cannot lock (ENOLCK, ENOSYS, EOPNOTSUPP:
+// some FUSE file systems, Lustre without -o flock) each builder goes on alone,
+// which stays correct: every writer stages files of its own and renames a whole
+// cache into place (IdCacheWriter); it only costs the work twice.
 class FileLock {
  public:
   explicit FileLock(const std::string& path) : fd_(::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644)) {
-    if (fd_ >= 0) ::flock(fd_, LOCK_EX);
+    if (fd_ < 0) return;
+    int status = 0;
+    while ((status = ::flock(fd_, LOCK_EX)) != 0 && errno == EINTR) {
+    }
+    if (status != 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
   }
   ~FileLock() {
     if (fd_ >= 0) ::close(fd_);

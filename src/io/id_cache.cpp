@@ -5,8 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -32,28 +33,35 @@ uint64_t fnv1a(const std::string& bytes) {
 }
 
 IdCacheWriter::IdCacheWriter(std::string path, std::string key) : path_(std::move(path)), key_(std::move(key)) {
-  ids_ = std::fopen((path_ + ".tmp").c_str(), "wb");
-  index_ = std::fopen((path_ + ".index.tmp").c_str(), "w+b");
-  lengths_ = std::fopen((path_ + ".lengths.tmp").c_str(), "w+b");
+  static std::atomic<uint64_t> counter{0};
+  char host[64] = {};
+  ::gethostname(host, sizeof(host) - 1);
+  const std::string unique = std::string(host) + "." + std::to_string(::getpid()) + "." + std::to_string(counter++);
+  ids_path_ = path_ + ".tmp." + unique;
+  index_path_ = path_ + ".index.tmp." + unique;
+  lengths_path_ = path_ + ".lengths.tmp." + unique;
+  ids_ = std::fopen(ids_path_.c_str(), "wb");
+  index_ = std::fopen(index_path_.c_str(), "w+b");
+  lengths_ = std::fopen(lengths_path_.c_str(), "w+b");
   if (ids_ == nullptr || index_ == nullptr || lengths_ == nullptr) {
     throw Error(path_ + ": cannot write the tokenized corpus cache (" + std::strerror(errno) +
                 "); check the folder's permissions, or give --data-cache another folder");
   }
-  write(ids_, kMagic, sizeof(kMagic), path_ + ".tmp");
+  write(ids_, kMagic, sizeof(kMagic), ids_path_);
 }
 
 IdCacheWriter::~IdCacheWriter() {
   if (ids_ != nullptr) {
     std::fclose(ids_);
-    std::remove((path_ + ".tmp").c_str());
+    std::remove(ids_path_.c_str());
   }
   if (index_ != nullptr) {
     std::fclose(index_);
-    std::remove((path_ + ".index.tmp").c_str());
+    std::remove(index_path_.c_str());
   }
   if (lengths_ != nullptr) {
     std::fclose(lengths_);
-    std::remove((path_ + ".lengths.tmp").c_str());
+    std::remove(lengths_path_.c_str());
   }
 }
 
@@ -67,18 +75,18 @@ void IdCacheWriter::write(std::FILE* file, const void* data, size_t bytes, const
 void IdCacheWriter::add(const int32_t* source, uint32_t source_length, const int32_t* target, uint32_t target_length,
                         uint64_t line) {
   const IdEntry entry{id_count_, source_length, target_length, line};
-  write(index_, &entry, sizeof(entry), path_ + ".index.tmp");
+  write(index_, &entry, sizeof(entry), index_path_);
   const uint16_t lengths[2] = {static_cast<uint16_t>(std::min<uint32_t>(source_length, 65535)),
                                static_cast<uint16_t>(std::min<uint32_t>(target_length, 65535))};
-  write(lengths_, lengths, sizeof(lengths), path_ + ".lengths.tmp");
-  write(ids_, source, source_length * sizeof(int32_t), path_ + ".tmp");
-  write(ids_, target, target_length * sizeof(int32_t), path_ + ".tmp");
+  write(lengths_, lengths, sizeof(lengths), lengths_path_);
+  write(ids_, source, source_length * sizeof(int32_t), ids_path_);
+  write(ids_, target, target_length * sizeof(int32_t), ids_path_);
   id_count_ += source_length + target_length;
   ++pairs_;
 }
 
 void IdCacheWriter::finish(const std::string& report) {
-  const std::string tmp = path_ + ".tmp";
+  const std::string& tmp = ids_path_;
   if (id_count_ % 2 == 1) {  // the index starts 8-byte aligned
     const int32_t pad = 0;
     write(ids_, &pad, sizeof(pad), tmp);
@@ -106,10 +114,10 @@ void IdCacheWriter::finish(const std::string& report) {
   ids_ = nullptr;
   std::fclose(index_);
   index_ = nullptr;
-  std::remove((path_ + ".index.tmp").c_str());
+  std::remove(index_path_.c_str());
   std::fclose(lengths_);
   lengths_ = nullptr;
-  std::remove((path_ + ".lengths.tmp").c_str());
+  std::remove(lengths_path_.c_str());
   if (!flushed || std::rename(tmp.c_str(), path_.c_str()) != 0) {
     std::remove(tmp.c_str());
     throw Error(path_ + ": cannot finish the tokenized corpus cache (" + std::strerror(errno) + "); check free space");

@@ -3,9 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <filesystem>
 
 #include "tandem/data/batcher.h"
 #include "tandem/error.h"
+#include "tandem/io/id_cache.h"
 #include "test_support.h"
 
 namespace tandem::data {
@@ -122,6 +124,36 @@ void expect_same_pairs(const ParallelCorpus& a, const ParallelCorpus& b) {
     EXPECT_EQ(x.target, y.target);
     EXPECT_EQ(x.line, y.line);
     EXPECT_EQ(a.source_length(i), static_cast<int64_t>(y.source.size()));
+  }
+}
+
+// Two builders of one cache at once, with no lock between them (ranks of several
+// machines on a file system without flock): each stages its own files and
+// publishes a whole cache by rename; what is left is complete and right.
+TEST(IdCacheCorpusTest, TwoWritersOfOneCacheAtOnceLeaveAWholeCache) {
+  const std::string dir = test::temp_dir();
+  const std::string path = dir + "/ids";
+  io::IdCacheWriter a(path, "key"), b(path, "key");
+  for (int32_t i = 0; i < 100; ++i) {
+    const int32_t source[3] = {i, i + 1, i + 2};
+    const int32_t target[2] = {-i, 7};
+    a.add(source, 3, target, 2, static_cast<uint64_t>(i + 1));
+    b.add(source, 3, target, 2, static_cast<uint64_t>(i + 1));
+  }
+  a.finish("report");
+  b.finish("report");
+  std::string why;
+  const auto cache = io::IdCache::open(path, "key", &why);
+  ASSERT_NE(cache, nullptr) << why;
+  ASSERT_EQ(cache->size(), 100);
+  for (int64_t i = 0; i < 100; ++i) {
+    const auto& e = cache->entry(i);
+    EXPECT_EQ(e.line, static_cast<uint64_t>(i + 1));
+    EXPECT_EQ(cache->ids()[e.offset], i);
+    EXPECT_EQ(cache->ids()[e.offset + 3], -i);
+  }
+  for (const auto& entry : std::filesystem::directory_iterator(dir)) {  // no staging file left behind
+    EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
   }
 }
 

@@ -19,8 +19,10 @@
 // A file whose footer, size or key does not match is not used (a truncated
 // copy, an interrupted build, other text or another vocabulary); the caller
 // rebuilds it. Writing streams (memory does not grow with the corpus): ids go
-// to PATH.tmp, the index to PATH.index.tmp, the lengths to PATH.lengths.tmp,
-// joined at finish(). Reading maps the file; release() hands the pages read so
+// to PATH.tmp.UNIQUE, the index to PATH.index.tmp.UNIQUE, the lengths to
+// PATH.lengths.tmp.UNIQUE (UNIQUE: this process and writer), joined at finish()
+// and renamed into place, so that writers of several processes or machines
+// building one cache at once (where file locks fail) each publish a whole file. Reading maps the file; release() hands the pages read so
 // far back (they stay in the page cache), so that a long run's resident memory
 // does not grow to the file's size.
 #pragma once
@@ -57,6 +59,7 @@ class IdCacheWriter {
 
   std::string path_;
   std::string key_;
+  std::string ids_path_, index_path_, lengths_path_;  // the staging files
   std::FILE* ids_ = nullptr;
   std::FILE* index_ = nullptr;
   std::FILE* lengths_ = nullptr;

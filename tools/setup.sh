@@ -10,7 +10,7 @@
 # configured): the main job builds the programs, and the test command then
 # compiles only the test suite on top of them, never the same files again.
 #
-# Why these packages:
+# Why these packages (iproute2: the tests make machines as network namespaces, tools/netns-cluster.sh):
 # - libopenblas0-openmp: Debian's LibTorch calls whatever libblas.so.3 the
 #   alternatives system points at; the default reference BLAS is about 11x
 #   slower at matrix products than OpenBLAS. The OpenMP flavour matches
@@ -23,7 +23,7 @@ ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 BUILD_DIR="${TANDEM_BUILD_DIR:-$ROOT/build}"
 
 PACKAGES=(
-  g++ make cmake pkg-config python3
+  g++ make cmake pkg-config python3 iproute2
   libtorch-dev libgloo-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
   libboost-program-options-dev

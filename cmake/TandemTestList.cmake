@@ -29,6 +29,12 @@ foreach(pattern IN LISTS SLOW)
   list(APPEND slow_regexes "${regex}")
 endforeach()
 
+# Appends to `content` a CTest test NAME running the tests of gtest FILTER.
+macro(add_ctest name filter label timeout)
+  string(APPEND content "add_test([==[${name}]==] [==[${TEST_EXECUTABLE}]==] [==[--gtest_filter=${filter}]==])\n"
+                        "set_tests_properties([==[${name}]==] PROPERTIES LABELS ${label} TIMEOUT ${timeout})\n")
+endmacro()
+
 string(REPLACE ";" "\\;" listing "${listing}")
 string(REPLACE "\n" ";" lines "${listing}")
 set(suite "")
@@ -52,11 +58,9 @@ foreach(line IN LISTS lines)
     endif()
   endforeach()
   if(slow)
-    string(APPEND content "add_test([==[${name}]==] [==[${TEST_EXECUTABLE}]==] [==[--gtest_filter=${name}]==])\n"
-                          "set_tests_properties([==[${name}]==] PROPERTIES LABELS slow TIMEOUT ${SLOW_TIMEOUT})\n")
+    add_ctest("${name}" "${name}" slow ${SLOW_TIMEOUT})
   elseif(suite IN_LIST PER_TEST)
-    string(APPEND content "add_test([==[${name}]==] [==[${TEST_EXECUTABLE}]==] [==[--gtest_filter=${name}]==])\n"
-                          "set_tests_properties([==[${name}]==] PROPERTIES LABELS quick TIMEOUT ${QUICK_TIMEOUT})\n")
+    add_ctest("${name}" "${name}" quick ${QUICK_TIMEOUT})
   else()
     string(MAKE_C_IDENTIFIER "${suite}" key)
     if(NOT DEFINED tests_${key})
@@ -69,7 +73,6 @@ foreach(line IN LISTS lines)
 endforeach()
 foreach(suite IN LISTS suites)
   string(MAKE_C_IDENTIFIER "${suite}" key)
-  string(APPEND content "add_test([==[${suite}]==] [==[${TEST_EXECUTABLE}]==] [==[--gtest_filter=${tests_${key}}]==])\n"
-                        "set_tests_properties([==[${suite}]==] PROPERTIES LABELS quick TIMEOUT ${QUICK_TIMEOUT})\n")
+  add_ctest("${suite}" "${tests_${key}}" quick ${QUICK_TIMEOUT})
 endforeach()
 file(WRITE "${OUTPUT}" "${content}")

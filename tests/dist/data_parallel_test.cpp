@@ -113,6 +113,21 @@ class DataParallelTest : public ::testing::Test {
     }
     return out;
   }
+  // Runs `a` and `b` (model folders under dir_) logged the same `updates` losses
+  // (to 1e-4 relative) and ended with the same weights (to 1e-5).
+  void expect_same_training(const std::string& a, const std::string& b, size_t updates) const {
+    const auto la = losses(a);
+    const auto lb = losses(b);
+    ASSERT_EQ(la.size(), updates);
+    ASSERT_EQ(lb.size(), la.size());
+    for (size_t i = 0; i < la.size(); ++i) EXPECT_NEAR(lb[i], la[i], 1e-4 * std::abs(la[i])) << "update " << i + 1;
+    const auto x = model::load_checkpoint(dir_ + "/" + a + "/model.ckpt", torch::kCPU);
+    const auto y = model::load_checkpoint(dir_ + "/" + b + "/model.ckpt", torch::kCPU);
+    const auto py = y.model->named_parameters();
+    for (const auto& p : x.model->named_parameters()) {
+      EXPECT_LE((p.value() - py[p.key()]).abs().max().item<double>(), 1e-5) << p.key();
+    }
+  }
   std::string dir_;
 };
 
@@ -127,12 +142,7 @@ TEST_P(DataParallelCellTest, TwoWorkersEqualOneProcessWithOptimizerDelayTwo) {
   EXPECT_NE(two.err.find("starting 2 workers"), std::string::npos) << two.err;
   EXPECT_NE(two.err.find("2 worker(s)"), std::string::npos) << two.err;
 
-  const auto a = losses("one");
-  const auto b = losses("two");
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), a.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::abs(a[i])) << "update " << i + 1;
-
+  ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "two", 6));
   const auto x = model::load_checkpoint(dir_ + "/one/model.ckpt", torch::kCPU);
   const auto y = model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU);
   EXPECT_EQ(y.meta.state.world_size, 2);
@@ -140,12 +150,9 @@ TEST_P(DataParallelCellTest, TwoWorkersEqualOneProcessWithOptimizerDelayTwo) {
   EXPECT_EQ(y.meta.state.workers[0], y.meta.state.position);
   EXPECT_EQ(x.meta.state.position, y.meta.state.position);  // both consumed the same 12 batches
   EXPECT_EQ(x.meta.state.target_tokens, y.meta.state.target_tokens);
-  const auto py = y.model->named_parameters();
-  for (const auto& p : x.model->named_parameters()) {
-    const auto& q = py[p.key()];
-    EXPECT_LE((p.value() - q).abs().max().item<double>(), 1e-5) << p.key();
-  }
   // Without a delay the run differs (a check that the comparison can fail).
+  const auto a = losses("one");
+  ASSERT_EQ(a.size(), 6u);
   auto single = test::run_program("tandem-train", common("single", cell) + " --after-updates 6 --cpu-threads 1");
   ASSERT_EQ(single.exit_code, 0) << single.err;
   EXPECT_GT(std::abs(losses("single").back() - a.back()), 1e-4);
@@ -391,18 +398,8 @@ TEST_F(ClusterTest, TwoMachinesTrainTogetherAsOneProcessWithOptimizerDelayTwo) {
   ASSERT_TRUE(rank1->wait(std::chrono::seconds(30))) << rank1->err();
   ASSERT_EQ(rank0->exit_code, 0) << rank0->err();
   ASSERT_EQ(rank1->exit_code, 0) << rank1->err();
-  const auto a = losses("one");
-  const auto b = losses("two");
-  ASSERT_EQ(a.size(), 6u);
-  ASSERT_EQ(b.size(), a.size());
-  for (size_t i = 0; i < a.size(); ++i) EXPECT_NEAR(b[i], a[i], 1e-4 * std::abs(a[i])) << "update " << i + 1;
-  const auto x = model::load_checkpoint(dir_ + "/one/model.ckpt", torch::kCPU);
-  const auto y = model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU);
-  EXPECT_EQ(y.meta.state.world_size, 2);
-  const auto py = y.model->named_parameters();
-  for (const auto& p : x.model->named_parameters()) {
-    EXPECT_LE((p.value() - py[p.key()]).abs().max().item<double>(), 1e-5) << p.key();
-  }
+  ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "two", 6));
+  EXPECT_EQ(model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU).meta.state.world_size, 2);
 }
 
 // Workers told to connect over loopback (GLOO_SOCKET_IFNAME=lo) cannot reach a

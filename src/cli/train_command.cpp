@@ -57,6 +57,7 @@ struct RawOptions {
   int num_processes = 1;
   double distributed_timeout = 300.0;
   std::string distributed_interface;
+  std::string distributed_backend = "auto";
 };
 
 po::options_description describe(train::TrainOptions& t, model::ModelOptions& m, RawOptions& r) {
@@ -153,7 +154,11 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
        "seconds a worker waits for the others (rendezvous, collectives) before it stops with an error")
       ("distributed-interface", po::value<std::string>(&r.distributed_interface),
        "network interface(s) of the workers' connections, comma-separated (as GLOO_SOCKET_IFNAME, which it "
-       "overrides); default: the interface that routes to MASTER_ADDR");
+       "overrides); default: the interface that routes to MASTER_ADDR")
+      ("distributed-backend", po::value<std::string>(&r.distributed_backend)->default_value(r.distributed_backend),
+       "the gradients' collectives: auto (nccl on CUDA in builds with NCCL, else gloo), gloo or nccl; CPU values "
+       "always go through gloo. Named, it also connects a single worker (a world of one), which checks the path "
+       "on one machine");
 
   po::options_description all;
   all.add(general).add(data).add(model).add(training).add(distributed);
@@ -300,8 +305,9 @@ int run(int argc, char** argv) {
   dist::CommunicatorOptions comm_options;
   comm_options.timeout = timeout;
   comm_options.interface = r.distributed_interface;
+  comm_options.backend = dist::parse_backend(r.distributed_backend);
   const auto communicator = dist::Communicator::connect(launch, comm_options, t.device);
-  if (launch.distributed()) t.communicator = communicator.get();
+  if (communicator->connected()) t.communicator = communicator.get();
   if (launch.distributed() && launch.rank > 0) t.verbose = t.progress = false;  // rank 0 speaks for all
   if (t.verbose && launch.distributed()) std::cerr << kProgram << ": " << launch.describe() << "\n";
   train::Trainer trainer(t);

@@ -1,5 +1,6 @@
 #include "tandem/dist/communicator.h"
 
+#include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
 #include <torch/csrc/distributed/c10d/TCPStore.hpp>
@@ -7,12 +8,6 @@
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 #include <torch/torch.h>
-
-#include <arpa/inet.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include <condition_variable>
 #include <cstdlib>
@@ -23,6 +18,7 @@
 #include <mutex>
 #include <thread>
 
+#include "dist/gloo_device.h"
 #include "tandem/error.h"
 
 namespace tandem::dist {
@@ -59,86 +55,17 @@ std::vector<std::pair<size_t, size_t>> buckets(const std::vector<torch::Tensor>&
   return out;
 }
 
-// The interfaces of a comma-separated list, empty entries left out.
-std::vector<std::string> split_interfaces(const std::string& list) {
-  std::vector<std::string> out;
-  std::istringstream in(list);
-  for (std::string name; std::getline(in, name, ',');) {
-    if (!name.empty()) out.push_back(name);
-  }
-  return out;
-}
-
-// Gloo's devices for this worker, and a phrase saying where they came from:
-// --distributed-interface, else PyTorch's GLOO_SOCKET_IFNAME, else the address
-// of the interface that routes to the master (never the host name's address,
-// which Debian and Ubuntu map to loopback).
-std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const LaunchInfo& launch,
-                                                                     const CommunicatorOptions& options,
-                                                                     std::string* source) {
-  std::vector<std::shared_ptr<::gloo::transport::Device>> devices;
-  const char* env = std::getenv("GLOO_SOCKET_IFNAME");
-  const std::string list = !options.interface.empty() ? options.interface : env != nullptr ? env : "";
-  if (!list.empty()) {
-    const std::string from = !options.interface.empty() ? "--distributed-interface" : "GLOO_SOCKET_IFNAME";
-    for (const auto& name : split_interfaces(list)) {
-      try {
-        devices.push_back(c10d::ProcessGroupGloo::createDeviceForInterface(name));
-      } catch (const std::exception& e) {
-        const std::string cause = e.what();
-        throw Error(from + " names the network interface '" + name + "', which this machine cannot use (" +
-                    cause.substr(0, cause.find('\n')) + "); `ip -brief address` lists the interfaces");
-      }
-    }
-    if (devices.empty()) throw Error(from + " is set but names no interface");
-    *source = "the interface" + std::string(devices.size() == 1 ? " " : "s ") + list + " (" + from + ")";
-    return devices;
-  }
-  const std::string address = local_address_towards(launch.master_addr);
-  devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(address));
-  *source = "the address " + address + " (the route to MASTER_ADDR " + launch.master_addr +
-            "; GLOO_SOCKET_IFNAME or --distributed-interface choose another)";
-  return devices;
-}
-
 }  // namespace
-
-std::string local_address_towards(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* found = nullptr;
-  const int status = ::getaddrinfo(host.c_str(), "9", &hints, &found);
-  if (status != 0 || found == nullptr) {
-    throw Error("MASTER_ADDR " + host + " does not resolve to an IPv4 address (" + ::gai_strerror(status) + ")");
-  }
-  sockaddr_in target{};
-  std::memcpy(&target, found->ai_addr, sizeof(target));
-  ::freeaddrinfo(found);
-  if ((ntohl(target.sin_addr.s_addr) >> 24) == 127) return "127.0.0.1";
-  // A UDP socket's connect sends nothing: it only asks the routing table which
-  // local address would carry the packets.
-  const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  if (fd < 0) throw Error(std::string("cannot open a socket to find the route to MASTER_ADDR: ") + std::strerror(errno));
-  sockaddr_in local{};
-  socklen_t length = sizeof(local);
-  const bool ok = ::connect(fd, reinterpret_cast<const sockaddr*>(&target), sizeof(target)) == 0 &&
-                  ::getsockname(fd, reinterpret_cast<sockaddr*>(&local), &length) == 0;
-  const int error = errno;
-  ::close(fd);
-  if (!ok) {
-    throw Error("no route from this machine to MASTER_ADDR " + host + " (" + std::strerror(error) +
-                "); set GLOO_SOCKET_IFNAME or --distributed-interface to the interface that reaches the other machines");
-  }
-  char text[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text));
-  return text;
-}
 
 struct Communicator::Impl {
   CommunicatorOptions options;
-  c10::intrusive_ptr<c10d::TCPStore> store;
-  c10::intrusive_ptr<c10d::ProcessGroup> group;
+  c10::intrusive_ptr<c10d::Store> store;
+  // CPU tensors (the checkpoint's bytes, votes, loss sums, barriers) go through
+  // host_group, which is always Gloo; tensors on a CUDA device through
+  // device_group (NCCL, or the same Gloo group when the backend is Gloo).
+  c10::intrusive_ptr<c10d::ProcessGroup> host_group;
+  c10::intrusive_ptr<c10d::ProcessGroup> device_group;
+  std::string backend_name = "gloo";
   // The heartbeat: its own store client, so that it never waits behind the main thread's.
   std::thread heartbeat;
   std::mutex mutex;
@@ -152,6 +79,10 @@ struct Communicator::Impl {
     }
     wake.notify_all();
     if (heartbeat.joinable()) heartbeat.join();
+  }
+
+  const c10::intrusive_ptr<c10d::ProcessGroup>& group_for(const torch::Tensor& tensor) const {
+    return tensor.is_cuda() ? device_group : host_group;
   }
 
   void start_heartbeat(const LaunchInfo& launch) {
@@ -177,26 +108,41 @@ struct Communicator::Impl {
   }
 };
 
+Backend parse_backend(const std::string& text) {
+  if (text == "auto") return Backend::automatic;
+  if (text == "gloo") return Backend::gloo;
+  if (text == "nccl") return Backend::nccl;
+  throw Error("--distributed-backend must be auto, gloo or nccl, got '" + text + "'");
+}
+
+bool nccl_available() {
+#if defined(USE_C10D_NCCL)
+  return true;
+#else
+  return false;
+#endif
+}
+
 Communicator::Communicator() = default;
 Communicator::~Communicator() = default;
 
 Communicator::Communicator(const LaunchInfo& launch, std::unique_ptr<Impl> impl)
     : launch_(launch), impl_(std::move(impl)) {}
 
-std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, const CommunicatorOptions& options,
-                                                    torch::Device device) {
-  if (!launch.distributed()) return std::make_unique<Communicator>();
-  if (options.timeout.count() <= 0) throw Error("--distributed-timeout must be above 0 seconds");
-  auto impl = std::make_unique<Impl>();
-  impl->options = options;
+namespace {
+
+// The rendezvous: rank 0 serves the store, every worker counts itself in and
+// waits (bounded) until all have.
+c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const CommunicatorOptions& options) {
   const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
   c10d::TCPStoreOptions o;
   o.port = static_cast<uint16_t>(launch.master_port);
   o.isServer = launch.rank == 0;
   o.waitWorkers = false;  // counted below, with a message that says who is missing
   o.timeout = options.timeout;
+  c10::intrusive_ptr<c10d::Store> store;
   try {
-    impl->store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, o);
+    store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, o);
   } catch (const std::exception& e) {
     const std::string cause = e.what();
     if (launch.rank == 0 && cause.find("already in use") != std::string::npos) {
@@ -215,13 +161,12 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
                 " (--distributed-timeout); check MASTER_ADDR and MASTER_PORT and that rank 0 is running (" +
                 cause.substr(0, cause.find('\n')) + ")");
   }
-  // Every worker counts itself in; all wait (bounded) until the count is full.
   try {
-    int64_t joined = impl->store->add("tandem/joined", 1);
+    int64_t joined = store->add("tandem/joined", 1);
     const auto deadline = std::chrono::steady_clock::now() + options.timeout;
     while (joined < launch.world_size && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      joined = impl->store->add("tandem/joined", 0);
+      joined = store->add("tandem/joined", 0);
     }
     if (joined < launch.world_size) {
       throw Error("rank " + std::to_string(launch.rank) + ": only " + std::to_string(joined) + " of " +
@@ -237,34 +182,65 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
     throw Error("rank " + std::to_string(launch.rank) + ": the rendezvous at " + where + " failed (" +
                 cause.substr(0, cause.find('\n')) + "); is rank 0 still running?");
   }
-  auto prefixed = c10::make_intrusive<c10d::PrefixStore>("tandem/pg", impl->store);
-  std::string device_source = "its CUDA device";
+  return store;
+}
+
+// A Gloo group; its connections are made in a thread of their own, waited for
+// at most the timeout: a peer that never answers must not hold this worker for ever.
+c10::intrusive_ptr<c10d::ProcessGroup> gloo_group(const c10::intrusive_ptr<c10d::Store>& store, const LaunchInfo& launch,
+                                                  const CommunicatorOptions& options, std::string* device_source) {
+  auto gloo = c10d::ProcessGroupGloo::Options::create(options.timeout);
+  gloo->devices = launch.distributed() ? gloo_devices(launch.master_addr, options.interface, device_source)
+                                       : std::vector{c10d::ProcessGroupGloo::createDeviceForHostname("127.0.0.1")};
+  gloo->threads = 2;
+  auto connecting = std::make_shared<std::packaged_task<c10::intrusive_ptr<c10d::ProcessGroup>()>>(
+      [store, gloo, rank = launch.rank, world = launch.world_size]() -> c10::intrusive_ptr<c10d::ProcessGroup> {
+        return c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, world, gloo);
+      });
+  auto connected = connecting->get_future();
+  std::thread([connecting] { (*connecting)(); }).detach();
+  if (connected.wait_for(options.timeout + std::chrono::seconds(5)) != std::future_status::ready) {
+    throw std::runtime_error("no connection within " + seconds_text(options.timeout) + " (--distributed-timeout)");
+  }
+  return connected.get();
+}
+
+}  // namespace
+
+std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, const CommunicatorOptions& options,
+                                                    torch::Device device) {
+  // A single process needs no groups, unless a backend was named: then a world
+  // of one goes through them (NCCL accepts one rank), which proves on one GPU
+  // that no CPU tensor reaches NCCL.
+  if (!launch.distributed() && options.backend == Backend::automatic) return std::make_unique<Communicator>();
+  if (options.timeout.count() <= 0) throw Error("--distributed-timeout must be above 0 seconds");
+  const bool use_nccl = options.backend == Backend::nccl || (options.backend == Backend::automatic && device.is_cuda() && nccl_available());
+  if (use_nccl && !device.is_cuda()) {
+    throw Error("--distributed-backend nccl reduces CUDA tensors, and this run trains on " + device.str() +
+                "; choose --device cuda or --distributed-backend gloo");
+  }
+  if (use_nccl && !nccl_available()) {
+    throw Error("--distributed-backend nccl: this build of Tandem has no NCCL (build it with a CUDA LibTorch and "
+                "-DTANDEM_WITH_NCCL=ON: bench/build_cuda.sh), or use --distributed-backend gloo");
+  }
+  auto impl = std::make_unique<Impl>();
+  impl->options = options;
+  impl->store = launch.distributed() ? meet(launch, options)
+                                     : c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::HashStore>());
+  const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
+  std::string device_source = "the address 127.0.0.1";
   try {
-    if (device.is_cuda()) {
+    impl->host_group = gloo_group(c10::make_intrusive<c10d::PrefixStore>("tandem/gloo", impl->store), launch, options,
+                                  &device_source);
+    impl->device_group = impl->host_group;
+    if (use_nccl) {
 #if defined(USE_C10D_NCCL)
       auto nccl = c10d::ProcessGroupNCCL::Options::create();
       nccl->timeout = options.timeout;
-      impl->group = c10::make_intrusive<c10d::ProcessGroupNCCL>(prefixed, launch.rank, launch.world_size, nccl);
-#else
-      throw Error("training on " + device.str() + " over several workers needs NCCL, and this build of Tandem has none "
-                  "(build with a CUDA LibTorch: bench/build_cuda.sh)");
+      impl->device_group = c10::make_intrusive<c10d::ProcessGroupNCCL>(
+          c10::make_intrusive<c10d::PrefixStore>("tandem/nccl", impl->store), launch.rank, launch.world_size, nccl);
+      impl->backend_name = "nccl for CUDA tensors, gloo for CPU values";
 #endif
-    } else {
-      auto gloo = c10d::ProcessGroupGloo::Options::create(options.timeout);
-      gloo->devices = gloo_devices(launch, options, &device_source);
-      gloo->threads = 2;
-      // Gloo's connections in a thread of their own, waited for at most the
-      // timeout: a peer that never answers must not hold this worker for ever.
-      auto connecting = std::make_shared<std::packaged_task<c10::intrusive_ptr<c10d::ProcessGroup>()>>(
-          [prefixed, gloo, rank = launch.rank, world = launch.world_size]() -> c10::intrusive_ptr<c10d::ProcessGroup> {
-            return c10::make_intrusive<c10d::ProcessGroupGloo>(prefixed, rank, world, gloo);
-          });
-      auto connected = connecting->get_future();
-      std::thread([connecting] { (*connecting)(); }).detach();
-      if (connected.wait_for(options.timeout + std::chrono::seconds(5)) != std::future_status::ready) {
-        throw std::runtime_error("no connection within " + seconds_text(options.timeout) + " (--distributed-timeout)");
-      }
-      impl->group = connected.get();
     }
   } catch (const Error& e) {
     throw Error("rank " + std::to_string(launch.rank) + ": " + e.what());
@@ -275,14 +251,17 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
                 "); this worker offered " + device_source + "; check that every machine can reach the others' "
                 "addresses");
   }
-  impl->start_heartbeat(launch);
+  if (launch.distributed()) impl->start_heartbeat(launch);
   auto comm = std::unique_ptr<Communicator>(new Communicator(launch, std::move(impl)));
   comm->barrier("the start");
   return comm;
 }
 
+std::string Communicator::backend() const { return impl_ == nullptr ? "" : impl_->backend_name; }
+
 void Communicator::fail(const std::string& what, const std::string& cause) {
   const std::string first_line = cause.substr(0, cause.find('\n'));
+  if (size() == 1) throw Error(what + " failed (" + first_line + ")");
   std::string who;
   // Which worker stopped: the one whose heartbeat stands still, or rank 0 when
   // the store it serves is gone.
@@ -309,7 +288,7 @@ void Communicator::fail(const std::string& what, const std::string& cause) {
 }
 
 void Communicator::broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what) {
-  if (!distributed() || tensors.empty()) return;
+  if (!connected() || tensors.empty()) return;
   try {
     for (const auto& [begin, end] : buckets(tensors, impl_->options.bucket_bytes)) {
       std::vector<torch::Tensor> flat_parts;
@@ -318,7 +297,7 @@ void Communicator::broadcast(const std::vector<torch::Tensor>& tensors, const st
       c10d::BroadcastOptions options;
       options.rootRank = 0;
       options.timeout = impl_->options.timeout;
-      impl_->group->broadcast(flat, options)->wait();
+      impl_->group_for(flat[0])->broadcast(flat, options)->wait();
       ++collectives_;
       int64_t offset = 0;
       torch::NoGradGuard no_grad;
@@ -336,7 +315,7 @@ void Communicator::broadcast(const std::vector<torch::Tensor>& tensors, const st
 }
 
 void Communicator::broadcast_bytes(std::string& bytes, const std::string& what) {
-  if (!distributed()) return;
+  if (!connected()) return;
   auto length = torch::tensor({static_cast<int64_t>(bytes.size())}, torch::kInt64);
   broadcast({length}, what);
   const int64_t n = length.item<int64_t>();
@@ -347,7 +326,7 @@ void Communicator::broadcast_bytes(std::string& bytes, const std::string& what) 
 }
 
 void Communicator::all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what) {
-  if (!distributed() || tensors.empty()) return;
+  if (!connected() || tensors.empty()) return;
   try {
     // Every bucket's collective is started before the first is waited for.
     const auto parts = buckets(tensors, impl_->options.bucket_bytes);
@@ -360,7 +339,7 @@ void Communicator::all_reduce_sum(const std::vector<torch::Tensor>& tensors, con
       std::vector<torch::Tensor> pieces;
       for (size_t i = parts[b].first; i < parts[b].second; ++i) pieces.push_back(tensors[i].detach().reshape({-1}));
       flats[b] = {pieces.size() == 1 ? pieces[0].clone() : torch::cat(pieces)};
-      works.push_back(impl_->group->allreduce(flats[b], options));
+      works.push_back(impl_->group_for(flats[b][0])->allreduce(flats[b], options));
       ++collectives_;
     }
     torch::NoGradGuard no_grad;
@@ -398,11 +377,11 @@ std::vector<std::string> Communicator::all_gather(const std::string& key, const 
 }
 
 void Communicator::barrier(const std::string& what) {
-  if (!distributed()) return;
+  if (!connected()) return;
   try {
     c10d::BarrierOptions options;
     options.timeout = impl_->options.timeout;
-    impl_->group->barrier(options)->wait();
+    impl_->host_group->barrier(options)->wait();
     ++collectives_;
   } catch (const std::exception& e) {
     fail("the wait for " + what, e.what());

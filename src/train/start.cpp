@@ -123,7 +123,8 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
   f << "--mini-batch, --mini-batch-tokens, --maxi-batch, --no-shuffle, --seed: " << o.batching.max_sentences << " "
     << o.batching.max_tokens << " " << o.batching.window << " " << o.batching.shuffle << " " << o.batching.seed << "\n";
   f << "--optimizer-delay: " << o.optimizer_delay << "\n";
-  f << "--optim, --learn-rate, --lr-*: " << static_cast<int>(o.optimizer) << " " << o.lr.base << " "
+  f << "--optim, --learn-rate, --lr-schedule, --lr-warmup, --lr-decay, --lr-patience, --lr-min: "
+    << static_cast<int>(o.optimizer) << " " << o.lr.base << " "
     << static_cast<int>(o.lr.type) << " " << o.lr.warmup << " " << o.lr.decay << " " << o.lr.patience << " "
     << o.lr.minimum << "\n";
   f << "--clip-norm, --label-smoothing: " << o.clip_norm << " " << o.label_smoothing << "\n";
@@ -131,9 +132,10 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
   f << "--max-length: " << o.max_length << "\n";
   f << "--after-epochs, --after-updates, --after-time: " << o.after_epochs << " " << o.after_updates << " "
     << o.after_seconds << "\n";
-  f << "--valid-freq: " << o.valid_freq << "\n";
+  f << "--valid-freq, --save-freq (when the workers meet to save): " << o.valid_freq << " " << o.save_freq << "\n";
   f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
   f << "--precision: " << model::precision_name(o.precision) << "\n";
+  f << "--distributed-backend: " << (o.communicator != nullptr ? o.communicator->backend() : "none") << "\n";
   return f.str();
 }
 

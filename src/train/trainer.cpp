@@ -194,9 +194,10 @@ model::TrainState Trainer::run() {
         << (language_model ? "language model, " : "")
         << model::cell_type_name(meta.options.cell()) << ", "
         << model::attention_type_name(meta.options.attention()) << " attention; device " << device.str() << "\n";
-    if (comm.distributed() || o.optimizer_delay > 1) {
+    if (comm.connected() || o.optimizer_delay > 1) {
       log << "data-parallel: " << world << " worker(s)" << (comm.distributed() ? " (" + comm.launch().launcher + ")" : "")
-          << " x " << o.optimizer_delay << " mini-batch(es) an update\n";
+          << " x " << o.optimizer_delay << " mini-batch(es) an update"
+          << (comm.connected() ? "; collectives through " + comm.backend() : std::string()) << "\n";
     }
   }
 
@@ -323,7 +324,7 @@ model::TrainState Trainer::run() {
       }
       votes[0] = stop_now ? 1.0 : 0.0;
       votes[1] = local_signal != 0 ? 1.0 : 0.0;
-      if (comm.distributed()) timed_all_reduce({votes}, "the vote on stopping");
+      if (comm.connected()) timed_all_reduce({votes}, "the vote on stopping");
       if (votes[1].item<double>() > 0) {
         interrupted_by_ = local_signal != 0 ? local_signal : SIGTERM;
         break;
@@ -356,7 +357,7 @@ model::TrainState Trainer::run() {
       sums[1] += result.nll.item<double>();
       result.loss.backward();
     }
-    if (comm.distributed()) timed_all_reduce({stats}, "the sum of the losses");
+    if (comm.connected()) timed_all_reduce({stats}, "the sum of the losses");
     if (sums[4] > 0) {
       skip_update("the loss is not finite" +
                   (comm.distributed() ? " on " + eval::fixed_decimals(sums[4], 0) + " mini-batch(es)" : std::string()));
@@ -369,7 +370,7 @@ model::TrainState Trainer::run() {
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       gradients.push_back(p.grad());
     }
-    if (comm.distributed()) timed_all_reduce(gradients, "the sum of the gradients");
+    if (comm.connected()) timed_all_reduce(gradients, "the sum of the gradients");
     {
       torch::NoGradGuard no_grad;
       for (auto& g : gradients) g.div_(tokens);

@@ -334,6 +334,28 @@ TEST_F(DataParallelTest, WorkersStartedWithOtherOptionsStopAtTheStart) {
   }
 }
 
+// A named backend connects even one worker (a world of one, as NCCL allows),
+// so that one machine checks the path every collective takes.
+TEST_F(DataParallelTest, ANamedBackendTrainsAWorldOfOneAsASingleProcess) {
+  auto plain = test::run_program("tandem-train", common("plain", "gru") + " --after-updates 4 --cpu-threads 1");
+  ASSERT_EQ(plain.exit_code, 0) << plain.err;
+  auto gloo = test::run_program("tandem-train", common("gloo", "gru") + " --after-updates 4 --cpu-threads 1 "
+                                                                        "--distributed-backend gloo");
+  ASSERT_EQ(gloo.exit_code, 0) << gloo.err;
+  EXPECT_NE(gloo.err.find("1 worker(s) x 1 mini-batch(es) an update; collectives through gloo"), std::string::npos)
+      << gloo.err;
+  ASSERT_NO_FATAL_FAILURE(expect_same_training("plain", "gloo", 4));
+  // NCCL needs CUDA tensors and a build with NCCL: a clear error, not a crash.
+  auto nccl = test::run_program("tandem-train", common("nccl", "gru") + " --after-updates 1 --distributed-backend nccl");
+  EXPECT_EQ(nccl.exit_code, 1);
+  EXPECT_NE(nccl.err.find("--distributed-backend nccl reduces CUDA tensors, and this run trains on cpu"),
+            std::string::npos)
+      << nccl.err;
+  auto bad = test::run_program("tandem-train", common("bad", "gru") + " --after-updates 1 --distributed-backend mpi");
+  EXPECT_EQ(bad.exit_code, 1);
+  EXPECT_NE(bad.err.find("--distributed-backend must be auto, gloo or nccl, got 'mpi'"), std::string::npos) << bad.err;
+}
+
 TEST_F(DataParallelTest, AWorkerThatNeverJoinsIsReportedWithinTheTimeout) {
   const auto start = Clock::now();
   auto rank0 = start_worker(common("m", "gru") + " --after-updates 2 --cpu-threads 1 --distributed-timeout 3",
@@ -400,6 +422,75 @@ TEST_F(ClusterTest, TwoMachinesTrainTogetherAsOneProcessWithOptimizerDelayTwo) {
   ASSERT_EQ(rank1->exit_code, 0) << rank1->err();
   ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "two", 6));
   EXPECT_EQ(model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU).meta.state.world_size, 2);
+}
+
+// torchrun --nnodes 2 --nproc-per-node 2: ranks 0 and 1 on the first machine,
+// 2 and 3 on the second, the model folder and its id cache shared by both.
+TEST_F(ClusterTest, TwoMachinesOfTwoWorkersEachTrainAsOneProcessWithOptimizerDelayFour) {
+  auto one = test::run_program("tandem-train", common("one", "lstm") + " --after-updates 4 --optimizer-delay 4 --cpu-threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const std::string args = common("four", "lstm") + " --after-updates 4 --cpu-threads 1 --distributed-timeout 30";
+  std::vector<std::unique_ptr<Worker>> workers;
+  for (int rank = 0; rank < 4; ++rank) {
+    workers.push_back(start_worker(args, env(rank, 4, rank % 2), dir_ + "/rank" + std::to_string(rank) + ".err",
+                                   on(1 + rank / 2)));
+  }
+  for (auto& w : workers) {
+    ASSERT_TRUE(w->wait(std::chrono::seconds(90))) << w->err();
+    ASSERT_EQ(w->exit_code, 0) << w->err();
+  }
+  EXPECT_NE(workers[0]->err().find("4 worker(s) (torchrun)"), std::string::npos) << workers[0]->err();
+  ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "four", 4));
+  const auto state = model::load_checkpoint(dir_ + "/four/model.ckpt", torch::kCPU).meta.state;
+  EXPECT_EQ(state.world_size, 4);
+  EXPECT_EQ(state.workers.size(), 4u);
+  // One id cache, whole, and nothing half-written beside it.
+  std::vector<std::string> caches;
+  std::vector<std::string> others;
+  for (const auto& entry : fs::directory_iterator(dir_ + "/four")) {
+    const std::string name = entry.path().filename().string();
+    if (name.rfind("corpus-", 0) == 0 && entry.path().extension() == ".ids") {
+      caches.push_back(name);
+    } else if (name.find(".tmp") != std::string::npos || name.find("staging") != std::string::npos) {
+      others.push_back(name);
+    }
+  }
+  EXPECT_EQ(caches.size(), 1u);
+  EXPECT_TRUE(others.empty()) << others.front();
+}
+
+// A worker killed on the second machine: the first stops within the timeout,
+// naming its rank, and the last checkpoint resumes on both machines.
+TEST_F(ClusterTest, AWorkerKilledOnOneMachineStopsTheOtherAndTheCheckpointResumesOnBoth) {
+  const std::string args = common("m", "gru") + " --valid-freq 3 --cpu-threads 1 --quiet --distributed-timeout 20";
+  auto rank0 = start_worker(args + " --after-updates 1000000", env(0, 2, 0), dir_ + "/rank0.err", on(1));
+  auto rank1 = start_worker(args + " --after-updates 1000000", env(1, 2, 0), dir_ + "/rank1.err", on(2));
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir_ + "/m/model.ckpt") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(dir_ + "/m/model.ckpt")) << rank0->err() << rank1->err();
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  ::kill(rank1->pid, SIGKILL);
+  const auto killed_at = Clock::now();
+  ASSERT_TRUE(rank0->wait(std::chrono::seconds(40))) << "rank 0 did not stop after rank 1 was killed";
+  EXPECT_LT(Clock::now() - killed_at, std::chrono::seconds(25));
+  EXPECT_TRUE(rank1->wait(std::chrono::seconds(5)));
+  EXPECT_EQ(rank0->exit_code, 1);
+  EXPECT_NE(rank0->err().find("rank 1 stopped"), std::string::npos) << rank0->err();
+
+  const int64_t updates = model::load_checkpoint(dir_ + "/m/model.ckpt", torch::kCPU).meta.state.updates;
+  EXPECT_GE(updates, 3);
+  const std::string more = " --after-updates " + std::to_string(updates + 2);
+  auto again0 = start_worker(args + more, env(0, 2, 0), dir_ + "/again0.err", on(1));
+  auto again1 = start_worker(args + more, env(1, 2, 0), dir_ + "/again1.err", on(2));
+  ASSERT_TRUE(again0->wait(std::chrono::seconds(60))) << again0->err();
+  ASSERT_TRUE(again1->wait(std::chrono::seconds(20))) << again1->err();
+  EXPECT_EQ(again0->exit_code, 0) << again0->err();
+  EXPECT_EQ(again1->exit_code, 0) << again1->err();
+  const auto state = model::load_checkpoint(dir_ + "/m/model.ckpt", torch::kCPU).meta.state;
+  EXPECT_EQ(state.updates, updates + 2);
+  EXPECT_EQ(state.world_size, 2);
 }
 
 // Workers told to connect over loopback (GLOO_SOCKET_IFNAME=lo) cannot reach a

@@ -7,9 +7,13 @@
 //   comm->barrier("the checkpoint");
 //
 // Rendezvous: rank 0 serves a c10d::TCPStore on MASTER_PORT and waits for the
-// others to join; collectives go through ProcessGroupGloo (CPU tensors) or,
-// in builds with NCCL, ProcessGroupNCCL (CUDA tensors). A Communicator of one
-// (the default constructor, or world size 1) does nothing in every call.
+// others to join. Collectives of CPU tensors (the checkpoint's bytes, stop
+// votes, loss sums, barriers) go through a ProcessGroupGloo; collectives of
+// CUDA tensors (gradients) through ProcessGroupNCCL in builds with NCCL (the
+// nccl backend), else through the same Gloo group. So no CPU tensor ever
+// reaches NCCL, which takes CUDA tensors only. A Communicator of one (the
+// default constructor, or world size 1 with the automatic backend) does nothing
+// in every call; a world of one with a named backend goes through its groups.
 //
 // All-reduce and broadcast pack the tensors into flat buckets of at most
 // bucket_bytes, so an update costs a few collectives, not one per parameter.
@@ -33,6 +37,13 @@
 
 namespace tandem::dist {
 
+/// --distributed-backend: automatic is NCCL for CUDA devices in builds with
+/// NCCL, else Gloo.
+enum class Backend { automatic, gloo, nccl };
+Backend parse_backend(const std::string& text);  ///< "auto", "gloo" or "nccl"; else tandem::Error
+/// Whether this build has c10d's NCCL (TANDEM_WITH_NCCL).
+bool nccl_available();
+
 struct CommunicatorOptions {
   /// Longest wait for a collective, a rendezvous or another worker (--distributed-timeout). Default 300 s.
   std::chrono::milliseconds timeout{std::chrono::seconds(300)};
@@ -42,6 +53,8 @@ struct CommunicatorOptions {
   /// comma-separated). Empty: GLOO_SOCKET_IFNAME's, else the interface whose
   /// address routes to MASTER_ADDR (gloo_address()).
   std::string interface;
+  /// The group of the device's tensors (--distributed-backend).
+  Backend backend = Backend::automatic;
 };
 
 /// The local IPv4 address this machine sends from to reach `host` (a name or
@@ -65,6 +78,10 @@ class Communicator {
   int64_t rank() const { return launch_.rank; }
   int64_t size() const { return launch_.world_size; }
   bool distributed() const { return launch_.world_size > 1; }
+  /// Whether collectives go through process groups (several workers, or a named backend).
+  bool connected() const { return impl_ != nullptr; }
+  /// "gloo", "nccl for CUDA tensors, gloo for CPU values"; empty when not connected.
+  std::string backend() const;
   const LaunchInfo& launch() const { return launch_; }
 
   /// Rank 0's tensors into every worker's, in place (same shapes everywhere).

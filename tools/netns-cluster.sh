@@ -2,8 +2,11 @@
 # A cluster in one box: N "machines" as Linux network namespaces joined by a
 # bridge, each with its own address, for the tests and benchmarks of training on
 # several machines. The machines share this machine's file system (as an NFS
-# model folder would) and its /etc/hosts (which maps the host name to loopback,
-# as a default Debian or Ubuntu machine does). Needs root and iproute2.
+# model folder would). Each has a host name of its own (NAME-I) and an
+# /etc/hosts as a default Debian or Ubuntu machine has one, its own name on
+# loopback (127.0.1.1), plus the other machines' names and addresses, as a
+# cluster's DNS gives them (ip netns exec mounts /etc/netns/NAME-I/hosts on
+# /etc/hosts). Needs root, iproute2 and util-linux's unshare.
 #
 #   tools/netns-cluster.sh up NAME N [RATE]   # machines NAME-1 .. NAME-N at 10.77.0.1 .. 10.77.0.N
 #                                             # (RATE: each machine's link shaped with tc, e.g. 1gbit)
@@ -15,7 +18,7 @@
 set -euo pipefail
 
 usage() {
-  sed -n '8,11p' "$0" >&2
+  sed -n '11,14p' "$0" >&2
   exit 2
 }
 
@@ -36,10 +39,11 @@ down() {
     ip netns del "$ns" 2>/dev/null || true
   done
   ip link del "${name}-br" 2>/dev/null || true
+  rm -rf /etc/netns/"${name}"-[0-9]*
 }
 
 up() {
-  local name="$1" count="$2" rate="${3:-}" i
+  local name="$1" count="$2" rate="${3:-}" i j
   if ((${#name} > 8)) || [[ ! "$name" =~ ^[a-z][a-z0-9]*$ ]]; then
     echo "netns-cluster: NAME must be 1 to 8 lowercase letters and digits, got '$name'" >&2
     exit 2
@@ -65,6 +69,13 @@ up() {
     ip -n "${name}-${i}" address add "10.77.0.${i}/24" dev eth0
     ip -n "${name}-${i}" link set eth0 up
     ip -n "${name}-${i}" link set lo up
+    mkdir -p "/etc/netns/${name}-${i}"
+    {
+      printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "${name}-${i}"
+      for ((j = 1; j <= count; j++)); do
+        if ((j != i)); then printf '10.77.0.%d\t%s\n' "$j" "${name}-${j}"; fi
+      done
+    } > "/etc/netns/${name}-${i}/hosts"
     if [[ -n "$rate" ]]; then
       ip netns exec "${name}-${i}" tc qdisc add dev eth0 root tbf rate "$rate" burst 256kb latency 50ms
     fi
@@ -82,7 +93,9 @@ case "$command" in
     (($# >= 2)) || usage
     index="$1"
     shift
-    exec ip netns exec "${name}-${index}" "$@"
+    # The machine's own host name, in a UTS namespace of its own; the
+    # process keeps its PID through both execs (signals reach it).
+    exec ip netns exec "${name}-${index}" unshare --uts sh -c 'hostname "$0" && exec "$@"' "${name}-${index}" "$@"
     ;;
   *) usage ;;
 esac

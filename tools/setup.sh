@@ -34,7 +34,12 @@ PACKAGES=(
 # (TANDEM_WITH_TEST_PACKAGES=slow, from tools/run-tests.sh --all and --slow);
 # the quick tier needs nothing more than the build.
 TEST_PACKAGES=()
-if [[ "${TANDEM_WITH_TEST_PACKAGES:-}" == slow ]]; then TEST_PACKAGES+=(chromium); fi
+# It also trains under Open MPI's mpirun and Debian's torchrun (these two
+# without their recommended packages, as the build's).
+if [[ "${TANDEM_WITH_TEST_PACKAGES:-}" == slow ]]; then
+  TEST_PACKAGES+=(chromium)
+  PACKAGES+=(openmpi-bin python3-torch)
+fi
 
 missing_of() {  # the packages among "$@" that are not installed
   local package

@@ -65,13 +65,12 @@ struct Worker {
   }
 };
 
-// `where`: a command line the program runs under (a machine of the cluster below).
-std::unique_ptr<Worker> start_worker(const std::string& args, const std::map<std::string, std::string>& env,
-                                     const std::string& err_path, const std::string& where = "") {
+// A shell command in the background, its stderr in `err_path` (stdout dropped).
+std::unique_ptr<Worker> start_command(const std::string& command_line, const std::map<std::string, std::string>& env,
+                                      const std::string& err_path) {
   auto worker = std::make_unique<Worker>();
   worker->err_path = err_path;
-  const std::string command = "exec " + where + " " + std::string(TANDEM_BIN_DIR) + "/tandem-train " + args +
-                              " > /dev/null 2> " + test::shell_quote(err_path);
+  const std::string command = "exec " + command_line + " > /dev/null 2> " + test::shell_quote(err_path);
   worker->pid = ::fork();
   if (worker->pid == 0) {
     for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
@@ -79,6 +78,12 @@ std::unique_ptr<Worker> start_worker(const std::string& args, const std::map<std
     ::_exit(127);
   }
   return worker;
+}
+
+// `where`: a command line the program runs under (a machine of the cluster below).
+std::unique_ptr<Worker> start_worker(const std::string& args, const std::map<std::string, std::string>& env,
+                                     const std::string& err_path, const std::string& where = "") {
+  return start_command(where + " " + std::string(TANDEM_BIN_DIR) + "/tandem-train " + args, env, err_path);
 }
 
 std::map<std::string, std::string> torchrun_env(int rank, int world, int port) {
@@ -513,6 +518,61 @@ TEST_F(ClusterTest, WorkersThatCannotReachEachOtherBothStopWithinTheTimeout) {
     EXPECT_EQ(w->exit_code, 1) << w->err();
     EXPECT_NE(w->err().find("GLOO_SOCKET_IFNAME"), std::string::npos) << w->err();
   }
+}
+
+// Real launchers, run for real (the slow tier installs openmpi-bin and
+// python3-torch): Open MPI's mpirun on this machine, and Debian's torchrun on
+// each of two machines, meeting through its c10d rendezvous.
+class LauncherTest : public ClusterTest {
+ protected:
+  // Fails (never skips) when `program` is missing, naming its package.
+  static void need(const std::string& program, const std::string& package) {
+    ASSERT_EQ(std::system(("command -v " + program + " > /dev/null").c_str()), 0)
+        << program << " is missing: apt-get install " << package << " (tools/run-tests.sh --slow installs it)";
+  }
+};
+
+TEST_F(LauncherTest, MpirunStartsTwoWorkersThatTrainAsOneProcessWithOptimizerDelayTwo) {
+  ASSERT_NO_FATAL_FAILURE(need("mpirun", "openmpi-bin"));
+  auto one = test::run_program("tandem-train", common("one", "gru") + " --after-updates 6 --optimizer-delay 2 --cpu-threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  // As root Open MPI wants --allow-run-as-root; --oversubscribe lets 2 ranks share fewer cores.
+  auto mpi = start_command("timeout 120 mpirun --allow-run-as-root --oversubscribe -np 2 -x MASTER_ADDR=127.0.0.1 "
+                           "-x MASTER_PORT=" + std::to_string(free_port()) + " " + TANDEM_BIN_DIR + "/tandem-train " +
+                               common("mpi", "gru") + " --after-updates 6 --cpu-threads 1 --distributed-timeout 30",
+                           {}, dir_ + "/mpirun.err");
+  ASSERT_TRUE(mpi->wait(std::chrono::seconds(150))) << mpi->err();
+  ASSERT_EQ(mpi->exit_code, 0) << mpi->err();
+  EXPECT_NE(mpi->err().find("rank 0 of 2 (mpirun"), std::string::npos) << mpi->err();
+  ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "mpi", 6));
+}
+
+// torchrun --nnodes 2 across the two machines, with the flags that Debian's
+// torchrun (PyTorch 1.13 on Python 3.11) needs (README). Its c10d rendezvous
+// gives the workers rank 0's host name as MASTER_ADDR, which the other machine
+// resolves to the first machine's address.
+TEST_F(LauncherTest, TorchrunOnTwoMachinesTrainsAsOneProcessWithOptimizerDelayTwo) {
+  ASSERT_NO_FATAL_FAILURE(need("/usr/bin/python3", "python3"));
+  ASSERT_EQ(std::system("/usr/bin/python3 -c 'import torch.distributed.run' 2> /dev/null"), 0)
+      << "Debian's torchrun is missing: apt-get install python3-torch (tools/run-tests.sh --slow installs it)";
+  auto one = test::run_program("tandem-train", common("one", "gru") + " --after-updates 6 --optimizer-delay 2 --cpu-threads 1");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  std::vector<std::unique_ptr<Worker>> agents;
+  for (int machine = 1; machine <= 2; ++machine) {
+    const std::string m = std::to_string(machine);
+    agents.push_back(start_command(
+        "timeout 120 " + on(machine) + " /usr/bin/python3 -m torch.distributed.run --nnodes 2 --nproc_per_node 1 "
+            "--rdzv_backend c10d --rdzv_endpoint " + name_ + "-1:29612 --redirects 1 --tee 2 --log_dir " + dir_ +
+            "/torchrun" + m + " --no_python " + TANDEM_BIN_DIR + "/tandem-train " + common("tr", "gru") +
+            " --after-updates 6 --cpu-threads 1 --distributed-timeout 30",
+        {}, dir_ + "/torchrun" + m + ".err"));
+  }
+  for (auto& agent : agents) {
+    ASSERT_TRUE(agent->wait(std::chrono::seconds(150))) << agent->err();
+    ASSERT_EQ(agent->exit_code, 0) << agent->err();
+  }
+  EXPECT_NE(agents[0]->err().find("2 worker(s) (torchrun)"), std::string::npos) << agents[0]->err();
+  ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "tr", 6));
 }
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include "tandem/error.h"
 #include "tandem/model/averaging.h"
 #include "tandem/model/checkpoint.h"
+#include "tandem/util/fnv1a.h"
 
 namespace tandem::cli {
 namespace {
@@ -24,22 +25,9 @@ constexpr const char* kUsage =
     "every weight is finite.\n"
     "Example: tandem-checkpoint model/model.ckpt model/model.best-bleu.ckpt";
 
-// FNV-1a, 64 bits: enough to tell two sets of weights apart, not a cryptographic hash.
-class Fnv1a {
- public:
-  void add(const void* data, size_t size) {
-    const auto* bytes = static_cast<const unsigned char*>(data);
-    for (size_t i = 0; i < size; ++i) hash_ = (hash_ ^ bytes[i]) * 1099511628211ULL;
-  }
-  uint64_t value() const { return hash_; }
-
- private:
-  uint64_t hash_ = 14695981039346656037ULL;
-};
-
 void describe(const std::string& path) {
   const auto ckpt = model::load_checkpoint(path, torch::kCPU);
-  Fnv1a digest;
+  util::Fnv1a digest;
   int64_t parameters = 0;
   int64_t non_finite = 0;
   for (const auto& item : ckpt.model->named_parameters()) {

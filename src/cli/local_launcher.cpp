@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <iostream>
 #include <string>
 #include <thread>
@@ -52,8 +53,33 @@ int exit_status(int status) {
 
 }  // namespace
 
+// A private folder for the workers' rendezvous file, removed with everything in it.
+class RendezvousFolder {
+ public:
+  RendezvousFolder() {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string pattern = std::string(tmp != nullptr && *tmp != '\0' ? tmp : "/tmp") + "/tandem-train.XXXXXX";
+    if (::mkdtemp(pattern.data()) == nullptr) {
+      throw Error("cannot make a folder for the workers' rendezvous under " + pattern.substr(0, pattern.rfind('/')) +
+                  " (" + std::strerror(errno) + "); set TMPDIR to a writable folder");
+    }
+    path_ = pattern;
+  }
+  ~RendezvousFolder() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path_, ignored);
+  }
+  RendezvousFolder(const RendezvousFolder&) = delete;
+  RendezvousFolder& operator=(const RendezvousFolder&) = delete;
+  std::string file() const { return path_ + "/store"; }
+
+ private:
+  std::string path_;
+};
+
 int run_local_workers(int argc, char** argv, int processes, int threads_each, std::chrono::seconds grace) {
   const std::string port = std::to_string(free_port());
+  const RendezvousFolder rendezvous;
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);
   struct sigaction action {};
@@ -80,6 +106,7 @@ int run_local_workers(int argc, char** argv, int processes, int threads_each, st
                                        {"MASTER_ADDR", "127.0.0.1"},
                                        {"MASTER_PORT", port},
                                        {"TANDEM_LAUNCHER", "tandem-train --num-processes"},
+                                       {"TANDEM_STORE_FILE", rendezvous.file()},
                                        {"TANDEM_WORKER_THREADS", std::to_string(threads_each)}};
       for (const auto& value : values) ::setenv(value[0].c_str(), value[1].c_str(), 1);
       ::execv("/proc/self/exe", args.data());

@@ -17,6 +17,7 @@
 #include "tandem/error.h"
 #include "tandem/io/line_reader.h"
 #include "tandem/util/cpu_threads.h"
+#include "tandem/util/fnv1a.h"
 #include "tandem/util/utf8.h"
 
 namespace tandem::data {
@@ -296,8 +297,8 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
     MemorySink sink(storage->entries, storage->ids);
     read_corpus(options, source_tokenizer, target_tokenizer, sink, corpus.report_);
     for (const auto& e : storage->entries) {
-      storage->lengths.push_back(static_cast<uint16_t>(std::min<uint32_t>(e.source_length, 65535)));
-      storage->lengths.push_back(static_cast<uint16_t>(std::min<uint32_t>(e.target_length, 65535)));
+      storage->lengths.push_back(static_cast<uint16_t>(std::min<uint32_t>(e.source_length, io::kLongLength)));
+      storage->lengths.push_back(static_cast<uint16_t>(std::min<uint32_t>(e.target_length, io::kLongLength)));
     }
     corpus.entries_ = storage->entries.data();
     corpus.lengths_ = storage->lengths.data();
@@ -312,8 +313,8 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
   const bool monolingual = options.source_path.empty();
   const nlohmann::json source_stamp = monolingual ? nlohmann::json(nullptr) : file_stamp(options.source_path);
   const nlohmann::json target_stamp = file_stamp(options.target_path);
-  const std::string source_vocab = hex(io::fnv1a(source_tokenizer.model_bytes()));
-  const std::string target_vocab = hex(io::fnv1a(target_tokenizer.model_bytes()));
+  const std::string source_vocab = hex(util::fnv1a(source_tokenizer.model_bytes()));
+  const std::string target_vocab = hex(util::fnv1a(target_tokenizer.model_bytes()));
   const std::string identity = (monolingual ? std::string() : source_stamp.at("path").get<std::string>()) + "\n" +
                                target_stamp.at("path").get<std::string>() + "\n" + source_vocab + target_vocab +
                                std::to_string(options.max_length) + (options.skip_invalid_utf8 ? "s" : "");
@@ -327,7 +328,7 @@ ParallelCorpus ParallelCorpus::load(const CorpusOptions& options,
   std::error_code ec;
   fs::create_directories(options.cache_folder, ec);
   if (ec) throw Error(options.cache_folder + ": cannot create the data cache folder (" + ec.message() + ")");
-  const std::string path = (fs::path(options.cache_folder) / ("corpus-" + hex(io::fnv1a(identity)) + ".ids")).string();
+  const std::string path = (fs::path(options.cache_folder) / ("corpus-" + hex(util::fnv1a(identity)) + ".ids")).string();
   corpus.cache_path_ = path;
   FileLock lock(path + ".lock");
   std::string why;

@@ -1,5 +1,6 @@
 #include "tandem/dist/communicator.h"
 
+#include <torch/csrc/distributed/c10d/FileStore.hpp>
 #include <torch/csrc/distributed/c10d/HashStore.hpp>
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
@@ -88,16 +89,20 @@ struct Communicator::Impl {
   void start_heartbeat(const LaunchInfo& launch) {
     heartbeat = std::thread([this, launch] {
       try {
-        c10d::TCPStoreOptions o;
-        o.port = static_cast<uint16_t>(launch.master_port);
-        o.isServer = false;
-        o.waitWorkers = false;
-        o.timeout = options.timeout;
-        c10d::TCPStore beat(launch.master_addr, o);
+        // A TCP store's client of its own; a file store's calls never wait on each other.
+        c10::intrusive_ptr<c10d::Store> beat = store;
+        if (launch.store_file.empty()) {
+          c10d::TCPStoreOptions o;
+          o.port = static_cast<uint16_t>(launch.master_port);
+          o.isServer = false;
+          o.waitWorkers = false;
+          o.timeout = options.timeout;
+          beat = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, o);
+        }
         std::unique_lock<std::mutex> lock(mutex);
         while (!stopping) {
           lock.unlock();
-          beat.add(heartbeat_key(launch.rank), 1);
+          beat->add(heartbeat_key(launch.rank), 1);
           lock.lock();
           wake.wait_for(lock, kHeartbeat, [this] { return stopping; });
         }
@@ -131,10 +136,30 @@ Communicator::Communicator(const LaunchInfo& launch, std::unique_ptr<Impl> impl)
 
 namespace {
 
-// The rendezvous: rank 0 serves the store, every worker counts itself in and
-// waits (bounded) until all have.
+void count_in(c10d::Store& store, const LaunchInfo& launch, const CommunicatorOptions& options,
+              const std::string& where);
+
+// The rendezvous: rank 0 serves a TCP store on MASTER_PORT (workers started by
+// --num-processes share a file store instead); every worker counts itself in
+// and waits (bounded) until all have.
 c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const CommunicatorOptions& options) {
-  const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
+  const std::string where = launch.store_file.empty()
+                                ? launch.master_addr + ":" + std::to_string(launch.master_port)
+                                : launch.store_file;
+  if (!launch.store_file.empty()) {
+    // Workers of one machine (--num-processes) meet in a file: no port listens.
+    c10::intrusive_ptr<c10d::Store> store;
+    try {
+      store = c10::make_intrusive<c10d::FileStore>(launch.store_file, static_cast<int>(launch.world_size));
+      store->setTimeout(options.timeout);
+    } catch (const std::exception& e) {
+      const std::string cause = e.what();
+      throw Error("rank " + std::to_string(launch.rank) + ": cannot open the rendezvous file " + where + " (" +
+                  cause.substr(0, cause.find('\n')) + ")");
+    }
+    count_in(*store, launch, options, where);
+    return store;
+  }
   c10d::TCPStoreOptions o;
   o.port = static_cast<uint16_t>(launch.master_port);
   o.isServer = launch.rank == 0;
@@ -161,12 +186,19 @@ c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const Communicato
                 " (--distributed-timeout); check MASTER_ADDR and MASTER_PORT and that rank 0 is running (" +
                 cause.substr(0, cause.find('\n')) + ")");
   }
+  count_in(*store, launch, options, where);
+  return store;
+}
+
+// Every worker counts itself in; all wait (bounded) until the count is full.
+void count_in(c10d::Store& store, const LaunchInfo& launch, const CommunicatorOptions& options,
+              const std::string& where) {
   try {
-    int64_t joined = store->add("tandem/joined", 1);
+    int64_t joined = store.add("tandem/joined", 1);
     const auto deadline = std::chrono::steady_clock::now() + options.timeout;
     while (joined < launch.world_size && std::chrono::steady_clock::now() < deadline) {
       std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      joined = store->add("tandem/joined", 0);
+      joined = store.add("tandem/joined", 0);
     }
     if (joined < launch.world_size) {
       throw Error("rank " + std::to_string(launch.rank) + ": only " + std::to_string(joined) + " of " +
@@ -182,7 +214,6 @@ c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const Communicato
     throw Error("rank " + std::to_string(launch.rank) + ": the rendezvous at " + where + " failed (" +
                 cause.substr(0, cause.find('\n')) + "); is rank 0 still running?");
   }
-  return store;
 }
 
 // A Gloo group; its connections are made in a thread of their own, waited for

@@ -89,6 +89,7 @@ LaunchInfo launch_from_environment(const Environment& env) {
     return single;
   }
   if (const auto own = env("TANDEM_LAUNCHER")) info.launcher = *own;
+  if (const auto file = env("TANDEM_STORE_FILE")) info.store_file = *file;
   const auto addr = env("MASTER_ADDR");
   if (addr && !addr->empty()) {
     info.master_addr = *addr;

@@ -8,6 +8,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <nlohmann/json.hpp>
 #include <vector>
@@ -22,15 +23,6 @@ constexpr char kEndMagic[16] = "tandem-ids end\n";
 constexpr size_t kFooter = 4 * sizeof(uint64_t) + sizeof(kEndMagic);
 
 }  // namespace
-
-uint64_t fnv1a(const std::string& bytes) {
-  uint64_t h = 1469598103934665603ULL;
-  for (const unsigned char c : bytes) {
-    h ^= c;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
 
 IdCacheWriter::IdCacheWriter(std::string path, std::string key) : path_(std::move(path)), key_(std::move(key)) {
   static std::atomic<uint64_t> counter{0};
@@ -76,8 +68,8 @@ void IdCacheWriter::add(const int32_t* source, uint32_t source_length, const int
                         uint64_t line) {
   const IdEntry entry{id_count_, source_length, target_length, line};
   write(index_, &entry, sizeof(entry), index_path_);
-  const uint16_t lengths[2] = {static_cast<uint16_t>(std::min<uint32_t>(source_length, 65535)),
-                               static_cast<uint16_t>(std::min<uint32_t>(target_length, 65535))};
+  const uint16_t lengths[2] = {static_cast<uint16_t>(std::min<uint32_t>(source_length, kLongLength)),
+                               static_cast<uint16_t>(std::min<uint32_t>(target_length, kLongLength))};
   write(lengths_, lengths, sizeof(lengths), lengths_path_);
   write(ids_, source, source_length * sizeof(int32_t), ids_path_);
   write(ids_, target, target_length * sizeof(int32_t), ids_path_);
@@ -153,10 +145,21 @@ std::shared_ptr<const IdCache> IdCache::open(const std::string& path, const std:
   const uint64_t ids = footer[0];
   const uint64_t pairs = footer[1];
   const uint64_t meta_bytes = footer[2];
-  const uint64_t index_at = sizeof(kMagic) + (ids + ids % 2) * sizeof(int32_t);
-  const uint64_t lengths_at = index_at + pairs * sizeof(IdEntry);
-  const uint64_t meta_at = lengths_at + (pairs + pairs % 2) * 4;
-  if (meta_at + meta_bytes + kFooter != bytes) return reject("damaged (sizes disagree)");
+  // The regions' places from the footer's counts, every step checked: a damaged
+  // footer must not wrap around to sizes that agree by accident.
+  uint64_t index_at = 0;
+  uint64_t lengths_at = 0;
+  uint64_t meta_at = 0;
+  uint64_t end = 0;
+  const bool wrapped = ids > UINT64_MAX - 1 || pairs > UINT64_MAX - 1 ||
+                       __builtin_mul_overflow(ids + ids % 2, sizeof(int32_t), &index_at) ||
+                       __builtin_add_overflow(index_at, sizeof(kMagic), &index_at) ||
+                       __builtin_mul_overflow(pairs, sizeof(IdEntry), &lengths_at) ||
+                       __builtin_add_overflow(lengths_at, index_at, &lengths_at) ||
+                       __builtin_mul_overflow(pairs + pairs % 2, uint64_t{4}, &meta_at) ||
+                       __builtin_add_overflow(meta_at, lengths_at, &meta_at) ||
+                       __builtin_add_overflow(meta_at, meta_bytes, &end) || __builtin_add_overflow(end, kFooter, &end);
+  if (wrapped || end != bytes) return reject("damaged (sizes disagree)");
   try {
     const auto meta = nlohmann::json::parse(std::string(base + meta_at, meta_bytes));
     if (meta.at("key").get<std::string>() != key) return reject("built from other files or another vocabulary");

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstring>
 #include <filesystem>
 
 #include "tandem/data/batcher.h"
@@ -154,6 +155,61 @@ TEST(IdCacheCorpusTest, TwoWritersOfOneCacheAtOnceLeaveAWholeCache) {
   }
   for (const auto& entry : std::filesystem::directory_iterator(dir)) {  // no staging file left behind
     EXPECT_EQ(entry.path().filename().string().find(".tmp"), std::string::npos) << entry.path();
+  }
+}
+
+// A side of more than 65,535 pieces (no --max-length) keeps its exact length,
+// read from the text and from the cache alike.
+TEST(IdCacheCorpusTest, ASideOfMoreThan65535PiecesKeepsItsExactLength) {
+  const std::string dir = test::temp_dir();
+  std::string long_line;
+  for (int i = 0; i < 70000; ++i) long_line += i % 2 == 0 ? "dog " : "cat ";
+  auto options = files(dir, "a short one\n" + long_line + "\n", long_line + "\nanother short one\n");
+  options.max_length = 0;
+  const auto& tok = test::sample_tokenizer();
+  const auto plain = ParallelCorpus::load(options, tok, tok);
+  ASSERT_EQ(plain.size(), 2);
+  const auto pair = plain.pair(1);
+  ASSERT_GT(pair.source.size(), 65535u) << "the line must be longer than 65,535 pieces for this test";
+  EXPECT_EQ(plain.source_length(1), static_cast<int64_t>(pair.source.size()));
+  EXPECT_EQ(plain.target_length(0), static_cast<int64_t>(plain.pair(0).target.size()));
+  EXPECT_GT(plain.target_length(0), 65535);
+  options.cache_folder = dir + "/cache";
+  ParallelCorpus::load(options, tok, tok);
+  const auto reused = ParallelCorpus::load(options, tok, tok);
+  ASSERT_EQ(reused.cache_status(), "reused");
+  expect_same_pairs(plain, reused);
+  EXPECT_EQ(reused.target_length(0), plain.target_length(0));
+}
+
+// Footer counts so large that the regions' sizes would wrap around are a
+// damaged file, rejected, never mapped past its end.
+TEST(IdCacheCorpusTest, AFooterWhoseSizesOverflowIsDamaged) {
+  const std::string dir = test::temp_dir();
+  const std::string path = dir + "/ids";
+  {
+    io::IdCacheWriter writer(path, "key");
+    const int32_t ids[2] = {5, 6};
+    writer.add(ids, 1, ids + 1, 1, 1);
+    writer.finish("report");
+  }
+  const std::string bytes = test::read_file(path);
+  const size_t footer = bytes.size() - 16 - 4 * sizeof(uint64_t);
+  for (const uint64_t pairs : {uint64_t{1} << 61, UINT64_MAX, (UINT64_MAX / 24) + 1}) {
+    std::string damaged = bytes;
+    std::memcpy(&damaged[footer + sizeof(uint64_t)], &pairs, sizeof(pairs));
+    test::write_file(path, damaged);
+    std::string why;
+    EXPECT_EQ(io::IdCache::open(path, "key", &why), nullptr) << pairs;
+    EXPECT_EQ(why, "damaged (sizes disagree)") << pairs;
+  }
+  for (const uint64_t ids : {UINT64_MAX, UINT64_MAX / 4 + 1}) {
+    std::string damaged = bytes;
+    std::memcpy(&damaged[footer], &ids, sizeof(ids));
+    test::write_file(path, damaged);
+    std::string why;
+    EXPECT_EQ(io::IdCache::open(path, "key", &why), nullptr) << ids;
+    EXPECT_EQ(why, "damaged (sizes disagree)") << ids;
   }
 }
 

@@ -361,6 +361,34 @@ TEST_F(DataParallelTest, ANamedBackendTrainsAWorldOfOneAsASingleProcess) {
   EXPECT_NE(bad.err.find("--distributed-backend must be auto, gloo or nccl, got 'mpi'"), std::string::npos) << bad.err;
 }
 
+// Workers started by --num-processes meet in a file of a private folder and
+// connect over loopback: none of them listens on another address (a TCP store
+// would listen on every interface: LibTorch 1.13's takes no listen address).
+TEST_F(DataParallelTest, WorkersOfNumProcessesListenOnLoopbackOnly) {
+  auto run = start_command(std::string(TANDEM_BIN_DIR) + "/tandem-train " + common("m", "gru") +
+                               " --after-updates 1000000 --num-processes 2 --cpu-threads 2 --quiet",
+                           {}, dir_ + "/train.err");
+  const auto deadline = Clock::now() + std::chrono::seconds(60);
+  while (!fs::exists(dir_ + "/m/train.log.jsonl") && Clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  ASSERT_TRUE(fs::exists(dir_ + "/m/train.log.jsonl")) << run->err();
+  const std::string listening = dir_ + "/listening.txt";
+  ASSERT_EQ(std::system(("ss -ltnpH > " + listening).c_str()), 0) << "ss (iproute2) is needed";
+  ::kill(run->pid, SIGTERM);
+  ASSERT_TRUE(run->wait(std::chrono::seconds(60))) << run->err();
+  EXPECT_EQ(run->exit_code, 128 + SIGTERM) << run->err();
+  std::istringstream lines(test::read_file(listening));
+  // (A TCP store would show here as "*:PORT ... users:(("tandem-train",...)).)
+  for (std::string line; std::getline(lines, line);) {
+    if (line.find("\"tandem-train\"") == std::string::npos) continue;
+    std::istringstream fields(line);
+    std::string state, receive, send, local;
+    fields >> state >> receive >> send >> local;
+    EXPECT_EQ(local.rfind("127.0.0.1:", 0), 0u) << line;
+  }
+}
+
 TEST_F(DataParallelTest, AWorkerThatNeverJoinsIsReportedWithinTheTimeout) {
   const auto start = Clock::now();
   auto rank0 = start_worker(common("m", "gru") + " --after-updates 2 --cpu-threads 1 --distributed-timeout 3",

@@ -83,9 +83,16 @@ class ParallelCorpus {
   int64_t size() const { return size_; }
   /// Pair i (a copy of its ids); throws tandem::Error when i is out of range.
   SentencePair pair(int64_t i) const;
-  /// Pieces of pair i's sides, for batching (at most 65535: a longer side counts as 65535).
-  int64_t source_length(int64_t i) const { return lengths_[2 * i]; }
-  int64_t target_length(int64_t i) const { return lengths_[2 * i + 1]; }
+  /// Pieces of pair i's sides, for batching: from the small lengths region, or
+  /// from the pair's entry for a side of 65,535 pieces or more.
+  int64_t source_length(int64_t i) const {
+    const uint16_t n = lengths_[2 * i];
+    return n < io::kLongLength ? n : entries_[i].source_length;
+  }
+  int64_t target_length(int64_t i) const {
+    const uint16_t n = lengths_[2 * i + 1];
+    return n < io::kLongLength ? n : entries_[i].target_length;
+  }
   /// Lets the pages of the id cache read so far go from resident memory (a no-op without a cache).
   void release_pages() const;
   const CorpusReport& report() const { return report_; }

@@ -15,6 +15,8 @@
 // (as PyTorch's own scripts do); srun's MASTER_ADDR defaults to
 // SLURM_LAUNCH_NODE_IPADDR and both launchers' MASTER_PORT to 29500.
 // With none of these set the process is the single worker (rank 0 of 1).
+// tandem-train --num-processes sets torchrun's variables and TANDEM_STORE_FILE
+// (a file in a folder of its own), so its workers listen on no public port.
 // Missing or malformed values are a tandem::Error naming the variable.
 #pragma once
 
@@ -34,6 +36,9 @@ struct LaunchInfo {
   std::string launcher;  ///< "torchrun", "mpirun", "srun", "tandem-train" or "" (a single process)
   std::string size_variable;  ///< the variable the world size came from ("WORLD_SIZE", ...); empty without a launcher
   std::string note;  ///< a line for the user about how the variables were read (Slurm without a step), or empty
+  /// The rendezvous file of workers on one machine (TANDEM_STORE_FILE, set by
+  /// tandem-train --num-processes): they meet there instead of on a TCP port.
+  std::string store_file;
 
   bool distributed() const { return world_size > 1; }
   /// "rank 1 of 4 (torchrun, master 10.0.0.1:29500)".

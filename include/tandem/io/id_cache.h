@@ -12,8 +12,9 @@
 //   "tandem-ids 1\n" padded to 16 bytes
 //   ids      int32: pair 0's source ids, its target ids, pair 1's ..., padded to 8 bytes
 //   index    IdEntry per pair (24 bytes)
-//   lengths  uint16 source and target length per pair, at most 65535 (the batcher's
-//            lookups stay in this small region), padded to 8 bytes
+//   lengths  uint16 source and target length per pair (the batcher's lookups stay in
+//            this small region); 65535 (kLongLength) means 65,535 or more: the
+//            exact length is the entry's. Padded to 8 bytes
 //   meta     JSON {"key": KEY, "report": REPORT}
 //   footer   u64 id count, u64 pairs, u64 meta bytes, u64 file size, "tandem-ids end\n" (16 bytes)
 // A file whose footer, size or key does not match is not used (a truncated
@@ -41,6 +42,9 @@ struct IdEntry {
   uint64_t line;  ///< 1-based line in the text files
 };
 static_assert(sizeof(IdEntry) == 24, "IdEntry is written to disk as is");
+
+/// In the lengths region: a side of this many pieces or more (read its IdEntry).
+constexpr uint16_t kLongLength = 65535;
 
 class IdCacheWriter {
  public:
@@ -80,7 +84,7 @@ class IdCache {
   const IdEntry& entry(int64_t i) const { return index_[i]; }
   const IdEntry* entries() const { return index_; }
   const int32_t* ids() const { return ids_; }
-  /// Source and target length of pair i at [2i] and [2i + 1], at most 65535.
+  /// Source and target length of pair i at [2i] and [2i + 1]; kLongLength: see the entry.
   const uint16_t* lengths() const { return lengths_; }
   /// Drops the mapped pages from this process's resident memory (they are read again when needed).
   void release() const;
@@ -99,8 +103,5 @@ class IdCache {
   uint64_t id_count_ = 0;
   std::string report_;
 };
-
-/// FNV-1a, 64 bits: a checksum that is the same in every build (for cache keys).
-uint64_t fnv1a(const std::string& bytes);
 
 }  // namespace tandem::io

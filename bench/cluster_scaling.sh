@@ -11,7 +11,7 @@
 #   training   tandem-train at bench/compare.sh's sizes (Multi30k en->de, 64 sentences a
 #              mini-batch), one CPU thread a worker, --updates updates (default 25):
 #              2 machines x 1 worker with --optimizer-delay 1 and 4, and 2 x 2 with 1;
-#              ms an update and target tokens/s over the updates after the 5th, and the
+#              ms an update and target tokens/s (all tokens / all time) after the 5th update, and the
 #              log's all-reduce share (the wait for the other worker included)
 # and, once, one process on one thread with --optimizer-delay 1 and 4: the compute of an
 # update (T_c) that the model's prediction T = D x T_c + T_ar starts from.
@@ -45,7 +45,7 @@ rows = [json.loads(l) for l in open(sys.argv[1]) if '"type":"train"' in l]
 rows = [r for r in rows if r["update"] >= 5]
 a, b = rows[0], rows[-1]
 ms = 1000 * (b["seconds"] - a["seconds"]) / (b["update"] - a["update"])
-speed = sum(r["target_tokens_per_second"] for r in rows[1:]) / (len(rows) - 1)
+speed = (b["target_tokens"] - a["target_tokens"]) / (b["seconds"] - a["seconds"])
 share = sum(r.get("all_reduce_share", 0) for r in rows[1:]) / (len(rows) - 1)
 print(f"{ms:.0f} {speed:.0f} {100 * share:.1f}")
 PY

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "tandem/error.h"
+#include "tandem/util/splitmix64.h"
 
 namespace tandem::data {
 namespace {
@@ -17,7 +18,7 @@ namespace {
 class Rng {
  public:
   Rng(uint64_t seed, int64_t epoch, uint64_t stream)
-      : engine_(mix(seed ^ mix(static_cast<uint64_t>(epoch) * 0x9E3779B97F4A7C15ULL + stream))) {}
+      : engine_(util::splitmix64(seed ^ util::splitmix64(static_cast<uint64_t>(epoch) * util::kGoldenGamma + stream))) {}
 
   /// Uniform in [0, n).
   uint64_t below(uint64_t n) {
@@ -33,21 +34,8 @@ class Rng {
   }
 
  private:
-  static uint64_t mix(uint64_t x) {  // splitmix64 finalizer
-    x += 0x9E3779B97F4A7C15ULL;
-    x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-    return x ^ (x >> 31);
-  }
   std::mt19937_64 engine_;
 };
-
-uint64_t mix64(uint64_t x) {  // splitmix64 finalizer
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
 
 }  // namespace
 
@@ -89,13 +77,14 @@ int64_t Batcher::permuted(int64_t epoch, int64_t k) const {
   int half = 1;
   while ((int64_t{1} << (2 * half)) < pairs_) ++half;
   const uint64_t mask = (uint64_t{1} << half) - 1;
-  const uint64_t key = mix64(options_.seed ^ mix64(static_cast<uint64_t>(epoch) * 0x9E3779B97F4A7C15ULL + 1));
+  const uint64_t key =
+      util::splitmix64(options_.seed ^ util::splitmix64(static_cast<uint64_t>(epoch) * util::kGoldenGamma + 1));
   auto x = static_cast<uint64_t>(k);
   do {
     uint64_t left = x >> half;
     uint64_t right = x & mask;
     for (uint64_t round = 0; round < 4; ++round) {
-      const uint64_t f = mix64(key ^ (round * 0xD1B54A32D192ED03ULL) ^ right) & mask;
+      const uint64_t f = util::splitmix64(key ^ (round * 0xD1B54A32D192ED03ULL) ^ right) & mask;
       const uint64_t next_right = left ^ f;
       left = right;
       right = next_right;

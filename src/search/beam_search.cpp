@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "tandem/error.h"
+#include "tandem/util/splitmix64.h"
 #include "tandem/vocab/special_ids.h"
 
 namespace tandem::search {
@@ -87,17 +88,10 @@ double ranking_of(double score, size_t tokens, const SearchOptions& o) {
   return score / std::pow(length, o.normalize) - o.word_penalty * length;
 }
 
-uint64_t splitmix64(uint64_t x) {
-  x += 0x9E3779B97F4A7C15ULL;
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
-}
-
 }  // namespace
 
 uint64_t sentence_seed(uint64_t seed, int64_t sentence_id) {
-  return splitmix64(splitmix64(seed) ^ static_cast<uint64_t>(sentence_id));
+  return util::splitmix64(util::splitmix64(seed) ^ static_cast<uint64_t>(sentence_id));
 }
 
 std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,

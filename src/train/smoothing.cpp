@@ -34,17 +34,35 @@ void SmoothedWeights::update(const std::vector<torch::Tensor>& weights, int64_t 
   for (size_t i = 0; i < weights_.size(); ++i) weights_[i].add_(weights[i].detach() - weights_[i], rate);
 }
 
+namespace {
+
+// Puts the raw weights back when it goes, whether the body returned or threw.
+class RawWeightsBack {
+ public:
+  explicit RawWeightsBack(std::vector<torch::Tensor> params) : params_(std::move(params)) {
+    for (const auto& p : params_) raw_.push_back(p.detach().clone());
+  }
+  ~RawWeightsBack() {
+    torch::NoGradGuard no_grad;
+    for (size_t i = 0; i < params_.size(); ++i) params_[i].copy_(raw_[i]);
+  }
+  RawWeightsBack(const RawWeightsBack&) = delete;
+  RawWeightsBack& operator=(const RawWeightsBack&) = delete;
+
+ private:
+  std::vector<torch::Tensor> params_;
+  std::vector<torch::Tensor> raw_;
+};
+
+}  // namespace
+
 void SmoothedWeights::run_with(model::Seq2Seq& model, const std::function<void()>& body) const {
   if (!enabled()) return body();
   torch::NoGradGuard no_grad;
-  std::vector<torch::Tensor> raw;
-  auto params = model->parameters();
-  for (size_t i = 0; i < params.size(); ++i) {
-    raw.push_back(params[i].detach().clone());
-    params[i].copy_(weights_[i]);
-  }
+  const auto params = model->parameters();
+  const RawWeightsBack restore(params);
+  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(weights_[i]);
   body();
-  for (size_t i = 0; i < params.size(); ++i) params[i].copy_(raw[i]);
 }
 
 fs::path snapshot_path(const fs::path& dir, int64_t updates) {

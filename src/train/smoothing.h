@@ -26,7 +26,8 @@ class SmoothedWeights {
   void update(const std::vector<torch::Tensor>& weights, int64_t updates_before);
 
   /// Runs `body` with the model's weights replaced by the smoothed ones and puts
-  /// the raw weights back after; just runs `body` when smoothing is off.
+  /// the raw weights back after, also when `body` throws; just runs `body` when
+  /// smoothing is off.
   void run_with(model::Seq2Seq& model, const std::function<void()>& body) const;
 
   /// What a checkpoint stores: the smoothed weights, or null when off.

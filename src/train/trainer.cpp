@@ -21,6 +21,7 @@
 #include "tandem/io/folder_lock.h"
 #include "tandem/io/json_log.h"
 #include "tandem/util/progress_line.h"
+#include "tandem/util/splitmix64.h"
 #include "tandem/train/loss.h"
 #include "tandem/train/lr_schedule.h"
 #include "tandem/train/validator.h"
@@ -50,10 +51,8 @@ void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {
 // The dropout stream of worker `rank` at update `update` (data-parallel runs
 // reseed every update, so resuming needs no worker's generator state).
 uint64_t update_seed(uint64_t seed, int64_t rank, int64_t update) {
-  uint64_t x = seed ^ (static_cast<uint64_t>(rank) * 0x9E3779B97F4A7C15ULL) ^ (static_cast<uint64_t>(update) << 20);
-  x = (x ^ (x >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  x = (x ^ (x >> 27)) * 0x94D049BB133111EBULL;
-  return x ^ (x >> 31);
+  return util::splitmix64(seed ^ (static_cast<uint64_t>(rank) * util::kGoldenGamma) ^
+                          (static_cast<uint64_t>(update) << 20));
 }
 
 bool improves(eval::Metric metric, double value, const std::map<eval::Metric, double>& best) {

@@ -2,6 +2,8 @@
 #include "tandem/model/flops.h"
 
 #include <gtest/gtest.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cstdio>
 
@@ -98,10 +100,30 @@ TEST(BenchProgramTest, MeasuresMatrixProductsAndCountsACheckpoint) {
   EXPECT_NE(r.err.find("missing.ckpt"), std::string::npos) << r.err;
   r = test::run_program("tandem-bench", "speed");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("use mm or flops"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("use mm, flops or allreduce"), std::string::npos) << r.err;
   r = test::run_program("tandem-bench", "mm --dtype float64");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--dtype"), std::string::npos) << r.err;
+}
+
+// allreduce: the time of one gradient-sized all-reduce among workers started
+// as tandem-train's are; a single process is told how to start several.
+TEST(BenchProgramTest, MeasuresAnAllReduceAmongWorkers) {
+  auto r = test::run_program("tandem-bench", "allreduce");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("allreduce measures several workers"), std::string::npos) << r.err;
+  const std::string d = test::temp_dir();
+  const std::string port = std::to_string(20000 + ::getpid() % 20000);
+  const std::string worker = "WORLD_SIZE=2 MASTER_ADDR=127.0.0.1 MASTER_PORT=" + port + " timeout 60 " +
+                             std::string(TANDEM_BIN_DIR) + "/tandem-bench allreduce --megabytes 2 --repeats 2 " +
+                             "--distributed-timeout 30";
+  const int status = std::system(("RANK=1 " + worker + " > " + d + "/rank1.out 2>&1 & RANK=0 " + worker + " > " + d +
+                                  "/rank0.out 2>&1; code=$?; wait $!; exit $((code + $?))")
+                                     .c_str());
+  const std::string out = test::read_file(d + "/rank0.out");
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << out << test::read_file(d + "/rank1.out");
+  EXPECT_NE(out.find("allreduce 2.0 MB float32, 2 workers: mean "), std::string::npos) << out;
+  EXPECT_EQ(test::read_file(d + "/rank1.out").find("allreduce 2.0 MB"), std::string::npos);  // rank 0 reports
 }
 
 }  // namespace

@@ -155,6 +155,9 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("distributed-interface", po::value<std::string>(&r.distributed_interface),
        "network interface(s) of the workers' connections, comma-separated (as GLOO_SOCKET_IFNAME, which it "
        "overrides); default: the interface that routes to MASTER_ADDR")
+      ("all-reduce-overlap", po::value<bool>(&t.overlap_all_reduce)->default_value(t.overlap_all_reduce),
+       "start summing the gradients over the workers during the backward pass, in buckets of 4 MiB as they are "
+       "ready (0: after it, in 25 MiB buckets)")
       ("distributed-backend", po::value<std::string>(&r.distributed_backend)->default_value(r.distributed_backend),
        "the gradients' collectives: auto (nccl on CUDA in builds with NCCL, else gloo), gloo or nccl; CPU values "
        "always go through gloo. Named, it also connects a single worker (a world of one), which checks the path "

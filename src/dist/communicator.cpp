@@ -67,6 +67,14 @@ struct Communicator::Impl {
   c10::intrusive_ptr<c10d::ProcessGroup> host_group;
   c10::intrusive_ptr<c10d::ProcessGroup> device_group;
   std::string backend_name = "gloo";
+  // Sums started and not yet finished (start_sum), by handle.
+  struct Pending {
+    c10::intrusive_ptr<c10d::Work> work;
+    std::vector<torch::Tensor> tensors;
+    std::string what;
+  };
+  std::map<int64_t, Pending> pending;
+  int64_t next_handle = 0;
   // The heartbeat: its own store client, so that it never waits behind the main thread's.
   std::thread heartbeat;
   std::mutex mutex;
@@ -387,6 +395,38 @@ void Communicator::all_reduce_sum(const std::vector<torch::Tensor>& tensors, con
     throw;
   } catch (const std::exception& e) {
     fail(what, e.what());
+  }
+}
+
+int64_t Communicator::start_sum(const torch::Tensor& flat, const std::string& what) {
+  if (!connected()) return -1;
+  Impl::Pending p;
+  p.tensors = {flat};
+  p.what = what;
+  try {
+    c10d::AllreduceOptions options;
+    options.reduceOp = c10d::ReduceOp::SUM;
+    options.timeout = impl_->options.timeout;
+    p.work = impl_->group_for(flat)->allreduce(p.tensors, options);
+    ++collectives_;
+  } catch (const std::exception& e) {
+    fail(what, e.what());
+  }
+  const int64_t handle = impl_->next_handle++;
+  impl_->pending.emplace(handle, std::move(p));
+  return handle;
+}
+
+void Communicator::finish_sum(int64_t handle) {
+  if (!connected()) return;
+  const auto it = impl_->pending.find(handle);
+  if (it == impl_->pending.end()) throw Error("finish_sum: no sum was started as " + std::to_string(handle));
+  Impl::Pending p = std::move(it->second);
+  impl_->pending.erase(it);
+  try {
+    p.work->wait();
+  } catch (const std::exception& e) {
+    fail(p.what, e.what());
   }
 }
 

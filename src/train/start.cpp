@@ -135,6 +135,7 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
   f << "--valid-freq, --save-freq (when the workers meet to save): " << o.valid_freq << " " << o.save_freq << "\n";
   f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
   f << "--precision: " << model::precision_name(o.precision) << "\n";
+  f << "--all-reduce-overlap: " << o.overlap_all_reduce << "\n";
   f << "--distributed-backend: " << (o.communicator != nullptr ? o.communicator->backend() : "none") << "\n";
   return f.str();
 }

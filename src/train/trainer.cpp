@@ -27,6 +27,7 @@
 #include "tandem/train/validator.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
+#include "gradient_sum.h"
 #include "report.h"
 #include "smoothing.h"
 #include "start.h"
@@ -311,6 +312,7 @@ model::TrainState Trainer::run() {
     report.add_communication(std::chrono::duration<double>(Clock::now() - start).count());
   };
   std::vector<torch::Tensor> parameters_list = model->parameters();
+  GradientSum gradient_sum(comm, parameters_list, o.overlap_all_reduce);
   while (true) {
     // Whether to stop: rank 0's clock and epoch count, anyone's signal.
     {
@@ -339,6 +341,7 @@ model::TrainState Trainer::run() {
     auto stats = torch::zeros({5}, torch::kFloat64);
     auto* sums = stats.data_ptr<double>();
     for (int64_t k = 0; k < o.optimizer_delay; ++k) {
+      if (k == o.optimizer_delay - 1) gradient_sum.arm();  // the last backward starts the gradients' sums
       const auto indices = take_batch();
       const auto batch = data::make_batch(corpus, indices, device);
       const auto result = [&] {  // the forward pass in --precision; backward follows the graph it built
@@ -356,6 +359,13 @@ model::TrainState Trainer::run() {
       sums[1] += result.nll.item<double>();
       result.loss.backward();
     }
+    // Every worker sums the gradients (even one whose loss was not finite: the
+    // workers' collectives must match), then the losses.
+    {
+      const auto waited_from = Clock::now();
+      gradient_sum.finish();
+      report.add_communication(std::chrono::duration<double>(Clock::now() - waited_from).count());
+    }
     if (comm.connected()) timed_all_reduce({stats}, "the sum of the losses");
     if (sums[4] > 0) {
       skip_update("the loss is not finite" +
@@ -365,11 +375,7 @@ model::TrainState Trainer::run() {
     const double tokens = sums[2];
     std::vector<torch::Tensor> gradients;
     gradients.reserve(parameters_list.size());
-    for (auto& p : parameters_list) {
-      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
-      gradients.push_back(p.grad());
-    }
-    if (comm.connected()) timed_all_reduce(gradients, "the sum of the gradients");
+    for (auto& p : parameters_list) gradients.push_back(p.grad());
     {
       torch::NoGradGuard no_grad;
       for (auto& g : gradients) g.div_(tokens);

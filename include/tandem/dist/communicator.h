@@ -90,6 +90,11 @@ class Communicator {
   void broadcast_bytes(std::string& bytes, const std::string& what);
   /// The sum over the workers, in place; tensors of one dtype and device.
   void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  /// Starts summing `flat` (one tensor, in place) over the workers and returns
+  /// at once; finish_sum(handle) waits for it. Every worker must start its sums
+  /// in the same order. For overlapping the gradients' sum with the backward pass.
+  int64_t start_sum(const torch::Tensor& flat, const std::string& what);
+  void finish_sum(int64_t handle);
   /// Every worker's `value`, in rank order (through the store).
   std::vector<std::string> all_gather(const std::string& key, const std::string& value);
   void barrier(const std::string& what);

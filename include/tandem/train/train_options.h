@@ -94,6 +94,9 @@ struct TrainOptions {
   /// Mini-batches (per worker) whose gradients are summed into one update
   /// (--optimizer-delay); the loss is normalized by the target tokens of all of them. Default 1.
   int64_t optimizer_delay = 1;
+  /// Several workers: start summing the gradients during the update's last
+  /// backward pass, bucket by bucket (--all-reduce-overlap).
+  bool overlap_all_reduce = true;
   /// The data-parallel workers this process trains with (not owned); null = a
   /// single process. Worker r takes batches r, r+W, r+2W, ... of the batch
   /// stream; gradients are summed over the workers before each update, so W

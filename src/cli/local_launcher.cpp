@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "tandem/error.h"
+#include "tandem/util/free_port.h"
 
 namespace tandem::cli {
 namespace {
@@ -26,24 +27,6 @@ namespace {
 std::atomic<int> g_forward_signal{0};
 
 extern "C" void remember_signal(int signal_number) { g_forward_signal.store(signal_number); }
-
-// A TCP port of 127.0.0.1 that nothing listens on now.
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw Error(std::string("cannot open a socket to find a free port: ") + std::strerror(errno));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  address.sin_port = 0;
-  socklen_t length = sizeof(address);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) {
-    ::close(fd);
-    throw Error(std::string("cannot find a free port on 127.0.0.1: ") + std::strerror(errno));
-  }
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
 
 int exit_status(int status) {
   if (WIFEXITED(status)) return WEXITSTATUS(status);
@@ -78,7 +61,7 @@ class RendezvousFolder {
 };
 
 int run_local_workers(int argc, char** argv, int processes, int threads_each, std::chrono::seconds grace) {
-  const std::string port = std::to_string(free_port());
+  const std::string port = std::to_string(util::free_port());
   const RendezvousFolder rendezvous;
   std::vector<char*> args(argv, argv + argc);
   args.push_back(nullptr);

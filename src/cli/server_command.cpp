@@ -9,6 +9,7 @@
 
 #include "cli/commands.h"
 #include "cli/common_options.h"
+#include "cli/model_program.h"
 #include "cli/option_parsers.h"
 #include "tandem/error.h"
 #include "tandem/serve/server.h"
@@ -28,20 +29,12 @@ constexpr const char* kUsage =
     "Example: tandem-server -m model --port 8080 & curl -d '{\"text\": [\"Ein Hund.\"]}' localhost:8080/translate";
 
 int run(int argc, char** argv) {
-  std::vector<std::string> models;
-  std::vector<double> weights;
-  std::string device_name = "cpu";
-  std::string precision = "float32";
-  int threads = 0;
-  bool quiet = false;
+  ModelProgramOptions c;
   serve::ServerOptions s;
   po::options_description options("Options");
+  add_model_program_options(options, c);
+  const bool& quiet = c.quiet;
   options.add_options()
-      ("help,h", "show this help")
-      ("models,m", po::value<std::vector<std::string>>(&models)->multitoken()->required(),
-       "model folders or checkpoint files (several: an ensemble)")
-      ("weights", po::value<std::vector<double>>(&weights)->multitoken(), "ensemble weights, one per model")
-      ("device", po::value<std::string>(&device_name)->default_value(device_name), "cpu, cuda or cuda:N")
       ("host", po::value<std::string>(&s.host)->default_value(s.host), "address to listen on (0.0.0.0: every interface)")
       ("port", po::value<int>(&s.port)->default_value(s.port), "TCP port; 0 = any free one (printed)")
       ("mini-batch", po::value<int64_t>(&s.mini_batch)->default_value(s.mini_batch), "lines translated together at most")
@@ -59,9 +52,6 @@ int run(int argc, char** argv) {
       ("beam-size,b", po::value<int64_t>(&s.translate.search.beam_size)->default_value(s.translate.search.beam_size),
        "beam size of requests that give none")
       ("normalize,n", defaulted(&s.translate.search.normalize), "divide scores by length^ALPHA");
-  add_precision_option(options, &precision);
-  add_cpu_threads_option(options, &threads);
-  add_quiet_option(options, &quiet);
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
   po::notify(vm);
@@ -75,12 +65,9 @@ int run(int argc, char** argv) {
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-answer is its own loss, not the server's end
 
-  util::keep_freed_memory();
-  util::set_torch_threads(announce_cpu_threads(kProgram, threads, quiet), quiet);
-  auto translator = Translator::load(models, parse_device(device_name), weights);
-  translator.set_precision(model::parse_precision(precision));
+  auto translator = start_translator(kProgram, c);
   if (translator.is_language_model()) {
-    throw Error(models.front() + ": a language model (--type lm) has no source to translate from");
+    throw Error(c.models.front() + ": a language model (--type lm) has no source to translate from");
   }
   if (translator.source_tokenizer().is_character_level()) s.translate.max_input_length = kCharacterMaxInputLength;
   serve::Server server(translator, s);

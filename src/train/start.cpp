@@ -9,6 +9,7 @@
 
 #include "tandem/error.h"
 #include "tandem/eval/score_format.h"
+#include "tandem/io/read_file.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
 
@@ -17,12 +18,7 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::string read_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  std::ostringstream bytes;
-  if (!in || !(bytes << in.rdbuf())) throw Error(path + ": cannot read it (check that it exists and is readable)");
-  return bytes.str();
-}
+using io::read_file;
 
 }  // namespace
 

@@ -17,6 +17,7 @@
 #include <tuple>
 
 #include "tandem/model/checkpoint.h"
+#include "tandem/util/free_port.h"
 #include "test_support.h"
 
 namespace tandem {
@@ -25,17 +26,7 @@ namespace {
 namespace fs = std::filesystem;
 using Clock = std::chrono::steady_clock;
 
-int free_port() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address));
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
-  ::close(fd);
-  return ntohs(address.sin_port);
-}
+using util::free_port;
 
 // A tandem-train worker started in the background with launcher variables.
 struct Worker {

@@ -77,6 +77,13 @@ std::unique_ptr<Worker> start_worker(const std::string& args, const std::map<std
   return start_command(where + " " + std::string(TANDEM_BIN_DIR) + "/tandem-train " + args, env, err_path);
 }
 
+// Waits at most `limit` for `path` to appear; whether it did.
+bool wait_for_file(const std::string& path, std::chrono::seconds limit) {
+  const auto deadline = Clock::now() + limit;
+  while (!fs::exists(path) && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return fs::exists(path);
+}
+
 std::map<std::string, std::string> torchrun_env(int rank, int world, int port) {
   return {{"RANK", std::to_string(rank)},
           {"WORLD_SIZE", std::to_string(world)},
@@ -197,10 +204,7 @@ TEST_F(DataParallelTest, AKilledWorkerStopsTheOtherNamingItsRankAndTheCheckpoint
                                                  "--distributed-timeout 30";
   auto rank0 = start_worker(args, torchrun_env(0, 2, port), dir_ + "/rank0.err");
   auto rank1 = start_worker(args, torchrun_env(1, 2, port), dir_ + "/rank1.err");
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir_ + "/m/model.ckpt") && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for_file(dir_ + "/m/model.ckpt", std::chrono::seconds(60));
   ASSERT_TRUE(fs::exists(dir_ + "/m/model.ckpt")) << rank0->err() << rank1->err();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(rank1->pid, SIGKILL);
@@ -230,10 +234,7 @@ TEST_F(DataParallelTest, WhenRankZeroDiesTheOthersSaySo) {
   const std::string args = common("m", "gru") + " --after-updates 1000000 --cpu-threads 1 --quiet --distributed-timeout 30";
   auto rank0 = start_worker(args, torchrun_env(0, 2, port), dir_ + "/rank0.err");
   auto rank1 = start_worker(args, torchrun_env(1, 2, port), dir_ + "/rank1.err");
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir_ + "/m/train.log.jsonl") && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for_file(dir_ + "/m/train.log.jsonl", std::chrono::seconds(60));
   std::this_thread::sleep_for(std::chrono::milliseconds(500));
   ::kill(rank0->pid, SIGKILL);
   ASSERT_TRUE(rank1->wait(std::chrono::seconds(40))) << "rank 1 did not stop after rank 0 was killed";
@@ -359,10 +360,7 @@ TEST_F(DataParallelTest, WorkersOfNumProcessesListenOnLoopbackOnly) {
   auto run = start_command(std::string(TANDEM_BIN_DIR) + "/tandem-train " + common("m", "gru") +
                                " --after-updates 1000000 --num-processes 2 --cpu-threads 2 --quiet",
                            {}, dir_ + "/train.err");
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir_ + "/m/train.log.jsonl") && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for_file(dir_ + "/m/train.log.jsonl", std::chrono::seconds(60));
   ASSERT_TRUE(fs::exists(dir_ + "/m/train.log.jsonl")) << run->err();
   const std::string listening = dir_ + "/listening.txt";
   ASSERT_EQ(std::system(("ss -ltnpH > " + listening).c_str()), 0) << "ss (iproute2) is needed";
@@ -489,10 +487,7 @@ TEST_F(ClusterTest, AWorkerKilledOnOneMachineStopsTheOtherAndTheCheckpointResume
   const std::string args = common("m", "gru") + " --valid-freq 3 --cpu-threads 1 --quiet --distributed-timeout 20";
   auto rank0 = start_worker(args + " --after-updates 1000000", env(0, 2, 0), dir_ + "/rank0.err", on(1));
   auto rank1 = start_worker(args + " --after-updates 1000000", env(1, 2, 0), dir_ + "/rank1.err", on(2));
-  const auto deadline = Clock::now() + std::chrono::seconds(60);
-  while (!fs::exists(dir_ + "/m/model.ckpt") && Clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  wait_for_file(dir_ + "/m/model.ckpt", std::chrono::seconds(60));
   ASSERT_TRUE(fs::exists(dir_ + "/m/model.ckpt")) << rank0->err() << rank1->err();
   std::this_thread::sleep_for(std::chrono::milliseconds(300));
   ::kill(rank1->pid, SIGKILL);

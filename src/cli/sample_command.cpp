@@ -17,7 +17,9 @@
 #include "tandem/error.h"
 #include "tandem/io/line_reader.h"
 #include "tandem/translator.h"
+#include "tandem/model/stream_lm.h"
 #include "tandem/util/progress_line.h"
+#include "tandem/vocab/special_ids.h"
 #include "tandem/util/utf8.h"
 
 namespace tandem::cli {
@@ -32,7 +34,35 @@ constexpr const char* kSampleUsage =
     "the prefix; an empty line starts a new sentence). --beam-size K gives the most probable\n"
     "continuation instead of a sample. Each output line has its own random stream (seed, line\n"
     "number): the samples do not depend on --mini-batch.\n"
-    "Example: tandem-sample -m lm_dir -n 10 --temperature 0.7";
+    "With --stream (a model trained with --lm-stream) it continues --prefix as one text, as\n"
+    "char-rnn's -primetext does: the model reads the prefix, then draws --length tokens, line\n"
+    "ends included; it prints the prefix and its continuation.\n"
+    "Example: tandem-sample -m lm_dir -n 10 --temperature 0.7\n"
+    "         tandem-sample -m shakespeare --stream --prefix 'ROMEO:' --length 500 --temperature 0.8";
+
+// --stream: `prefix` continued by `length` tokens, as text (eos tokens are line ends).
+void sample_as_stream(Translator& translator, const std::string& prefix, int64_t length, double temperature,
+                      uint64_t seed, std::ostream& out) {
+  if (translator.models().size() != 1) throw Error("--stream samples from one model; give one --models");
+  const auto& tokenizer = translator.target_tokenizer();
+  std::vector<int32_t> ids{vocab::kEosId};
+  const auto prefix_ids = tokenizer.encode(prefix);
+  ids.insert(ids.end(), prefix_ids.begin(), prefix_ids.end());
+  auto& model = translator.models().front();
+  model->eval();
+  const auto drawn = model::sample_stream(model, ids, length, temperature, seed, translator.device());
+  // The prefix's line, then the drawn ids line by line.
+  std::vector<int32_t> line = prefix_ids;
+  for (const int32_t id : drawn) {
+    if (id == vocab::kEosId) {
+      out << tokenizer.decode(line) << '\n';
+      line.clear();
+    } else {
+      line.push_back(id);
+    }
+  }
+  if (!line.empty()) out << tokenizer.decode(line) << '\n';
+}
 
 // Defaults that suit a character vocabulary, used when the option is not given.
 constexpr int64_t kCharacterMaxSampleLength = 400;  // tandem-sample --max-length (100 for subwords)
@@ -46,6 +76,8 @@ int sample(int argc, char** argv) {
   std::string output = "-";
   int64_t beam_size = 0;
   bool scores = false;
+  bool stream = false;
+  int64_t length = 200;
   t.search.max_length = 100;
   t.search.top_k = 0;
   po::options_description options("Options");
@@ -65,7 +97,9 @@ int sample(int argc, char** argv) {
        "K > 0: the most probable continuation by beam search instead of a sample")
       ("mini-batch", po::value<int64_t>(&t.mini_batch)->default_value(t.mini_batch), "sentences generated together")
       ("allow-unk", po::bool_switch(&t.search.allow_unk), "let sentences contain <unk>")
-      ("output-scores", po::bool_switch(&scores), "append ' ||| log P' of each sentence (eos included)");
+      ("output-scores", po::bool_switch(&scores), "append ' ||| log P' of each sentence (eos included)")
+      ("stream", po::bool_switch(&stream), "a model trained with --lm-stream: continue --prefix as one text")
+      ("length", po::value<int64_t>(&length)->default_value(length), "--stream: tokens to draw, line ends included");
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kSampleUsage, options)) return 0;
   po::notify(vm);
@@ -88,18 +122,28 @@ int sample(int argc, char** argv) {
   if (vm["max-length"].defaulted() && translator.target_tokenizer().is_character_level()) {
     t.search.max_length = kCharacterMaxSampleLength;
   }
-  std::vector<std::string> prefixes;
-  if (input.empty()) {
-    prefixes.assign(static_cast<size_t>(count), prefix);
-  } else {
-    prefixes = io::read_text_lines(input);
-  }
   std::ofstream file_out;
   if (output != "-") {
     file_out.open(output, std::ios::binary);
     if (!file_out) throw Error(output + ": cannot write the output file");
   }
   std::ostream& out = output == "-" ? std::cout : file_out;
+  if (stream) {
+    if (!input.empty() || beam_size > 0 || t.search.top_k > 0 || scores) {
+      throw Error("--stream continues one --prefix by sampling; -i, --beam-size, --top-k and --output-scores do not apply");
+    }
+    if (length < 1) throw Error("--length must be at least 1");
+    sample_as_stream(translator, prefix, length, t.search.temperature, t.search.seed, out);
+    out.flush();
+    if (!out) throw Error((output == "-" ? std::string("standard output") : output) + ": writing failed (disk full?)");
+    return 0;
+  }
+  std::vector<std::string> prefixes;
+  if (input.empty()) {
+    prefixes.assign(static_cast<size_t>(count), prefix);
+  } else {
+    prefixes = io::read_text_lines(input);
+  }
   const auto started = std::chrono::steady_clock::now();
   const auto results = translator.complete(prefixes, t);
   int64_t pieces = 0;

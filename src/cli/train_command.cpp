@@ -37,6 +37,18 @@ constexpr const char* kUsage =
     "(RANK/WORLD_SIZE/MASTER_ADDR/MASTER_PORT and the like); W workers update as one process with\n"
     "--optimizer-delay W would.";
 
+// --valid-freq N (updates) or Ne (epochs).
+void parse_valid_freq(const std::string& text, train::TrainOptions& t) {
+  const bool epochs = !text.empty() && text.back() == 'e';
+  const std::string digits = epochs ? text.substr(0, text.size() - 1) : text;
+  if (digits.empty() || digits.find_first_not_of("0123456789") != std::string::npos || digits.size() > 12) {
+    throw Error("--valid-freq '" + text + "': give updates (1000) or epochs with the suffix e (1e)");
+  }
+  const int64_t value = std::stoll(digits);
+  t.valid_freq = epochs ? 0 : value;
+  t.valid_freq_epochs = epochs ? value : 0;
+}
+
 // String forms of the enum-valued options, filled by Boost and parsed after.
 struct RawOptions {
   std::string type = "s2s";
@@ -58,6 +70,7 @@ struct RawOptions {
   double distributed_timeout = 300.0;
   std::string distributed_interface;
   std::string distributed_backend = "auto";
+  std::string valid_freq = "1000";
 };
 
 po::options_description describe(train::TrainOptions& t, model::ModelOptions& m, RawOptions& r) {
@@ -107,10 +120,14 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("attention", po::value<std::string>(&r.attention)->default_value(r.attention), "bahdanau, luong-dot, luong-general or none")
       ("dec-init", po::value<std::string>(&r.dec_init)->default_value(r.dec_init), "bridge (learned, from the encoder) or zeros")
       ("tied-embeddings", po::value<bool>(&r.tied_embeddings)->default_value(true), "output layer reuses the target embeddings")
+      ("deep-output", po::value<bool>(&m.deep_output())->default_value(true),
+       "a feature layer between the decoder state and the output layer; false: the state itself (--attention none, "
+       "--dim-rnn = --dim-emb; the LM benchmarks' models)")
       ("tied-embeddings-src", po::bool_switch(&m.shared_embeddings()), "one embedding matrix for both sides (joint vocabulary)")
       ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
       ("dropout-rnn", defaulted(&m.dropout_rnn()), "dropout between recurrent layers")
-      ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer");
+      ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer")
+      ("init-range", defaulted(&t.init_range), "draw every weight of a new model from [-R, R]; 0 = Tandem's initialization");
 
   po::options_description training("Training");
   training.add_options()
@@ -127,7 +144,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("after-updates", po::value<int64_t>(&t.after_updates)->default_value(0), "stop after this many updates; 0 = no limit")
       ("after-time", defaulted(&r.after_minutes), "stop after this many minutes; 0 = no limit")
       ("early-stopping", po::value<int64_t>(&t.early_stopping)->default_value(t.early_stopping), "stop after this many validations without improvement; 0 = never")
-      ("valid-freq", po::value<int64_t>(&t.valid_freq)->default_value(t.valid_freq), "validate and save every this many updates")
+      ("valid-freq", po::value<std::string>(&r.valid_freq)->default_value(r.valid_freq),
+       "validate and save every this many updates, or with a suffix e at the end of every this many epochs (1e)")
       ("disp-freq", po::value<int64_t>(&t.disp_freq)->default_value(t.disp_freq), "log every this many updates")
       ("valid-metrics", po::value<std::vector<std::string>>(&r.valid_metrics)->multitoken(),
        "cross-entropy, perplexity, bleu, chrf; the first decides early stopping (default: the first three)")
@@ -142,6 +160,10 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
        "updates between snapshots; 0 = --valid-freq")
       ("optimizer-delay", po::value<int64_t>(&t.optimizer_delay)->default_value(t.optimizer_delay),
        "sum the gradients of this many mini-batches (per worker) into one update")
+      ("lm-stream", po::bool_switch(&t.lm_stream),
+       "--type lm: train on the text as one stream (an eos after each line), cut into --mini-batch columns, the "
+       "state carried across updates; validation scores the file as one stream")
+      ("bptt", po::value<int64_t>(&t.bptt)->default_value(t.bptt), "--lm-stream: steps of truncated backpropagation an update")
       ("max-nonfinite-updates", po::value<int64_t>(&t.max_nonfinite_updates)->default_value(t.max_nonfinite_updates),
        "stop after this many updates in a row with a NaN or infinite loss (each is skipped)");
 
@@ -272,6 +294,7 @@ int run(int argc, char** argv) {
   t.device = parse_device(r.device);
   t.precision = model::parse_precision(r.precision);
   t.after_seconds = r.after_minutes * 60.0;
+  parse_valid_freq(r.valid_freq, t);
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;

@@ -36,7 +36,7 @@ int run(int argc, char** argv) {
       ("vocab-size", po::value<int32_t>(&options.vocab_size)->default_value(options.vocab_size),
        "pieces in the vocabulary, special ids included")
       ("model-type", po::value<std::string>(&model_type)->default_value(model_type),
-       "unigram, bpe, char or word")
+       "unigram, bpe, char, word (SentencePiece) or words (every whitespace-separated word, exactly; for word-level LM benchmarks)")
       ("character-coverage",
        defaulted(&options.character_coverage),
        "share of characters covered; 1.0 keeps all")

@@ -139,6 +139,11 @@ std::string checkpoint_bytes(const std::string& path, Seq2Seq& model, torch::opt
     for (size_t i = 0; i < smoothed->size(); ++i) smoothed_weights.write(std::to_string(i), (*smoothed)[i]);
     root.write("smoothed", smoothed_weights);
   }
+  if (!meta.stream_state.empty()) {
+    torch::serialize::OutputArchive carried;
+    for (size_t i = 0; i < meta.stream_state.size(); ++i) carried.write(std::to_string(i), meta.stream_state[i].cpu());
+    root.write("stream_state", carried);
+  }
   // Weights that are not finite would poison every run resumed from them.
   for (const auto& item : model->named_parameters()) {
     if (!torch::isfinite(item.value()).all().template item<bool>()) {
@@ -240,6 +245,14 @@ void read_checkpoint(LoadedCheckpoint& ckpt, const std::string& path, torch::Dev
         throw Error(path + ": the smoothed weights do not match the model; the checkpoint is damaged");
       }
       ckpt.smoothed.push_back(t.to(device));
+    }
+  }
+  torch::serialize::InputArchive carried;
+  if (ckpt.archive.try_read("stream_state", carried)) {
+    for (size_t i = 0;; ++i) {
+      torch::Tensor t;  // a new tensor each time: try_read writes into the one it is given
+      if (!carried.try_read(std::to_string(i), t)) break;
+      ckpt.meta.stream_state.push_back(t.to(device));
     }
   }
 }

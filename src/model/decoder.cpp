@@ -69,7 +69,9 @@ DecoderImpl::DecoderImpl(const ModelOptions& options, torch::nn::Embedding embed
     bridge_ = register_module("bridge",
                               torch::nn::Linear(options.memory_size(), options.dec_depth() * options.dim_rnn()));
   }
-  features_ = register_module("features", torch::nn::Linear(features_input(options), options.dim_emb()));
+  if (options.deep_output()) {
+    features_ = register_module("features", torch::nn::Linear(features_input(options), options.dim_emb()));
+  }
   if (options.tied_output()) {
     output_weight_ = embeddings_->weight;
   } else {
@@ -170,8 +172,8 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
       break;
     }
     case AttentionType::kNone: {
-      const auto s = run_rnn({});                                                          // [B, H]
-      out.features = torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1)));          // [B, E]
+      const auto s = run_rnn({});  // [B, H]
+      out.features = features_ ? torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1))) : s;  // [B, E]
       break;
     }
   }
@@ -183,6 +185,7 @@ torch::Tensor DecoderImpl::forward_sequence(const torch::Tensor& previous, Decod
   const auto e = embedding_dropout_->forward(embeddings_->forward(previous));      // [B, T, E]
   auto [s, next] = rnn_->forward(e, /*lengths=*/{}, state.rnn);                    // [B, T, H]
   state.rnn = next;
+  if (!features_) return s;                                                         // [B, T, H = E]
   return torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1)));           // [B, T, E]
 }
 

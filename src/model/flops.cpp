@@ -64,7 +64,7 @@ FlopCount count_flops(const ModelOptions& o, double source_length, double target
   count.encoder = 2 * encoder;
   count.attention = 2 * attention;
   count.decoder = 2 * decoder;
-  count.features = 2 * features_input * E;
+  count.features = o.deep_output() ? 2 * features_input * E : 0.0;
   count.output = 2 * E * V;
   return count;
 }

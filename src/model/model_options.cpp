@@ -76,6 +76,16 @@ void ModelOptions::validate() const {
                 "but a bidirectional encoder gives " + std::to_string(memory_size()) +
                 "; use --attention luong-general or --enc-type unidirectional");
   }
+  if (!deep_output()) {
+    if (attention() != AttentionType::kNone) {
+      throw Error("--deep-output false leaves no layer to combine the attention's context with the state; "
+                  "it needs --attention none");
+    }
+    if (dim_rnn() != dim_emb()) {
+      throw Error("--deep-output false feeds the recurrent state (--dim-rnn " + std::to_string(dim_rnn()) +
+                  ") to the output layer, which reads --dim-emb " + std::to_string(dim_emb()) + " values: make them equal");
+    }
+  }
   if (is_language_model()) {
     if (source_vocab() != target_vocab()) {
       throw Error("a language model (--type lm) has one vocabulary, but the options give " +
@@ -110,6 +120,7 @@ std::string ModelOptions::to_json() const {
                                     {"dec-init", decoder_init_name(decoder_init())},
                                     {"tied-embeddings-src", shared_embeddings()},
                                     {"tied-embeddings", tied_output()},
+                                    {"deep-output", deep_output()},
                                     {"dropout-emb", dropout_emb()},
                                     {"dropout-rnn", dropout_rnn()},
                                     {"dropout-out", dropout_out()}};
@@ -135,6 +146,7 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
         .decoder_init(parse_decoder_init(j.at("dec-init").get<std::string>()))
         .shared_embeddings(j.at("tied-embeddings-src").get<bool>())
         .tied_output(j.at("tied-embeddings").get<bool>())
+        .deep_output(j.contains("deep-output") ? j.at("deep-output").get<bool>() : true)  // absent before it existed
         .dropout_emb(j.at("dropout-emb").get<double>())
         .dropout_rnn(j.at("dropout-rnn").get<double>())
         .dropout_out(j.at("dropout-out").get<double>());

@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include "tandem/error.h"
 #include "tandem/vocab/special_ids.h"
 
 namespace tandem::model {
@@ -56,6 +57,19 @@ torch::Tensor Seq2SeqImpl::logits(const torch::Tensor& features, const torch::Te
 torch::Tensor Seq2SeqImpl::features(const data::Batch& batch) {
   auto state = start(encode(batch.source, batch.source_lengths));
   return decoder_->forward_teacher(batch.target_input, state);  // [B, T, E]
+}
+
+torch::Tensor Seq2SeqImpl::stream_features(const torch::Tensor& previous, RecurrentState& state) {
+  if (encoder_) throw Error("only a language model (--type lm) reads a continuous stream");
+  DecoderState decoder_state;
+  if (state.defined()) {
+    decoder_state.rnn = state;
+  } else {
+    decoder_state = start(encode(previous, torch::Tensor()));  // zeros
+  }
+  auto features = decoder_->forward_teacher(previous, decoder_state);  // [B, T, E]
+  state = decoder_state.rnn;
+  return features;
 }
 
 torch::Tensor Seq2SeqImpl::forward(const data::Batch& batch) { return logits(features(batch)); }

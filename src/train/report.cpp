@@ -17,7 +17,7 @@ namespace tandem::train {
 using eval::fixed_decimals;
 
 TrainReport::TrainReport(const TrainOptions& o, std::ostream& log, bool verbose, io::JsonLog* json, int64_t world,
-                         const model::TrainState& state, const data::Batcher& batcher)
+                         const model::TrainState& state, const TrainingData& data)
     : o_(o),
       log_(log),
       verbose_(verbose),
@@ -26,7 +26,7 @@ TrainReport::TrainReport(const TrainOptions& o, std::ostream& log, bool verbose,
       seconds_before_(state.seconds),
       updates_before_(state.updates),
       tokens_before_(state.target_tokens),
-      epochs_before_(static_cast<double>(state.position.epoch) + batcher.epoch_share()) {}
+      epochs_before_(static_cast<double>(state.position.epoch) + data.epoch_share()) {}
 
 double TrainReport::elapsed() const {
   return seconds_before_ + std::chrono::duration<double>(Clock::now() - run_start_).count();
@@ -77,12 +77,12 @@ void TrainReport::display(const model::TrainState& state, double learn_rate) {
   window_start_ = Clock::now();
 }
 
-std::string TrainReport::progress(const model::TrainState& state, const data::Batcher& batcher) const {
+std::string TrainReport::progress(const model::TrainState& state, const TrainingData& data) const {
   const double now = elapsed();
   const double run_seconds = std::max(now - seconds_before_, 1e-9);
   const double updates_per_second = static_cast<double>(state.updates - updates_before_) / run_seconds;
   const double tokens_per_second = static_cast<double>(state.target_tokens - tokens_before_) / run_seconds;
-  const double epochs = static_cast<double>(batcher.position().epoch) + batcher.epoch_share();
+  const double epochs = static_cast<double>(data.position().epoch) + data.epoch_share();
   double left = std::numeric_limits<double>::infinity();
   if (o_.after_updates > 0 && updates_per_second > 0) {
     left = std::min(left, static_cast<double>(o_.after_updates - state.updates) / updates_per_second);
@@ -92,7 +92,7 @@ std::string TrainReport::progress(const model::TrainState& state, const data::Ba
   }
   if (o_.after_seconds > 0) left = std::min(left, o_.after_seconds - now);
   std::ostringstream text;
-  text << "ep " << batcher.position().epoch + 1 << " " << fixed_decimals(100.0 * batcher.epoch_share(), 0)
+  text << "ep " << data.position().epoch + 1 << " " << fixed_decimals(100.0 * data.epoch_share(), 0)
        << "% · up " << state.updates << " · " << fixed_decimals(updates_per_second, 2) << " up/s · "
        << fixed_decimals(tokens_per_second, 0) << " tok/s";
   if (std::isfinite(left)) text << " · " << util::format_duration(std::max(left, 0.0)) << " left";

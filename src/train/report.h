@@ -8,20 +8,20 @@
 #include <iosfwd>
 #include <string>
 
-#include "tandem/data/batcher.h"
 #include "tandem/io/json_log.h"
 #include "tandem/model/checkpoint.h"
 #include "tandem/train/train_options.h"
+#include "training_data.h"
 
 namespace tandem::train {
 
 class TrainReport {
  public:
   /// `json` may be null (workers other than rank 0); `world` > 1 adds the
-  /// all-reduce share. The run's figures count from `state` and `batcher` as
+  /// all-reduce share. The run's figures count from `state` and `data` as
   /// they are now (a resumed run reports its own speed).
   TrainReport(const TrainOptions& o, std::ostream& log, bool verbose, io::JsonLog* json, int64_t world,
-              const model::TrainState& state, const data::Batcher& batcher);
+              const model::TrainState& state, const TrainingData& data);
 
   /// The seconds of training so far, over resumes.
   double elapsed() const;
@@ -33,7 +33,7 @@ class TrainReport {
   void display(const model::TrainState& state, double learn_rate);
 
   /// The progress line: epoch and its share, speed, and the time left to the nearest limit.
-  std::string progress(const model::TrainState& state, const data::Batcher& batcher) const;
+  std::string progress(const model::TrainState& state, const TrainingData& data) const;
 
  private:
   using Clock = std::chrono::steady_clock;

@@ -60,6 +60,10 @@ StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const 
     meta.source_vocab = source_tok.model_bytes();
     meta.target_vocab = target_tok.model_bytes();
     model = model::Seq2Seq(meta.options);
+    if (o.init_range > 0) {  // every weight uniform in [-R, R] (Zaremba et al.'s initialization)
+      torch::NoGradGuard no_grad;
+      for (auto& p : model->parameters()) p.uniform_(-o.init_range, o.init_range);
+    }
     model->to(device);
     if (comm.distributed()) shared = "N" + model::checkpoint_bytes(last_path, model, nullptr, meta, device);
   }
@@ -128,7 +132,9 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
   f << "--max-length: " << o.max_length << "\n";
   f << "--after-epochs, --after-updates, --after-time: " << o.after_epochs << " " << o.after_updates << " "
     << o.after_seconds << "\n";
-  f << "--valid-freq, --save-freq (when the workers meet to save): " << o.valid_freq << " " << o.save_freq << "\n";
+  f << "--valid-freq, --save-freq (when the workers meet to save): " << o.valid_freq << " " << o.valid_freq_epochs
+    << " " << o.save_freq << "\n";
+  f << "--lm-stream, --bptt, --init-range: " << o.lm_stream << " " << o.bptt << " " << o.init_range << "\n";
   f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
   f << "--precision: " << model::precision_name(o.precision) << "\n";
   f << "--all-reduce-overlap: " << o.overlap_all_reduce << "\n";
@@ -185,6 +191,21 @@ data::ParallelCorpus load_training_corpus(const TrainOptions& o, const vocab::To
                                : "no usable training pair is left in " + o.train_sets[0] + " / " + o.train_sets[1]);
   }
   return corpus;
+}
+
+data::TokenStream read_training_stream(const TrainOptions& o, const vocab::Tokenizer& tokenizer, bool verbose,
+                                       std::ostream& log) {
+  auto stream = data::read_token_stream(o.train_sets.front(), tokenizer);
+  if (stream.predicted() == stream.lines) {
+    throw Error(o.train_sets.front() + ": no text to train on (" + std::to_string(stream.lines) + " empty lines)");
+  }
+  if (verbose) {
+    log << "train stream: " << o.train_sets.front() << ", " << stream.lines << " lines, " << stream.predicted()
+        << " tokens with one eos a line";
+    if (stream.unknown > 0) log << ", " << stream.unknown << " unknown";
+    log << "\n";
+  }
+  return stream;
 }
 
 }  // namespace tandem::train

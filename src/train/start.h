@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "tandem/data/parallel_corpus.h"
+#include "tandem/data/token_stream.h"
 #include "tandem/dist/communicator.h"
 #include "tandem/model/checkpoint.h"
 #include "tandem/train/train_options.h"
@@ -39,6 +40,11 @@ StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const 
 data::ParallelCorpus load_training_corpus(const TrainOptions& o, const vocab::Tokenizer& source,
                                           const vocab::Tokenizer& target, bool language_model, bool verbose,
                                           std::ostream& log);
+
+/// A language model's training text as one stream (--lm-stream); reports what
+/// was read when `verbose`; throws tandem::Error when the text is empty.
+data::TokenStream read_training_stream(const TrainOptions& o, const vocab::Tokenizer& tokenizer, bool verbose,
+                                       std::ostream& log);
 
 /// What every worker of a run must agree on, one "name: value" line each.
 std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpus, int64_t world_size);

@@ -14,8 +14,6 @@
 #include <optional>
 #include <sstream>
 
-#include "tandem/data/batch.h"
-#include "tandem/data/parallel_corpus.h"
 #include "tandem/error.h"
 #include "tandem/eval/score_format.h"
 #include "tandem/io/folder_lock.h"
@@ -31,6 +29,7 @@
 #include "report.h"
 #include "smoothing.h"
 #include "start.h"
+#include "training_data.h"
 
 namespace tandem::train {
 namespace {
@@ -83,6 +82,12 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
     }
     if (options_.vocabs.size() > 2) throw Error("--vocabs takes one (joint) or two SentencePiece models");
   }
+  if (options_.lm_stream) {
+    if (!options_.model.is_language_model()) throw Error("--lm-stream needs --type lm: it trains a language model on a stream");
+    if (options_.bptt < 1) throw Error("--bptt must be at least 1 (steps of truncated backpropagation an update)");
+    if (options_.batching.max_sentences < 1) throw Error("--lm-stream needs --mini-batch of at least 1 (the columns)");
+  }
+  if (options_.valid_freq_epochs < 0) throw Error("--valid-freq in epochs must not be negative");
   if (options_.valid_metrics.empty()) throw Error("--valid-metrics needs at least one metric");
   if (options_.clip_norm < 0) throw Error("--clip-norm must not be negative");
   if (options_.label_smoothing < 0 || options_.label_smoothing >= 1) throw Error("--label-smoothing must be in [0, 1)");
@@ -121,6 +126,10 @@ model::TrainState Trainer::run() {
     if (!writable) throw Error(o.model_dir + ": cannot write in the model folder; check its permissions and free space");
     folder_lock.emplace(o.model_dir, log);
   }
+  if (o.lm_stream && world > 1) {
+    throw Error("--lm-stream trains in one process: a stream's columns and carried state are not shared between "
+                "workers; run it without a launcher or --num-processes");
+  }
   const std::string last_path = (dir / "model.ckpt").string();
   const torch::Device device = o.device;
   torch::manual_seed(o.seed);
@@ -134,41 +143,46 @@ model::TrainState Trainer::run() {
   const auto source_tok = vocab::Tokenizer::from_bytes(meta.source_vocab, last_path + " (source vocabulary)");
   const auto target_tok = vocab::Tokenizer::from_bytes(meta.target_vocab, last_path + " (target vocabulary)");
 
-  // Data.
+  // Data: sentence pairs, or a language model's stream.
   const bool language_model = meta.options.is_language_model();
-  const auto corpus = load_training_corpus(o, source_tok, target_tok, language_model, verbose, log);
-  if (resumed && state.corpus_pairs != corpus.size()) {
-    throw Error("the training corpus changed since " + last_path + " was written (" +
-                std::to_string(state.corpus_pairs) + " pairs then, " + std::to_string(corpus.size()) +
+  const bool same_world = state.world_size == world && state.workers.size() == static_cast<size_t>(world);
+  std::unique_ptr<TrainingData> data;
+  if (o.lm_stream) {
+    auto stream = read_training_stream(o, target_tok, verbose, log);
+    auto stream_data = std::make_unique<StreamData>(stream, o.batching.max_sentences, o.bptt, state.position);
+    if (resumed) stream_data->restore(meta.stream_state);
+    if (verbose) {
+      const auto& b = stream_data->batches();
+      log << "stream: " << o.batching.max_sentences << " columns of " << b.size() / o.batching.max_sentences
+          << " tokens, " << b.segments_per_epoch() << " segments of " << o.bptt << " steps an epoch\n";
+    }
+    data = std::move(stream_data);
+  } else {
+    auto corpus = load_training_corpus(o, source_tok, target_tok, language_model, verbose, log);
+    if (comm.distributed()) check_same_setup(comm.all_gather("setup", fingerprint(o, corpus, world)));
+    // Worker r takes batches r, r + W, r + 2W, ... of the one batch stream.
+    const bool own_position = resumed && comm.distributed() && same_world;
+    data = std::make_unique<CorpusData>(
+        std::move(corpus), o.batching, comm.rank(), world,
+        own_position ? state.workers[static_cast<size_t>(comm.rank())] : state.position, own_position);
+  }
+  if (resumed && state.corpus_pairs != data->size()) {
+    throw Error("the training " + std::string(o.lm_stream ? "stream" : "corpus") + " changed since " + last_path +
+                " was written (" + std::to_string(state.corpus_pairs) + (o.lm_stream ? " tokens" : " pairs") +
+                " then, " + std::to_string(data->size()) +
                 " now); resuming would not continue the same run: restore the files or start a new --model folder");
   }
-  if (comm.distributed()) check_same_setup(comm.all_gather("setup", fingerprint(o, corpus, world)));
-  state.corpus_pairs = corpus.size();
+  state.corpus_pairs = data->size();
   state.cpu_threads = o.cpu_threads;
-  // Worker r takes batches r, r + W, r + 2W, ... of the one batch stream.
-  data::Batcher batcher(
-      corpus.size(), [&corpus](int64_t i) { return corpus.source_length(i); },
-      [&corpus](int64_t i) { return corpus.target_length(i); }, o.batching);
-  const bool same_world = state.world_size == world && state.workers.size() == static_cast<size_t>(world);
-  if (resumed && comm.distributed() && same_world) {
-    batcher.seek(state.workers[static_cast<size_t>(comm.rank())]);
-  } else {
-    batcher.seek(state.position);
-    for (int64_t r = 0; r < comm.rank(); ++r) batcher.next();
-  }
   state.world_size = world;
   state.optimizer_delay = o.optimizer_delay;
   if (!comm.distributed()) state.workers.clear();
-  const auto take_batch = [&] {
-    std::vector<int64_t> indices = batcher.next();
-    for (int64_t r = 1; r < world; ++r) batcher.next();
-    return indices;
-  };
 
   std::unique_ptr<Validator> validator;
   if (leader && !o.valid_sets.empty()) {
-    validator = std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(), source_tok,
-                                            target_tok, o.valid_mini_batch, o.valid_beam_size);
+    validator = o.lm_stream ? Validator::stream(o.valid_sets.back(), target_tok)
+                            : std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(),
+                                                          source_tok, target_tok, o.valid_mini_batch, o.valid_beam_size);
     validator->set_precision(o.precision);
   }
   const bool with_bleu = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
@@ -203,6 +217,7 @@ model::TrainState Trainer::run() {
 
   const auto save_last = [&] {
     state.scheduler = scheduler.state();
+    meta.stream_state = data->carried();
     model::save_checkpoint(last_path, model, optimizer.get(), meta, device, smoothed.for_checkpoint());
   };
   // Snapshots for averaging (of the smoothed weights, when smoothing): the newest keep_last kept.
@@ -258,8 +273,9 @@ model::TrainState Trainer::run() {
     const std::string key = "sync/" + std::to_string(++syncs);
     if (comm.distributed()) {
       state.workers.clear();
-      for (const auto& text : comm.all_gather(key + "/position", std::to_string(batcher.position().epoch) + " " +
-                                                                     std::to_string(batcher.position().index))) {
+      const auto position = data->position();
+      for (const auto& text : comm.all_gather(key + "/position", std::to_string(position.epoch) + " " +
+                                                                     std::to_string(position.index))) {
         data::BatchPosition p;
         std::istringstream(text) >> p.epoch >> p.index;
         state.workers.push_back(p);
@@ -288,7 +304,7 @@ model::TrainState Trainer::run() {
   // and token counts summed over the workers, the gradients summed over the
   // workers and divided by all of the update's target tokens, clipping, a step.
   model->train();
-  TrainReport report(o, log, verbose, json.get(), world, state, batcher);
+  TrainReport report(o, log, verbose, json.get(), world, state, *data);
   util::ProgressLine progress(log, o.progress && leader);
   int64_t non_finite_in_a_row = 0;
   bool stop_early = false;
@@ -304,7 +320,7 @@ model::TrainState Trainer::run() {
       throw Error("the loss or gradient was not finite " + std::to_string(non_finite_in_a_row) +
                   " times in a row; lower --learn-rate or check the data. " + last_path + " holds the last good state");
     }
-    state.position = batcher.position();
+    state.position = data->position();
   };
   const auto timed_all_reduce = [&](const std::vector<torch::Tensor>& tensors, const char* what) {
     const auto start = Clock::now();
@@ -313,6 +329,7 @@ model::TrainState Trainer::run() {
   };
   std::vector<torch::Tensor> parameters_list = model->parameters();
   GradientSum gradient_sum(comm, parameters_list, o.overlap_all_reduce);
+  int64_t epochs_seen = data->completed_epochs();
   while (true) {
     // Whether to stop: rank 0's clock and epoch count, anyone's signal.
     {
@@ -320,7 +337,7 @@ model::TrainState Trainer::run() {
       auto votes = torch::zeros({2}, torch::kFloat64);
       bool stop_now = (o.after_updates > 0 && state.updates >= o.after_updates) || stop_early;
       if (leader) {
-        stop_now = stop_now || (o.after_epochs > 0 && batcher.completed_epochs() >= o.after_epochs) ||
+        stop_now = stop_now || (o.after_epochs > 0 && data->completed_epochs() >= o.after_epochs) ||
                    (o.after_seconds > 0 && report.elapsed() >= o.after_seconds);
       }
       votes[0] = stop_now ? 1.0 : 0.0;
@@ -342,15 +359,10 @@ model::TrainState Trainer::run() {
     auto* sums = stats.data_ptr<double>();
     for (int64_t k = 0; k < o.optimizer_delay; ++k) {
       if (k == o.optimizer_delay - 1) gradient_sum.arm();  // the last backward starts the gradients' sums
-      const auto indices = take_batch();
-      const auto batch = data::make_batch(corpus, indices, device);
-      const auto result = [&] {  // the forward pass in --precision; backward follows the graph it built
-        model::PrecisionScope precision(o.precision, device);
-        return batch_loss(model, batch, o.label_smoothing);
-      }();
+      const auto [result, sentences] = data->next(model, device, o.precision, o.label_smoothing);
       const double loss_sum = result.loss.item<double>();
       sums[2] += static_cast<double>(result.tokens);
-      sums[3] += static_cast<double>(indices.size());
+      sums[3] += static_cast<double>(sentences);
       if (!std::isfinite(loss_sum)) {
         sums[4] += 1;  // the update is skipped; its other mini-batches are consumed all the same
         continue;
@@ -393,19 +405,23 @@ model::TrainState Trainer::run() {
     optimizer->step();
     smoothed.update(parameters_list, state.updates);
     ++state.updates;
-    state.position = batcher.position();
+    state.position = data->position();
     state.sentences += static_cast<int64_t>(sums[3]);
     state.target_tokens += static_cast<int64_t>(tokens);
     report.add_update(sums[0], sums[1], static_cast<int64_t>(tokens));
     validated_last = false;
-    if (progress.enabled()) progress.show(report.progress(state, batcher));
+    if (progress.enabled()) progress.show(report.progress(state, *data));
     if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) {
       progress.clear();
       report.display(state, lr);
-      corpus.release_pages();  // bounded resident memory
+      data->release_pages();  // bounded resident memory
     }
     if (leader && o.keep_last > 0 && save_freq > 0 && state.updates % save_freq == 0) snapshot();
-    if (o.valid_freq > 0 && state.updates % o.valid_freq == 0) {
+    const int64_t epochs_done = data->completed_epochs();
+    const bool epoch_ended = epochs_done > epochs_seen;
+    epochs_seen = epochs_done;
+    if ((o.valid_freq > 0 && state.updates % o.valid_freq == 0) ||
+        (o.valid_freq_epochs > 0 && epoch_ended && epochs_done % o.valid_freq_epochs == 0)) {
       progress.clear();
       state.seconds = report.elapsed();
       stop_early = validate_and_save(!o.valid_sets.empty());
@@ -417,7 +433,7 @@ model::TrainState Trainer::run() {
   // A validation at the stop would change the early-stopping and plateau
   // counters, and a resumed run would differ from one never stopped: validate
   // here only when periodic validation is off.
-  validate_and_save(!validated_last && !o.valid_sets.empty() && o.valid_freq == 0);
+  validate_and_save(!validated_last && !o.valid_sets.empty() && o.valid_freq == 0 && o.valid_freq_epochs == 0);
   comm.barrier("the last checkpoint");
   if (interrupted_by_ != 0 && leader) {
     log << "interrupted (signal " << interrupted_by_ << ") after " << state.updates << " updates; " << last_path

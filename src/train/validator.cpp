@@ -10,6 +10,7 @@
 #include "tandem/eval/bleu.h"
 #include "tandem/eval/chrf.h"
 #include "tandem/io/line_reader.h"
+#include "tandem/model/stream_lm.h"
 #include "tandem/translator.h"
 #include "tandem/vocab/special_ids.h"
 
@@ -58,10 +59,19 @@ Validator::Validator(const std::string& source_path, const std::string& target_p
       target_tokenizer_(target_tokenizer),
       mini_batch_(std::max<int64_t>(1, mini_batch)),
       beam_size_(beam_size) {
-  if (corpus_.size() == 0) throw Error(source_path + ": the validation set holds no usable pair");
+  if (corpus_->size() == 0) throw Error(source_path + ": the validation set holds no usable pair");
   if (source_path.empty()) return;  // a language model's text: nothing to translate
   sources_ = io::read_text_lines(source_path);
   references_ = io::read_text_lines(target_path);
+}
+
+Validator::Validator(data::TokenStream stream, const vocab::Tokenizer& tokenizer)
+    : stream_(std::move(stream)), source_tokenizer_(tokenizer), target_tokenizer_(tokenizer), mini_batch_(1), beam_size_(1) {}
+
+std::unique_ptr<Validator> Validator::stream(const std::string& path, const vocab::Tokenizer& tokenizer) {
+  auto text = data::read_token_stream(path, tokenizer);
+  if (text.predicted() == text.lines) throw Error(path + ": the validation text is empty");
+  return std::unique_ptr<Validator>(new Validator(std::move(text), tokenizer));
 }
 
 ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, bool score_translations,
@@ -69,6 +79,13 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   torch::NoGradGuard no_grad;
   EvalMode eval_mode(model);
   ValidationResult metrics;
+  if (!corpus_) {
+    if (score_translations || translations != nullptr) throw Error("a language model's validation has no translations");
+    const auto score = model::score_stream(model, stream_.ids, device, precision_);
+    metrics.cross_entropy = -score.log_prob / static_cast<double>(score.tokens);
+    metrics.perplexity = std::exp(metrics.cross_entropy);
+    return metrics;
+  }
 
   // Cross entropy over the kept pairs: their log-probabilities, as tandem-score gives them.
   Translator translator({model}, source_tokenizer_, target_tokenizer_, device);
@@ -76,8 +93,8 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   std::vector<std::vector<int32_t>> sources;
   std::vector<std::vector<int32_t>> targets;
   int64_t tokens = 0;
-  for (int64_t i = 0; i < corpus_.size(); ++i) {
-    const auto pair = corpus_.pair(i);
+  for (int64_t i = 0; i < corpus_->size(); ++i) {
+    const auto pair = corpus_->pair(i);
     sources.push_back(pair.source);
     targets.push_back(pair.target);
     tokens += static_cast<int64_t>(pair.target.size()) + 1;  // eos included

@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <unordered_map>
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -26,6 +28,7 @@ const char* model_type_name(ModelType type) {
     case ModelType::kBpe: return "bpe";
     case ModelType::kChar: return "char";
     case ModelType::kWord: return "word";
+    case ModelType::kWords: return "words";
   }
   return "unigram";
 }
@@ -75,13 +78,64 @@ void gather_text(const VocabOptions& options, const fs::path& out_path, VocabRep
   }
 }
 
+// Writes `bytes` to `model_path` atomically: a temporary file beside it, then a rename.
+void write_atomically(const std::string& model_path, const std::string& bytes) {
+  const fs::path target(model_path);
+  const fs::path staging = target.string() + ".tmp";
+  std::error_code ec;
+  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
+  {
+    std::ofstream out(staging, std::ios::binary | std::ios::trunc);
+    if (!(out << bytes << std::flush)) throw Error(model_path + ": cannot write the vocabulary (" + staging.string() + ")");
+  }
+  fs::rename(staging, target, ec);
+  if (ec) throw Error(model_path + ": cannot write the vocabulary (" + ec.message() + ")");
+}
+
+// The words vocabulary: every whitespace-separated word of the inputs, most
+// frequent first, ties in order of first appearance.
+VocabReport train_words(const VocabOptions& options, const std::string& model_path) {
+  VocabReport report;
+  std::unordered_map<std::string, int64_t> index;  // word -> its place in `counts`
+  std::vector<std::pair<std::string, int64_t>> counts;
+  std::string line;
+  for (const auto& input : options.inputs) {
+    io::LineReader reader(input);
+    while (reader.next(line)) {
+      ++report.lines_read;
+      io::clean_line(line, reader.line_number() == 1);
+      if (const auto bad = util::find_invalid_utf8(line)) {
+        throw Error(input + ":" + std::to_string(reader.line_number()) + ": invalid UTF-8 at byte " +
+                    std::to_string(*bad + 1) + "; convert the file to UTF-8 (e.g. iconv) or remove the line");
+      }
+      std::istringstream words(line);
+      std::string word;
+      bool any = false;
+      while (words >> word) {
+        any = true;
+        const auto [it, added] = index.emplace(word, static_cast<int64_t>(counts.size()));
+        if (added) counts.emplace_back(word, 0);
+        ++counts[static_cast<size_t>(it->second)].second;
+      }
+      if (!any) ++report.empty_lines;
+    }
+  }
+  if (counts.empty()) throw Error("the vocabulary inputs hold no word (" + std::to_string(report.lines_read) + " lines)");
+  std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
+  std::string bytes = "#tandem-words 1\n";
+  for (const auto& [word, count] : counts) bytes += word + "\n";
+  report.vocab_size = Tokenizer::from_bytes(bytes, model_path).vocab_size();
+  write_atomically(model_path, bytes);
+  return report;
+}
+
 }  // namespace
 
 ModelType parse_model_type(const std::string& name) {
-  for (const auto type : {ModelType::kUnigram, ModelType::kBpe, ModelType::kChar, ModelType::kWord}) {
+  for (const auto type : {ModelType::kUnigram, ModelType::kBpe, ModelType::kChar, ModelType::kWord, ModelType::kWords}) {
     if (name == model_type_name(type)) return type;
   }
-  throw Error("unknown model type '" + name + "'; use unigram, bpe, char or word");
+  throw Error("unknown model type '" + name + "'; use unigram, bpe, char, word or words");
 }
 
 VocabReport train_vocab(const VocabOptions& options, const std::string& model_path) {
@@ -94,6 +148,7 @@ VocabReport train_vocab(const VocabOptions& options, const std::string& model_pa
     throw Error("--character-coverage must be in (0, 1], got " +
                 std::to_string(options.character_coverage));
   }
+  if (options.model_type == ModelType::kWords) return train_words(options, model_path);
   const auto& lib = detail::SpmLibrary::get();
   VocabReport report;
   TempDir temp;
@@ -143,13 +198,10 @@ VocabReport train_vocab(const VocabOptions& options, const std::string& model_pa
   // Check the result loads, then move it into place atomically.
   const fs::path trained = prefix.string() + ".model";
   report.vocab_size = Tokenizer::load(trained.string()).vocab_size();
-  const fs::path target(model_path);
-  const fs::path staging = target.string() + ".tmp";
-  std::error_code ec;
-  if (target.has_parent_path()) fs::create_directories(target.parent_path(), ec);
-  fs::copy_file(trained, staging, fs::copy_options::overwrite_existing, ec);
-  if (!ec) fs::rename(staging, target, ec);
-  if (ec) throw Error(model_path + ": cannot write the model (" + ec.message() + ")");
+  std::ifstream in(trained, std::ios::binary);
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  write_atomically(model_path, bytes.str());
   return report;
 }
 

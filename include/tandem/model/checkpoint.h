@@ -61,6 +61,9 @@ struct CheckpointMeta {
   std::string source_vocab;  ///< SentencePiece model bytes
   std::string target_vocab;  ///< SentencePiece model bytes
   TrainState state;
+  /// A stream language model's carried recurrent state (h, then c for LSTM; each
+  /// [layers, columns, H]) where training stands; empty otherwise.
+  std::vector<torch::Tensor> stream_state;
 };
 
 struct LoadedCheckpoint {

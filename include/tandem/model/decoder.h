@@ -13,7 +13,7 @@
 //   Bahdanau: c = attend(s_{t-1});  s_t = RNN([e; c], s_{t-1});  f = tanh(W [s_t; c; e])
 //   Luong:    s_t = RNN([e; f_{t-1}], s_{t-1});  c = attend(s_t);    f = tanh(W [c; s_t])
 //             (f_{t-1} is fed back: input feeding)
-//   none:     s_t = RNN(e, s_{t-1});  f = tanh(W [s_t; e])
+//   none:     s_t = RNN(e, s_{t-1});  f = tanh(W [s_t; e]), or f = s_t with --deep-output false
 //   logits = W_out dropout(f) + b   with W_out the target embeddings when tied   [B, V]
 // The features f are E wide, so the output layer can share the embedding matrix,
 // and logits() may run once over all time steps in training.

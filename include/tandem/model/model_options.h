@@ -70,6 +70,11 @@ struct ModelOptions {
   TORCH_ARG(bool, shared_embeddings) = false;
   /// Output layer reuses the target embedding matrix (--tied-embeddings). Default true.
   TORCH_ARG(bool, tied_output) = true;
+  /// A feature layer between the decoder's state and the output layer (a "deep
+  /// output", decoder.h); false: the output layer reads the top recurrent state
+  /// itself, as the language-model benchmarks' models do (needs --attention none
+  /// and --dim-rnn equal to --dim-emb) (--deep-output). Default true.
+  TORCH_ARG(bool, deep_output) = true;
   /// Dropout on embeddings (--dropout-emb). Default 0.1.
   TORCH_ARG(double, dropout_emb) = 0.1;
   /// Dropout between stacked recurrent layers (--dropout-rnn). Default 0.1.

@@ -50,6 +50,12 @@ class Seq2SeqImpl : public torch::nn::Module {
   /// layer's input at every step, features [B, T, E]
   torch::Tensor features(const data::Batch& batch);
 
+  /// A language model reading a continuous stream: the features of `previous`
+  /// [B, T] (every position predicts the next id), starting from the carried
+  /// recurrent `state` (zeros when undefined), which advances past the last
+  /// position. @return features [B, T, E]
+  torch::Tensor stream_features(const torch::Tensor& previous, RecurrentState& state);
+
   /// Teacher forcing, with the output layer run once over all steps.
   /// @return logits [B, T, V]
   torch::Tensor forward(const data::Batch& batch);

@@ -78,6 +78,21 @@ struct TrainOptions {
   int64_t save_freq = 0;
   /// Validate (and save) every this many updates (--valid-freq). Default 1000.
   int64_t valid_freq = 1000;
+  /// Validate (and save) at the end of every this many epochs (--valid-freq Ne);
+  /// 0 = not by epochs. Default 0.
+  int64_t valid_freq_epochs = 0;
+  /// A language model trained on its text as one continuous stream (--lm-stream):
+  /// the training file read with an eos after every line, cut into
+  /// batching.max_sentences columns, `bptt` steps an update, the recurrent state
+  /// carried (detached) from one update to the next and saved in checkpoints;
+  /// validation scores the validation file as one stream. Default off.
+  bool lm_stream = false;
+  /// Steps of truncated backpropagation through time an update (--bptt). Default 35.
+  int64_t bptt = 35;
+  /// A new model's weights, every one, drawn uniformly from [-init_range,
+  /// init_range] (--init-range; Zaremba et al. use 0.1, 0.05 for larger
+  /// models); 0 = Tandem's initialization. Default 0.
+  double init_range = 0.0;
   /// Log every this many updates (--disp-freq). Default 100.
   int64_t disp_freq = 100;
   /// Validation metrics, the first decides early stopping and plateaus

@@ -15,11 +15,13 @@
 
 #include <torch/types.h>
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "tandem/data/parallel_corpus.h"
+#include "tandem/data/token_stream.h"
 #include "tandem/eval/metric.h"
 #include "tandem/model/precision.h"
 #include "tandem/model/seq2seq.h"
@@ -43,6 +45,11 @@ class Validator {
   Validator(const std::string& source_path, const std::string& target_path, const vocab::Tokenizer& source_tokenizer,
             const vocab::Tokenizer& target_tokenizer, int64_t mini_batch, int64_t beam_size);
 
+  /// A language model's validation text scored as one continuous stream
+  /// (--lm-stream): cross entropy and perplexity over every token of the file,
+  /// each line's end included, the state carried across lines.
+  static std::unique_ptr<Validator> stream(const std::string& path, const vocab::Tokenizer& tokenizer);
+
   /// The precision of the validation's matrix products (the training's --precision).
   void set_precision(model::Precision precision) { precision_ = precision; }
 
@@ -53,7 +60,10 @@ class Validator {
                        std::vector<std::string>* translations) const;
 
  private:
-  data::ParallelCorpus corpus_;
+  Validator(data::TokenStream stream, const vocab::Tokenizer& tokenizer);
+
+  std::optional<data::ParallelCorpus> corpus_;  // sentence by sentence
+  data::TokenStream stream_;                    // or one stream (ids empty when not)
   model::Precision precision_ = model::Precision::kFloat32;
   std::vector<std::string> sources_;     // every source line, raw
   std::vector<std::string> references_;  // every reference line, raw

@@ -1,4 +1,7 @@
-// Tokenizer: SentencePiece encoding and decoding, safe to use next to LibTorch.
+// Tokenizer: SentencePiece encoding and decoding, safe to use next to LibTorch;
+// or a words vocabulary (tandem-vocab --model-type words): the words of a text
+// split at whitespace, exactly as written, as the word-level language-model
+// benchmarks (Penn Treebank) define their vocabulary.
 //
 // Usage:
 //   auto tok = tandem::vocab::Tokenizer::load("vocab.spm");
@@ -16,6 +19,11 @@
 //   namespace (dlmopen), see src/vocab/spm_shim/spm_shim.h. The shim is looked
 //   for in $TANDEM_SPM_SHIM, next to the program, in ../lib next to the
 //   program, and in the build tree.
+// - A words vocabulary is a text file: the line "#tandem-words 1", then one word
+//   a line, ids 4, 5, ... in that order (0-3 are the special ids). encode() splits
+//   at spaces and tabs (no normalization) and gives kUnkId for a word it does not
+//   hold, or the id of the word "<unk>" when the vocabulary has that word (the
+//   benchmark's unknown token); decode() joins the words with one space.
 // - Copies are cheap (shared handle); all methods are const and thread-safe.
 #pragma once
 
@@ -49,14 +57,22 @@ class Tokenizer {
   /// byte-fallback pieces): sentences are then several times longer in pieces.
   bool is_character_level() const;
 
+  /// True for a words vocabulary (tandem-vocab --model-type words).
+  bool is_word_level() const;
+
+  /// True when encode() never gives kUnkId: a words vocabulary that holds the word "<unk>".
+  bool maps_unknown_words() const;
+
   /// Number of pieces, special ones included.
   int32_t vocab_size() const { return vocab_size_; }
 
   /// The serialized model, for saving it inside a checkpoint.
   const std::string& model_bytes() const { return bytes_; }
 
- private:
+  /// The loaded vocabulary, shared by copies (defined in tokenizer.cpp).
   struct Handle;
+
+ private:
   Tokenizer(std::shared_ptr<const Handle> handle, std::string bytes, int32_t vocab_size);
 
   std::shared_ptr<const Handle> handle_;

@@ -18,13 +18,16 @@
 
 namespace tandem::vocab {
 
-enum class ModelType { kUnigram, kBpe, kChar, kWord };
+/// SentencePiece's unigram, BPE, character and word models; or kWords, Tandem's
+/// words vocabulary (tokenizer.h): every whitespace-separated word of the inputs,
+/// exactly as written, most frequent first (no normalization, no size limit).
+enum class ModelType { kUnigram, kBpe, kChar, kWord, kWords };
 
 struct VocabOptions {
   /// Raw text files, plain or .gz; several files make one joint vocabulary.
   std::vector<std::string> inputs;
   /// Number of pieces, special ids included. Default 8000.
-  int32_t vocab_size = 8000;  ///< pieces; for a char model an upper bound (it gets one piece per character)
+  int32_t vocab_size = 8000;  ///< pieces; for a char model an upper bound (it gets one piece per character); unused by words
   /// Segmentation algorithm. Default unigram.
   ModelType model_type = ModelType::kUnigram;
   /// Share of characters the model must cover; 1.0 keeps every character seen. Default 1.0.
@@ -45,7 +48,7 @@ struct VocabReport {
   int32_t vocab_size = 0;     ///< pieces in the trained model
 };
 
-/// Parses "unigram", "bpe", "char" or "word"; throws tandem::Error otherwise.
+/// Parses "unigram", "bpe", "char", "word" or "words"; throws tandem::Error otherwise.
 ModelType parse_model_type(const std::string& name);
 
 /// Trains a model on `options.inputs` and writes it to `model_path`.

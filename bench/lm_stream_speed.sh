@@ -11,7 +11,9 @@
 # only: the reference's own figure (evaluation excluded); Tandem's from its log,
 # between its 5th logged update and its last. The reference runs twice: with the
 # OpenBLAS kernels it gets by default, and with the ones Tandem chooses
-# (OPENBLAS_CORETYPE, printed); the ratio is against each.
+# (OPENBLAS_CORETYPE, printed); the ratio is against each. A user's
+# OPENBLAS_CORETYPE is removed for both (Tandem would keep it), so that each
+# program's own choice is measured.
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 ROOT="$(cd "$HERE/.." && pwd)"
@@ -19,6 +21,7 @@ BIN="${BIN:-$ROOT/build/bin}"
 PEER="$ROOT/../shared/peers/torch_stream_lm_reference.py"
 PTB="${PTB:-$ROOT/../shared/data/ptb}"
 SECONDS_EACH="${SECONDS_EACH:-90}" THREADS="${THREADS:-1}"
+unset OPENBLAS_CORETYPE
 OUT="$(mktemp -d)"
 trap 'rm -rf "$OUT"' EXIT
 for f in train valid; do gunzip -c "$PTB/ptb.$f.txt.gz" > "$OUT/$f.txt"; done

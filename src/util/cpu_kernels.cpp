@@ -2,6 +2,7 @@
 
 #include <dlfcn.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <mutex>
 
@@ -43,9 +44,15 @@ CpuVectorFeatures cpu_vector_features() {
 }
 
 std::string better_openblas_core(const std::string& current, const CpuVectorFeatures& cpu) {
-  if (current != "Prescott") return "";
-  if (cpu.avx512) return "SkylakeX";
-  if (cpu.avx2_fma) return "Haswell";
+  if (current.empty()) return "";  // not OpenBLAS
+  std::string lower = current;
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  const bool has_avx512_kernels = lower == "skylakex" || lower == "cooperlake" || lower == "sapphirerapids";
+  // AVX-512 where OpenBLAS chose narrower kernels (Debian's 0.3.21 picks Haswell on
+  // Zen 4 and Zen 5): its SkylakeX kernels ran float32 products 1.8-1.9x faster on
+  // Zen 5 (tandem-bench mm, ../shared/ENVIRONMENT.md trap 4, issue 29).
+  if (cpu.avx512 && !has_avx512_kernels) return "SkylakeX";
+  if (current == "Prescott" && cpu.avx2_fma) return "Haswell";
   return "";
 }
 
@@ -75,7 +82,7 @@ std::string use_best_cpu_kernels() {
       init();
       unsetenv("OPENBLAS_CORETYPE");
       blas = "OpenBLAS's " + openblas_core() + " kernels instead of its " + before +
-             " fallback (it does not know this CPU's model)";
+             " choice (it does not know this CPU's model)";
     }
     const std::string aten = kAtenCapability.empty() ? "" : "LibTorch's " + kAtenCapability + " kernels";
     if (blas.empty() && aten.empty()) return;

@@ -53,11 +53,11 @@ TEST(StreamLmRecipesTest, ShakespeareRunsEndToEnd) {
   TANDEM_REQUIRE_SHARED(!fs::exists(kShared / "tinyshakespeare" / "input.txt.gz"),
                         "Tiny Shakespeare at " + kShared.string());
   const std::string work = test::temp_dir() + "/w";
-  auto r = test::run_recipe("shakespeare", work, "--train-minutes 0.05 --threads 2");
+  auto r = test::run_recipe("shakespeare", work, "--config char-lstm-small --train-minutes 0.05 --threads 2");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("train.txt 1059598 characters, valid.txt 55796"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("nats) over"), std::string::npos) << r.out;
-  const auto samples = test::read_file(work + "/char-lstm/samples-1.0.txt");
+  const auto samples = test::read_file(work + "/char-lstm-small/samples-1.0.txt");
   EXPECT_EQ(samples.rfind("ROMEO:", 0), 0u) << samples;
 }
 

@@ -14,13 +14,16 @@ const CpuVectorFeatures kNone;
 const CpuVectorFeatures kAvx2{/*avx2_fma=*/true, /*avx512=*/false};
 const CpuVectorFeatures kAvx512{/*avx2_fma=*/true, /*avx512=*/true};
 
-TEST(CpuKernelsTest, OnlyOpenBlasPrescottFallbackIsReplacedAndOnlyByWhatTheCpuRuns) {
+TEST(CpuKernelsTest, OpenBlasGetsTheWidestKernelsTheCpuRunsAndOnlyThose) {
   EXPECT_EQ(better_openblas_core("Prescott", kAvx512), "SkylakeX");
   EXPECT_EQ(better_openblas_core("Prescott", kAvx2), "Haswell");
   EXPECT_EQ(better_openblas_core("Prescott", kNone), "");
-  // A kernel OpenBLAS chose itself stays, even where a wider one would run.
-  EXPECT_EQ(better_openblas_core("Haswell", kAvx512), "");
-  EXPECT_EQ(better_openblas_core("Zen", kAvx512), "");
+  // AVX-512 CPUs that OpenBLAS 0.3.21 does not know get its AVX-512 kernels; AVX-512 kernels stay.
+  EXPECT_EQ(better_openblas_core("Haswell", kAvx512), "SkylakeX");  // Debian's 0.3.21 on Zen 4 and Zen 5
+  EXPECT_EQ(better_openblas_core("Zen", kAvx512), "SkylakeX");
+  EXPECT_EQ(better_openblas_core("SkylakeX", kAvx512), "");
+  EXPECT_EQ(better_openblas_core("SapphireRapids", kAvx512), "");
+  EXPECT_EQ(better_openblas_core("Haswell", kAvx2), "");
   EXPECT_EQ(better_openblas_core("", kAvx512), "");  // not OpenBLAS
   EXPECT_EQ(aten_capability_for(kAvx512), "avx512");
   EXPECT_EQ(aten_capability_for(kAvx2), "");
@@ -38,6 +41,9 @@ TEST(CpuKernelsTest, ProgramsThatSetTheirThreadsComputeWithTheCpusKernels) {
   const std::string core = openblas_core();
   if (!core.empty() && std::getenv("OPENBLAS_CORETYPE") == nullptr && cpu.avx2_fma) {
     EXPECT_NE(core, "Prescott") << "OpenBLAS still on its generic kernels on a CPU with AVX2";
+  }
+  if (!core.empty() && std::getenv("OPENBLAS_CORETYPE") == nullptr && cpu.avx512) {
+    EXPECT_EQ(better_openblas_core(core, cpu), "") << "OpenBLAS runs its " << core << " kernels on a CPU with AVX-512";
   }
   // The switched libraries still compute correctly (sizes past OpenBLAS's small-matrix paths).
   const auto a = torch::randn({300, 200}, torch::dtype(torch::kFloat64));

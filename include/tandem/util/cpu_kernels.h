@@ -7,16 +7,19 @@
 //   falls back to the generic "Prescott" kernels (SSE3): Debian 12's OpenBLAS
 //   0.3.21 does not know Intel's Emerald Rapids (family 6, model 207), and there
 //   float32 products ran 5x slower than with its AVX-512 "SkylakeX" kernels
-//   (`tandem-bench mm`, 1 thread: 32 against 159 GFLOP/s).
+//   (`tandem-bench mm`, 1 thread: 32 against 159 GFLOP/s). On AMD's Zen 5 (family
+//   26) it picks its AVX2 "Haswell" kernels: 87-91 against 158-176 GFLOP/s with
+//   SkylakeX (1 thread, 1024^3).
 // - LibTorch 1.13 (Debian's build carries AVX2 and AVX-512 variants of its
 //   element-wise kernels) ran its AVX2 variants on the same CPU; with
 //   ATEN_CPU_CAPABILITY=avx512 training was 6% faster, translations identical.
 // use_best_cpu_kernels() (called by set_torch_threads, before a program's first
-// product) re-initialises OpenBLAS with the newest kernels the CPU runs when it
-// fell back to Prescott; LibTorch's AVX-512 kernels are chosen before main (the
+// product) re-initialises OpenBLAS with its AVX-512 kernels on a CPU with AVX-512
+// where it chose narrower ones, and with Haswell's where it fell back to
+// Prescott on an AVX2 CPU; LibTorch's AVX-512 kernels are chosen before main (the
 // choice is made at LibTorch's first element-wise operation) on CPUs with
 // AVX-512. A user's OPENBLAS_CORETYPE or ATEN_CPU_CAPABILITY is never overridden,
-// a kernel OpenBLAS chose itself is kept, and another BLAS is left alone.
+// and another BLAS is left alone.
 #pragma once
 
 #include <string>
@@ -33,7 +36,8 @@ struct CpuVectorFeatures {
 CpuVectorFeatures cpu_vector_features();
 
 /// The OpenBLAS core type to force, or "" to keep `current` (the name
-/// openblas_get_corename() gives): only the Prescott fallback is replaced.
+/// openblas_get_corename() gives): SkylakeX on an AVX-512 CPU whose kernels are
+/// narrower, Haswell for a Prescott fallback on an AVX2 CPU.
 std::string better_openblas_core(const std::string& current, const CpuVectorFeatures& cpu);
 
 /// The kernel family OpenBLAS uses now ("" when the BLAS is not OpenBLAS).
@@ -42,7 +46,7 @@ std::string openblas_core();
 /// The ATEN_CPU_CAPABILITY Tandem sets for a CPU ("" for LibTorch's own choice).
 std::string aten_capability_for(const CpuVectorFeatures& cpu);
 
-/// Once per process: replaces OpenBLAS's Prescott fallback as described above.
+/// Once per process: replaces OpenBLAS's choice as described above.
 /// Returns a line saying which kernels run when Tandem chose them, else "".
 /// Call it before any thread multiplies matrices (OpenBLAS's table is swapped,
 /// not locked).

@@ -27,6 +27,7 @@ trap 'rm -rf "$OUT"' EXIT
 for f in train valid; do gunzip -c "$PTB/ptb.$f.txt.gz" > "$OUT/$f.txt"; done
 "$BIN/tandem-vocab" -i "$OUT/train.txt" -o "$OUT/words.vocab" --model-type words --quiet > /dev/null
 echo "CPU: $(lscpu | sed -n 's/^Model name: *//p') (family $(lscpu | sed -n 's/^CPU family: *//p'), model $(lscpu | sed -n 's/^Model: *//p')); $(nproc) cores; load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "OpenBLAS's own choice here: $(OPENBLAS_VERBOSE=2 "$BIN/tandem-bench" mm --size 32 --seconds 0.1 --cpu-threads 1 2>&1 | grep -m1 '^Core:' || echo unknown)"
 echo "Tandem: $("$BIN/tandem-train" --model "$OUT/probe" -t "$OUT/valid.txt" -v "$OUT/words.vocab" --type lm --lm-stream \
   --after-updates 1 --cpu-threads "$THREADS" --dim-emb 8 --dim-rnn 8 --deep-output false --valid-freq 0 2>&1 | grep -m1 'CPU kernels')"
 tandem_rate() {  # SIZE DROPOUT

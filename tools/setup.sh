@@ -26,7 +26,7 @@ PACKAGES=(
   g++ make cmake pkg-config python3 iproute2
   libtorch-dev libgloo-dev libopenblas0-openmp
   libsentencepiece-dev sentencepiece
-  libboost-program-options-dev
+  libboost-program-options-dev libboost-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   libicu-dev zlib1g-dev nlohmann-json3-dev libcpp-httplib-dev
 )
@@ -35,10 +35,12 @@ PACKAGES=(
 # the quick tier needs nothing more than the build.
 TEST_PACKAGES=()
 # It also trains under Open MPI's mpirun and Debian's torchrun (these two
-# without their recommended packages, as the build's).
+# without their recommended packages, as the build's), and translates through
+# tandem-server with LibreTranslate's JavaScript client (Node.js; the client
+# comes from the npm registry into BUILD/npm).
 if [[ "${TANDEM_WITH_TEST_PACKAGES:-}" == slow ]]; then
   TEST_PACKAGES+=(chromium)
-  PACKAGES+=(openmpi-bin python3-torch)
+  PACKAGES+=(openmpi-bin python3-torch nodejs)
 fi
 
 missing_of() {  # the packages among "$@" that are not installed
@@ -68,6 +70,22 @@ if ((${#missing[@]} + ${#missing_tests[@]} > 0)); then
   if ((${#missing_tests[@]} > 0)); then
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${missing_tests[@]}"
   fi
+fi
+
+# npm comes with some Node.js builds (NodeSource's) and as a package of its own with Debian's.
+if [[ "${TANDEM_WITH_TEST_PACKAGES:-}" == slow ]] && ! command -v npm > /dev/null; then
+  if [[ "$(id -u)" == 0 ]]; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends npm
+  else
+    echo "tandem setup: npm is missing; as root run: apt-get install -y npm" >&2
+  fi
+fi
+if [[ "${TANDEM_WITH_TEST_PACKAGES:-}" == slow && ! -f "$BUILD_DIR/npm/node_modules/libretranslate/package.json" ]] &&
+  command -v npm > /dev/null; then
+  mkdir -p "$BUILD_DIR/npm"
+  # The server test's LibreTranslate client (ServerLibreTranslateTest).
+  timeout 300 npm install --prefix "$BUILD_DIR/npm" --no-audit --no-fund --loglevel=error libretranslate@1.0.1 >&2 ||
+    echo "tandem setup: warning: npm could not install the libretranslate client; its test will say so" >&2
 fi
 
 # Make OpenBLAS (OpenMP) the BLAS LibTorch calls.

@@ -19,8 +19,8 @@ void add_model_program_options(po::options_description& options, ModelProgramOpt
   add_quiet_option(options, &c.quiet);
 }
 
-Translator start_translator(const std::string& program, const ModelProgramOptions& c) {
-  util::keep_freed_memory();
+Translator start_translator(const std::string& program, const ModelProgramOptions& c, bool keep_freed_memory) {
+  if (keep_freed_memory) util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(program, c.threads, c.quiet), c.quiet);
   auto translator = Translator::load(c.models, parse_device(c.device), c.weights);
   translator.set_precision(model::parse_precision(c.precision));

@@ -29,7 +29,9 @@ struct ModelProgramOptions {
 void add_model_program_options(po::options_description& options, ModelProgramOptions& c);
 
 /// Threads (printed) and device, as every LibTorch program sets them up, then
-/// the models in --precision.
-Translator start_translator(const std::string& program, const ModelProgramOptions& c);
+/// the models in --precision. `keep_freed_memory`: the allocator keeps what is
+/// freed for the next batch (util/allocator.h); a server, whose bodies come and
+/// go, passes false so that its memory returns to the system.
+Translator start_translator(const std::string& program, const ModelProgramOptions& c, bool keep_freed_memory = true);
 
 }  // namespace tandem::cli

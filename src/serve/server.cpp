@@ -1,106 +1,128 @@
 #include "tandem/serve/server.h"
 
-#include <arpa/inet.h>
-#include <httplib.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
+#include <unistd.h>
 
+#include <algorithm>
+#include <array>
+#include <atomic>
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
 #include <chrono>
 #include <condition_variable>
-#include <future>
 #include <list>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 
+#include "serve/api.h"
+#include "serve/batcher.h"
+#include "serve/metrics.h"
 #include "tandem/error.h"
 #include "tandem/serve/page.h"
-#include "tandem/util/utf8.h"
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
+
+#ifndef TANDEM_VERSION
+#define TANDEM_VERSION "unknown"
+#endif
 
 namespace tandem::serve {
 namespace {
 
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
 using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+using Response = http::response<http::string_body>;
 
-constexpr int kMaxDepth = 32;
+// A client that has had its answer gets this long to stop sending before the
+// connection is closed (so that the answer is not lost to a reset), and this
+// many bytes of what it still sends are read and dropped.
+constexpr auto kLinger = std::chrono::seconds(1);
+constexpr size_t kLingerBytes = size_t{1} << 20;
+// Bodies larger than this give their memory back to the system once answered.
+constexpr size_t kTrimAfterBytes = size_t{64} << 10;
 
-// Nesting depth of a JSON text (brackets outside strings), without parsing it:
-// a deeply nested body is refused before the parser recurses into it.
-int nesting_depth(const std::string& body) {
-  int depth = 0;
-  int deepest = 0;
-  bool in_string = false;
-  for (size_t i = 0; i < body.size(); ++i) {
-    const char c = body[i];
-    if (in_string) {
-      if (c == '\\') {
-        ++i;
-      } else if (c == '"') {
-        in_string = false;
-      }
-    } else if (c == '"') {
-      in_string = true;
-    } else if (c == '[' || c == '{') {
-      deepest = std::max(deepest, ++depth);
-      if (deepest > kMaxDepth) return deepest;
-    } else if (c == ']' || c == '}') {
-      --depth;
-    }
-  }
-  return deepest;
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
+  return s;
 }
 
-struct Answer {
-  std::string text;
-  json attention;  // null unless asked for
-};
-
-struct Item {
-  std::string line;
-  int64_t beam_size = 5;
-  bool attention = false;
-  std::promise<Answer> answer;
-};
-
-// Debian's cpp-httplib listens with a backlog of 5 (compiled into the library):
-// bursts of new connections from many clients would be refused. The listening
-// socket of `port` gets a deeper queue (listen() again on it sets a new backlog).
-void deepen_backlog(int port) {
-  for (int fd = 0; fd < 4096; ++fd) {
-    int accepting = 0;
-    socklen_t size = sizeof(accepting);
-    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &accepting, &size) != 0 || accepting == 0) continue;
-    sockaddr_storage address{};
-    socklen_t length = sizeof(address);
-    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length) != 0) continue;
-    const int bound = address.ss_family == AF_INET6 ? ntohs(reinterpret_cast<sockaddr_in6*>(&address)->sin6_port)
-                                                    : ntohs(reinterpret_cast<sockaddr_in*>(&address)->sin_port);
-    if (bound == port) ::listen(fd, SOMAXCONN);
+// "host:port", "[::1]:port" or "host" -> the host, lower case, without brackets.
+std::string host_of(const std::string& authority) {
+  std::string host = authority;
+  if (!host.empty() && host.front() == '[') {
+    host = host.substr(1, host.find(']') == std::string::npos ? std::string::npos : host.find(']') - 1);
+  } else if (std::count(host.begin(), host.end(), ':') == 1) {
+    host = host.substr(0, host.find(':'));
   }
+  return lower(host);
 }
 
-class BadRequest : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
+// "http://host:port/..." -> "host:port" (lower case).
+std::string authority_of(const std::string& origin) {
+  const auto scheme = origin.find("://");
+  std::string rest = scheme == std::string::npos ? origin : origin.substr(scheme + 3);
+  return lower(rest.substr(0, rest.find('/')));
+}
+
+std::string path_label(beast::string_view target) {
+  const std::string path(target.substr(0, target.find('?')));
+  for (const char* known : {"/", "/translate", "/health", "/metrics", "/languages"}) {
+    if (path == known) return path;
+  }
+  return "other";
+}
+
+std::string error_body(const std::string& what) {
+  return json{{"error", what}}.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 }  // namespace
 
 struct Server::Impl {
+  struct Session;
+
   Translator& translator;
   ServerOptions options;
-  httplib::Server http;
-  std::mutex mutex;
-  std::condition_variable wake;
-  std::list<Item> queue;
-  bool stopping = false;
-  std::thread worker;
-  std::atomic<int> active{0};
+  Metrics metrics;
+  std::unique_ptr<Batcher> batcher;
+  asio::io_context ioc;
+  asio::executor_work_guard<asio::io_context::executor_type> work{ioc.get_executor()};
+  std::optional<tcp::acceptor> acceptor;
+  std::optional<asio::steady_timer> accept_retry;
+  std::atomic<int> open{0};
+  std::atomic<bool> stopping{false};
+  std::mutex sessions_mutex;
+  std::list<std::weak_ptr<Session>> sessions;
+  std::mutex stop_mutex;
+  std::condition_variable stop_wanted;
+  bool stop_requested = false;
   mutable std::mutex port_mutex;
   mutable std::condition_variable port_known;
   int bound_port = -2;  // -2: not bound yet, -1: failed
+  std::string hostname;
 
-  Impl(Translator& t, ServerOptions o) : translator(t), options(std::move(o)) {}
+  Impl(Translator& t, ServerOptions o)
+      : translator(t),
+        options(std::move(o)),
+        metrics(options.model_name, TANDEM_VERSION, options.mini_batch) {
+    if (!options.translate_batch) {
+      options.translate_batch = [this](const std::vector<std::string>& lines, const TranslateOptions& opts) {
+        return translator.translate(lines, opts);
+      };
+    }
+    batcher = std::make_unique<Batcher>(options.translate_batch, options.translate, options.mini_batch,
+                                        options.max_latency_ms, options.max_queued_lines, &metrics);
+    char name[256] = {};
+    if (::gethostname(name, sizeof(name) - 1) == 0) hostname = lower(name);
+  }
 
   void set_port(int port) {
     {
@@ -110,256 +132,462 @@ struct Server::Impl {
     port_known.notify_all();
   }
 
-  // The worker: batches of one beam size, up to mini_batch lines, waiting at most max_latency_ms to fill.
-  void work() {
-    while (true) {
-      std::vector<Item> batch;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        wake.wait(lock, [&] { return !queue.empty() || stopping; });
-        if (queue.empty()) return;  // stopping, nothing left
-        wake.wait_until(lock, std::chrono::steady_clock::now() + std::chrono::milliseconds(options.max_latency_ms),
-                        [&] { return static_cast<int64_t>(queue.size()) >= options.mini_batch || stopping; });
-        const int64_t beam = queue.front().beam_size;
-        for (auto it = queue.begin(); it != queue.end() && static_cast<int64_t>(batch.size()) < options.mini_batch;) {
-          if (it->beam_size == beam) {
-            batch.push_back(std::move(*it));
-            it = queue.erase(it);
-          } else {
-            ++it;
-          }
+  // Host names a browser may use for this server: IP addresses, localhost, the
+  // machine's name, the listening address, and those of the allowed origins. Any
+  // other name (a DNS-rebinding attacker's) is refused.
+  bool host_allowed(const std::string& authority) const {
+    if (authority.empty()) return true;
+    const std::string host = host_of(authority);
+    boost::system::error_code ec;
+    asio::ip::make_address(host, ec);
+    if (!ec || host == "localhost" || host == hostname || host == lower(options.host)) return true;
+    for (const auto& origin : options.allowed_origins) {
+      if (origin == "*" || host_of(authority_of(origin)) == host) return true;
+    }
+    return !options.cors_origin.empty() && options.cors_origin != "*" &&
+           host_of(authority_of(options.cors_origin)) == host;
+  }
+
+  // A page of another site may call the server only when its origin is allowed.
+  bool origin_allowed(const std::string& origin, const std::string& authority) const {
+    if (origin.empty()) return true;
+    if (options.cors_origin == "*" || origin == options.cors_origin) return true;
+    for (const auto& allowed : options.allowed_origins) {
+      if (allowed == "*" || allowed == origin) return true;
+    }
+    return origin != "null" && authority_of(origin) == lower(authority);  // the server's own page
+  }
+
+  bool key_allowed(const std::string& key) const {
+    return options.api_keys.empty() ||
+           std::find(options.api_keys.begin(), options.api_keys.end(), key) != options.api_keys.end();
+  }
+
+  void accept();
+  void track(const std::shared_ptr<Session>& session);
+  void close_waiting_sessions();
+};
+
+// One client connection. All its handlers run on its own strand.
+struct Server::Impl::Session : std::enable_shared_from_this<Session> {
+  enum class State { kWaiting, kReading, kAnswering };
+
+  Impl& server;
+  beast::tcp_stream stream;
+  asio::steady_timer deadline;
+  beast::flat_buffer buffer;
+  std::optional<http::request_parser<http::string_body>> parser;
+  State state = State::kWaiting;
+  bool timed_out = false;
+  bool closing = false;
+  Clock::time_point started;
+  std::string path = "other";
+  size_t body_bytes = 0;
+  unsigned version = 11;  // of the request being answered
+  size_t lingered = 0;
+  std::array<char, 4096> sink{};
+
+  Session(Impl& s, tcp::socket socket) : server(s), stream(std::move(socket)), deadline(stream.get_executor()) {
+    ++server.open;
+    server.metrics.connection_opened();
+  }
+  ~Session() {
+    --server.open;
+    server.metrics.connection_closed();
+  }
+
+  void start() {
+    asio::dispatch(stream.get_executor(), [self = shared_from_this()] { self->wait_for_request(); });
+  }
+
+  // Beyond --max-connections: 503 at once, nothing read.
+  void reject() {
+    asio::dispatch(stream.get_executor(), [self = shared_from_this()] {
+      self->started = Clock::now();
+      self->path = "none";
+      self->answer(503, error_body("the server has " + std::to_string(self->server.options.max_connections) +
+                                   " connections open (--max-connections); try again"),
+                   false, {{"Retry-After", "1"}});
+    });
+  }
+
+  // Silence before a request is allowed for --keep-alive-timeout; the deadline of
+  // the request itself starts at its first byte.
+  void wait_for_request() {
+    state = State::kWaiting;
+    if (server.stopping) return close();
+    if (buffer.size() > 0) return read_header();
+    stream.expires_after(std::chrono::milliseconds(server.options.keep_alive_timeout_ms));
+    stream.async_read_some(buffer.prepare(4096), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->buffer.commit(n);
+      if (ec || n == 0) return self->close();  // silent too long, hung up, or the server stops
+      self->read_header();
+    });
+  }
+
+  void arm_deadline() {
+    stream.expires_never();
+    timed_out = false;
+    deadline.expires_after(std::chrono::milliseconds(server.options.request_timeout_ms));
+    deadline.async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (ec || self->state != State::kReading) return;
+      self->timed_out = true;
+      self->stream.cancel();
+    });
+  }
+
+  void read_header() {
+    state = State::kReading;
+    started = Clock::now();
+    path = "other";
+    body_bytes = 0;
+    parser.emplace();
+    parser->header_limit(static_cast<std::uint32_t>(std::min<int64_t>(server.options.max_header_bytes, UINT32_MAX)));
+    parser->body_limit(static_cast<std::uint64_t>(server.options.max_body_bytes));
+    arm_deadline();
+    http::async_read_header(stream, buffer, *parser, [self = shared_from_this()](beast::error_code ec, size_t) {
+      self->on_header(ec);
+    });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec) return on_read_error(ec);
+    auto& request = parser->get();
+    path = path_label(request.target());
+    const auto length = parser->content_length();
+    if (request.method() == http::verb::post && !length && !parser->chunked()) {
+      return fail(411, "a POST must give its body's length (Content-Length) or send it chunked");
+    }
+    if (length && *length > static_cast<std::uint64_t>(server.options.max_body_bytes)) {
+      return fail(413, body_too_large());
+    }
+    if (lower(std::string(request[http::field::expect])) == "100-continue") {
+      auto go_on = std::make_shared<http::response<http::empty_body>>(http::status::continue_, request.version());
+      return http::async_write(stream, *go_on, [self = shared_from_this(), go_on](beast::error_code e, size_t) {
+        if (e) return self->on_read_error(e);
+        self->read_body();
+      });
+    }
+    read_body();
+  }
+
+  void read_body() {
+    http::async_read(stream, buffer, *parser, [self = shared_from_this()](beast::error_code ec, size_t) {
+      if (ec) return self->on_read_error(ec);
+      self->state = State::kAnswering;
+      self->deadline.cancel();
+      self->handle(self->parser->release());
+    });
+  }
+
+  std::string body_too_large() const {
+    return "the body is larger than the server takes (" + std::to_string(server.options.max_body_bytes) +
+           " bytes, --max-body-bytes)";
+  }
+
+  void on_read_error(beast::error_code ec) {
+    if (timed_out) {
+      return fail(408, "the request was not complete within " +
+                           std::to_string(server.options.request_timeout_ms / 1000.0).substr(0, 5) +
+                           " s (--request-timeout)");
+    }
+    if (ec == http::error::header_limit) {
+      return fail(431, "the request's headers are larger than " + std::to_string(server.options.max_header_bytes) +
+                           " bytes (--max-header-bytes)");
+    }
+    if (ec == http::error::body_limit) return fail(413, body_too_large());
+    if (ec == http::error::end_of_stream || ec == asio::error::eof || ec == asio::error::operation_aborted ||
+        ec == asio::error::connection_reset || ec == beast::error::timeout || server.stopping) {
+      return close();
+    }
+    fail(400, "the request is not HTTP/1.1 as this server reads it (" + ec.message() + ")");
+  }
+
+  // An answer after which the connection closes (the request was not read to its end).
+  void fail(int status, const std::string& why) {
+    state = State::kAnswering;
+    deadline.cancel();
+    answer(status, error_body(why), false);
+  }
+
+  void handle(http::request<http::string_body> request) {
+    body_bytes = request.body().size();
+    version = request.version();
+    const bool keep_alive = request.keep_alive();
+    const std::string host(request[http::field::host]);
+    const std::string origin(request[http::field::origin]);
+    const std::string target(request.target());
+    const std::string route = target.substr(0, target.find('?'));
+    if (!server.host_allowed(host)) {
+      return answer(403, error_body("Host '" + host + "' is not this server's name; start the server with "
+                                    "--allowed-origins http://" + host + " to allow it"), keep_alive);
+    }
+    if (!server.origin_allowed(origin, host)) {
+      return answer(403, error_body("requests from pages of " + origin +
+                                    " are not allowed; start the server with --allowed-origins " + origin),
+                    keep_alive);
+    }
+    const auto method = request.method();
+    if (method == http::verb::options) {
+      return answer(204, "", keep_alive,
+                    {{"Allow", "GET, POST, OPTIONS"},
+                     {"Access-Control-Allow-Methods", "GET, POST, OPTIONS"},
+                     {"Access-Control-Allow-Headers", "Content-Type, Authorization"},
+                     {"Access-Control-Max-Age", "86400"}});
+    }
+    auto wrong_method = [&](const char* allowed) {
+      answer(405, error_body(std::string("use ") + allowed + " " + route), keep_alive, {{"Allow", allowed}});
+    };
+    if (route == "/") {
+      if (method != http::verb::get) return wrong_method("GET");
+      return answer(200, page_html(), keep_alive, {}, "text/html; charset=utf-8");
+    }
+    if (route == "/health") {
+      if (method != http::verb::get) return wrong_method("GET");
+      return answer(200, json{{"status", "ok"}, {"queued", server.batcher->queued()}, {"connections", server.open.load()}}.dump(),
+                    keep_alive);
+    }
+    if (route == "/metrics") {
+      if (method != http::verb::get) return wrong_method("GET");
+      return answer(200, server.metrics.text(), keep_alive, {}, "text/plain; version=0.0.4; charset=utf-8");
+    }
+    if (route == "/languages") {
+      if (method != http::verb::get) return wrong_method("GET");
+      return answer(200, languages_answer(server.options).dump(), keep_alive);
+    }
+    if (route == "/translate") {
+      if (method != http::verb::post) return wrong_method("POST");
+      return translate(request, keep_alive);
+    }
+    answer(404, error_body("no such page: use POST /translate, GET /languages, /health, /metrics or /"), keep_alive);
+  }
+
+  void translate(const http::request<http::string_body>& request, bool keep_alive) {
+    auto parsed = std::make_shared<TranslateRequest>();
+    try {
+      *parsed = parse_translate(request.body(), std::string(request[http::field::content_type]), server.options);
+    } catch (const ApiError& e) {
+      return answer(e.status(), error_body(e.what()), keep_alive);
+    }
+    std::string key = parsed->api_key;
+    const std::string authorization(request[http::field::authorization]);
+    if (key.empty() && authorization.rfind("Bearer ", 0) == 0) key = authorization.substr(7);
+    if (!server.key_allowed(key)) {
+      return answer(403, error_body(key.empty() ? "this server needs an API key (api_key)" : "Invalid API key"),
+                    keep_alive);
+    }
+    auto job = std::make_shared<Job>();
+    job->lines = parsed->lines;
+    job->beam_size = parsed->beam_size;
+    job->attention = parsed->attention;
+    Impl& s = server;
+    job->done = [self = shared_from_this(), parsed, keep_alive, &s](Job& done) {
+      int status = 200;
+      std::string body;
+      for (size_t i = 0; i < done.answers.size() && status == 200; ++i) {
+        if (!done.answers[i].ok) {
+          status = 500;
+          body = error_body("translating line " + std::to_string(i + 1) + " failed: " + done.answers[i].error);
         }
       }
-      translate(batch);
+      if (status == 200) {
+        try {
+          body = translate_answer(*parsed, done, &s.translator, s.options.source_lang)
+                     .dump(-1, ' ', false, json::error_handler_t::replace);
+        } catch (const std::exception& e) {
+          status = 500;
+          body = error_body(std::string("building the answer failed: ") + e.what());
+        }
+      }
+      asio::post(self->stream.get_executor(), [self, status, body = std::move(body), keep_alive]() mutable {
+        self->answer(status, std::move(body), keep_alive);
+      });
+    };
+    if (server.stopping) return answer(503, error_body("the server is stopping"), false);
+    if (!server.batcher->submit(job)) {
+      return answer(503,
+                    error_body("the server has " + std::to_string(server.batcher->queued()) +
+                               " lines waiting (--max-queued-lines " + std::to_string(server.options.max_queued_lines) +
+                               "); try again"),
+                    keep_alive, {{"Retry-After", "1"}});
     }
   }
 
-  void translate(std::vector<Item>& batch) {
-    try {
-      TranslateOptions o = options.translate;
-      o.search.beam_size = batch.front().beam_size;
-      o.mini_batch = static_cast<int64_t>(batch.size());
-      bool attention = false;
-      std::vector<std::string> lines;
-      for (const auto& item : batch) {
-        lines.push_back(item.line);
-        attention = attention || item.attention;
-      }
-      o.search.keep_attention = o.search.keep_attention || attention;
-      const auto results = translator.translate(lines, o);
-      for (size_t i = 0; i < batch.size(); ++i) {
-        Answer answer;
-        answer.text = results[i].texts.front();
-        if (batch[i].attention) answer.attention = attention_json(lines[i], results[i]);
-        batch[i].answer.set_value(std::move(answer));
-      }
-    } catch (...) {
-      for (auto& item : batch) item.answer.set_exception(std::current_exception());
+  void answer(int status, std::string body, bool keep_alive,
+              std::vector<std::pair<std::string, std::string>> headers = {},
+              const char* content_type = "application/json; charset=utf-8") {
+    state = State::kAnswering;
+    keep_alive = keep_alive && !server.stopping;
+    auto response = std::make_shared<Response>(static_cast<http::status>(status), version);
+    version = 11;
+    response->set(http::field::server, std::string("tandem-server/") + TANDEM_VERSION);
+    if (status != 204) response->set(http::field::content_type, content_type);
+    if (status != 200 || std::string(content_type).rfind("application/json", 0) == 0) {
+      response->set(http::field::cache_control, "no-store");
     }
+    if (!server.options.cors_origin.empty()) {
+      response->set(http::field::access_control_allow_origin, server.options.cors_origin);
+      response->set(http::field::vary, "Origin");
+    }
+    for (const auto& [name, value] : headers) response->set(name, value);
+    response->body() = std::move(body);
+    response->keep_alive(keep_alive);
+    response->prepare_payload();
+    stream.expires_after(std::chrono::milliseconds(server.options.request_timeout_ms));
+    http::async_write(stream, *response, [self = shared_from_this(), response, status, keep_alive](
+                                             beast::error_code ec, size_t) {
+      self->server.metrics.request(self->path, status,
+                                   std::chrono::duration<double>(Clock::now() - self->started).count());
+#if defined(__GLIBC__)
+      if (self->body_bytes > kTrimAfterBytes) malloc_trim(0);
+#endif
+      if (ec || !keep_alive) return self->close();
+      self->wait_for_request();
+    });
   }
 
-  // Source and target pieces and the weights of each target piece over the source pieces (eos left out).
-  json attention_json(const std::string& line, const TranslationResult& result) const {
-    json out = {{"source", json::array()}, {"target", json::array()}, {"weights", json::array()}};
-    if (result.hypotheses.empty()) return out;
-    const auto& source_tok = translator.source_tokenizer();
-    const auto& target_tok = translator.target_tokenizer();
-    const auto source_ids = source_tok.encode(line);
-    for (int64_t s = 0; s < result.source_pieces && s < static_cast<int64_t>(source_ids.size()); ++s) {
-      out["source"].push_back(source_tok.piece(source_ids[static_cast<size_t>(s)]));
-    }
-    const auto& h = result.hypotheses.front();
-    for (size_t t = 0; t < h.tokens.size() && t < h.attention.size(); ++t) {
-      out["target"].push_back(target_tok.piece(h.tokens[t]));
-      json row = json::array();
-      for (size_t s = 0; s < out["source"].size() && s < h.attention[t].size(); ++s) row.push_back(h.attention[t][s]);
-      out["weights"].push_back(row);
-    }
-    return out;
+  // Closes the connection: our side first, then what the client still sends is
+  // read and dropped for a moment, so that the answer reaches it rather than a reset.
+  void close() {
+    if (closing) return;
+    closing = true;
+    deadline.cancel();
+    beast::error_code ignored;
+    stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+    stream.expires_after(kLinger);
+    linger();
   }
 
-  // Parses and checks a /translate body into items; throws BadRequest saying what is wrong.
-  std::vector<Item> parse(const std::string& body) const {
-    if (nesting_depth(body) > kMaxDepth) {
-      throw BadRequest("the JSON is nested deeper than " + std::to_string(kMaxDepth) + " levels");
-    }
-    json request;
-    try {
-      request = json::parse(body);
-    } catch (const json::exception& e) {
-      throw BadRequest(std::string("the body is not valid JSON (UTF-8): ") + e.what());
-    }
-    if (!request.is_object()) throw BadRequest("the body must be a JSON object: {\"text\": [\"line\", ...]}");
-    for (const auto& [key, value] : request.items()) {
-      if (key != "text" && key != "beam_size" && key != "attention") {
-        throw BadRequest("unknown field '" + key + "'; the fields are text, beam_size and attention");
+  void linger() {
+    stream.async_read_some(asio::buffer(sink), [self = shared_from_this()](beast::error_code ec, size_t n) {
+      self->lingered += n;
+      if (ec || self->lingered > kLingerBytes) {
+        beast::error_code ignored;
+        self->stream.socket().close(ignored);
+        return;
       }
-    }
-    if (!request.contains("text") || !request["text"].is_array()) {
-      throw BadRequest("\"text\" must be an array of strings, one line each");
-    }
-    const auto& text = request["text"];
-    if (text.empty()) throw BadRequest("\"text\" holds no line");
-    if (static_cast<int64_t>(text.size()) > options.max_lines) {
-      throw BadRequest("\"text\" holds " + std::to_string(text.size()) + " lines; at most " +
-                       std::to_string(options.max_lines) + " a request");
-    }
-    int64_t beam = options.translate.search.beam_size;
-    if (request.contains("beam_size")) {
-      const auto& b = request["beam_size"];
-      if (!b.is_number_integer() || b.get<int64_t>() < 1 || b.get<int64_t>() > options.max_beam_size) {
-        throw BadRequest("\"beam_size\" must be a whole number from 1 to " + std::to_string(options.max_beam_size));
-      }
-      beam = b.get<int64_t>();
-    }
-    bool attention = false;
-    if (request.contains("attention")) {
-      if (!request["attention"].is_boolean()) throw BadRequest("\"attention\" must be true or false");
-      attention = request["attention"].get<bool>();
-    }
-    std::vector<Item> items(text.size());
-    for (size_t i = 0; i < text.size(); ++i) {
-      if (!text[i].is_string()) throw BadRequest("text[" + std::to_string(i) + "] is not a string");
-      auto line = text[i].get<std::string>();
-      if (line.find('\n') != std::string::npos || line.find('\r') != std::string::npos) {
-        throw BadRequest("text[" + std::to_string(i) + "] holds a line break; send one line an item");
-      }
-      if (static_cast<int64_t>(util::decode_utf8(line).size()) > options.max_line_chars) {
-        throw BadRequest("text[" + std::to_string(i) + "] is longer than " + std::to_string(options.max_line_chars) +
-                         " characters");
-      }
-      items[i].line = std::move(line);
-      items[i].beam_size = beam;
-      items[i].attention = attention;
-    }
-    return items;
+      self->linger();
+    });
   }
 
-  void reply(httplib::Response& res, int status, const json& body) const {
-    res.status = status;
-    res.set_content(body.dump(-1, ' ', false, json::error_handler_t::replace), "application/json; charset=utf-8");
-  }
-
-  void handle_translate(const httplib::Request& req, httplib::Response& res) {
-    struct Count {
-      std::atomic<int>& n;
-      ~Count() { --n; }
-    } count{active};
-    if (++active > options.max_connections) {
-      return reply(res, 503, {{"error", "the server is busy (" + std::to_string(options.max_connections) +
-                                            " requests at once); try again"}});
-    }
-    std::vector<Item> items;
-    try {
-      items = parse(req.body);
-    } catch (const BadRequest& e) {
-      return reply(res, 400, {{"error", e.what()}});
-    }
-    std::vector<std::future<Answer>> answers;
-    {
-      std::lock_guard<std::mutex> lock(mutex);
-      if (stopping) return reply(res, 503, {{"error", "the server is stopping"}});
-      for (auto& item : items) {
-        answers.push_back(item.answer.get_future());
-        queue.push_back(std::move(item));
+  // Server stop: a connection waiting for a request, or sending one, is closed.
+  void stop_if_waiting() {
+    asio::dispatch(stream.get_executor(), [self = shared_from_this()] {
+      if (self->state != State::kAnswering && !self->closing) {
+        self->deadline.cancel();
+        self->stream.cancel();
       }
-    }
-    wake.notify_all();
-    json translations = json::array();
-    json attention = json::array();
-    try {
-      for (auto& a : answers) {
-        auto answer = a.get();
-        translations.push_back(std::move(answer.text));
-        attention.push_back(std::move(answer.attention));
-      }
-    } catch (const std::exception& e) {
-      return reply(res, 500, {{"error", std::string("translation failed: ") + e.what()}});
-    }
-    json body = {{"translations", translations}};
-    if (!attention.empty() && !attention.front().is_null()) body["attention"] = attention;
-    reply(res, 200, body);
+    });
   }
 };
 
-Server::Server(Translator& translator, ServerOptions options)
-    : impl_(std::make_unique<Impl>(translator, std::move(options))) {
-  auto& o = impl_->options;
+void Server::Impl::track(const std::shared_ptr<Session>& session) {
+  std::lock_guard<std::mutex> lock(sessions_mutex);
+  if (sessions.size() >= 64 && sessions.size() % 64 == 0) {
+    sessions.remove_if([](const std::weak_ptr<Session>& s) { return s.expired(); });
+  }
+  sessions.push_back(session);
+}
+
+void Server::Impl::close_waiting_sessions() {
+  std::lock_guard<std::mutex> lock(sessions_mutex);
+  for (auto& weak : sessions) {
+    if (auto session = weak.lock()) session->stop_if_waiting();
+  }
+  sessions.clear();
+}
+
+void Server::Impl::accept() {
+  acceptor->async_accept(asio::make_strand(ioc), [this](beast::error_code ec, tcp::socket socket) {
+    if (stopping || !acceptor->is_open()) return;
+    if (ec) {
+      // Out of file descriptors, say: try again shortly rather than spin.
+      accept_retry->expires_after(std::chrono::milliseconds(100));
+      accept_retry->async_wait([this](beast::error_code e) {
+        if (!e) accept();
+      });
+      return;
+    }
+    auto session = std::make_shared<Session>(*this, std::move(socket));
+    if (open.load() > options.max_connections) {
+      session->reject();
+    } else {
+      track(session);
+      session->start();
+    }
+    accept();
+  });
+}
+
+Server::Server(Translator& translator, ServerOptions options) {
+  auto& o = options;
   if (o.mini_batch < 1 || o.max_latency_ms < 0 || o.max_connections < 1 || o.max_lines < 1 || o.max_line_chars < 1 ||
-      o.max_body_bytes < 1 || o.max_beam_size < 1) {
+      o.max_body_bytes < 1 || o.max_beam_size < 1 || o.io_threads < 1 || o.max_queued_lines < 1 ||
+      o.request_timeout_ms < 1 || o.keep_alive_timeout_ms < 1 || o.max_header_bytes < 1) {
     throw Error("server limits must be at least 1 (--max-latency-ms at least 0)");
   }
   if (o.translate.search.beam_size < 1 || o.translate.search.beam_size > o.max_beam_size) {
     throw Error("--beam-size must be from 1 to --max-beam-size");
   }
-  auto& http = impl_->http;
-  const int threads = o.max_connections + 4;  // the extra ones answer 503 while all others wait
-  http.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  http.set_payload_max_length(static_cast<size_t>(o.max_body_bytes));
-  http.Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    size_t queued = 0;
-    {
-      std::lock_guard<std::mutex> lock(impl_->mutex);
-      queued = impl_->queue.size();
-    }
-    impl_->reply(res, 200, {{"status", "ok"}, {"queued", queued}});
-  });
-  http.Get("/", [](const httplib::Request&, httplib::Response& res) {
-    res.set_content(page_html(), "text/html; charset=utf-8");
-  });
-  http.Post("/translate", [this](const httplib::Request& req, httplib::Response& res) {
-    impl_->handle_translate(req, res);
-  });
-  http.set_error_handler([this](const httplib::Request&, httplib::Response& res) {
-    if (!res.body.empty()) return;
-    const std::string why = res.status == 413   ? "the body is larger than the server takes (--max-body-bytes)"
-                            : res.status == 404 ? "no such page: use POST /translate, GET /health or GET /"
-                                                : "the request was not understood";
-    impl_->reply(res, res.status, {{"error", why}});
-  });
-  http.set_exception_handler([this](const httplib::Request&, httplib::Response& res, std::exception_ptr error) {
-    std::string what = "internal error";
-    try {
-      std::rethrow_exception(error);
-    } catch (const std::exception& e) {
-      what = e.what();
-    } catch (...) {
-    }
-    impl_->reply(res, 500, {{"error", what}});
-  });
+  impl_ = std::make_unique<Impl>(translator, std::move(options));
 }
 
 Server::~Server() {
   stop();
-  {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  if (impl_->worker.joinable()) impl_->worker.join();
+  impl_->batcher->finish();
 }
 
 void Server::listen() {
-  auto& o = impl_->options;
-  const int port = o.port == 0 ? impl_->http.bind_to_any_port(o.host) : (impl_->http.bind_to_port(o.host, o.port) ? o.port : -1);
-  if (port > 0) deepen_backlog(port);
-  impl_->set_port(port < 0 ? -1 : port);
+  auto& impl = *impl_;
+  const auto& o = impl.options;
+  int port = -1;
+  std::string why;
+  try {
+    const auto address = asio::ip::make_address(o.host == "localhost" ? "127.0.0.1" : o.host);
+    impl.acceptor.emplace(impl.ioc);
+    const tcp::endpoint endpoint(address, static_cast<unsigned short>(o.port));
+    impl.acceptor->open(endpoint.protocol());
+    impl.acceptor->set_option(asio::socket_base::reuse_address(true));
+    impl.acceptor->bind(endpoint);
+    impl.acceptor->listen(asio::socket_base::max_listen_connections);
+    port = impl.acceptor->local_endpoint().port();
+  } catch (const std::exception& e) {
+    why = e.what();
+  }
+  impl.set_port(port);
   if (port < 0) {
-    throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) +
-                " (the port is in use or the address is not this machine's); choose another --port or --host");
+    throw Error("cannot listen on " + o.host + ":" + std::to_string(o.port) + " (" + why +
+                "); choose another --port, or a --host that is an address of this machine");
   }
-  impl_->worker = std::thread([this] { impl_->work(); });
-  impl_->http.listen_after_bind();
-  // Every handler has returned, so nothing waits on the queue any more: stop the worker.
+  impl.accept_retry.emplace(impl.ioc);
+  impl.accept();
+  std::vector<std::thread> threads;
+  for (int i = 0; i < o.io_threads; ++i) threads.emplace_back([&impl] { impl.ioc.run(); });
   {
-    std::lock_guard<std::mutex> lock(impl_->mutex);
-    impl_->stopping = true;
+    std::unique_lock<std::mutex> lock(impl.stop_mutex);
+    impl.stop_wanted.wait(lock, [&] { return impl.stop_requested; });
   }
-  impl_->wake.notify_all();
-  impl_->worker.join();
+  // No new connections; connections waiting for a request are closed; the
+  // queued lines are translated and their answers written; then the threads end.
+  impl.stopping = true;
+  asio::post(impl.ioc, [&impl] {
+    beast::error_code ignored;
+    impl.acceptor->close(ignored);
+    impl.accept_retry->cancel();
+  });
+  impl.close_waiting_sessions();
+  impl.batcher->finish();
+  impl.work.reset();
+  for (auto& t : threads) t.join();
 }
 
-void Server::stop() { impl_->http.stop(); }
+void Server::stop() {
+  {
+    std::lock_guard<std::mutex> lock(impl_->stop_mutex);
+    impl_->stop_requested = true;
+  }
+  impl_->stop_wanted.notify_all();
+}
 
 int Server::port() const {
   std::unique_lock<std::mutex> lock(impl_->port_mutex);

@@ -20,6 +20,7 @@
 #include "tandem/error.h"
 #include "tandem/io/read_file.h"
 #include "tandem/serve/server.h"
+#include "tandem/util/allocator.h"
 #include "tandem/util/cpu_threads.h"
 
 namespace tandem::cli {
@@ -185,6 +186,7 @@ int run(int argc, char** argv) {
   if (!api_keys.empty()) s.api_keys = read_api_keys(api_keys);
   s.model_name = c.models.front();
 
+  util::share_one_arena();  // before any thread: freed request bodies can go back to the system
   SignalThread signals(quiet);
   signal(SIGPIPE, SIG_IGN);  // a client that hangs up mid-answer is its own loss, not the server's end
 

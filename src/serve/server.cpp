@@ -21,10 +21,8 @@
 #include "serve/metrics.h"
 #include "tandem/error.h"
 #include "tandem/serve/page.h"
+#include "tandem/util/allocator.h"
 
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 #ifndef TANDEM_VERSION
 #define TANDEM_VERSION "unknown"
@@ -438,9 +436,12 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
                                              beast::error_code ec, size_t) {
       self->server.metrics.request(self->path, status,
                                    std::chrono::duration<double>(Clock::now() - self->started).count());
-#if defined(__GLIBC__)
-      if (self->body_bytes > kTrimAfterBytes) malloc_trim(0);
-#endif
+      if (self->body_bytes > kTrimAfterBytes) {
+        // The large body's memory goes back to the system: the connection's read
+        // buffer keeps no more than it needs, and the allocator returns free pages.
+        self->buffer.shrink_to_fit();
+        util::return_free_memory();
+      }
       if (ec || !keep_alive) return self->close();
       self->wait_for_request();
     });

@@ -18,4 +18,16 @@ void keep_freed_memory() {
 #endif
 }
 
+void share_one_arena() {
+#if defined(__GLIBC__)
+  mallopt(M_ARENA_MAX, 1);
+#endif
+}
+
+void return_free_memory() {
+#if defined(__GLIBC__)
+  malloc_trim(0);
+#endif
+}
+
 }  // namespace tandem::util

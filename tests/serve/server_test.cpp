@@ -7,11 +7,14 @@
 #include <httplib.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -226,42 +229,177 @@ TEST_F(ServerPageTest, TheWebPageTranslatesInHeadlessChromium) {
   EXPECT_EQ(png.substr(1, 3), "PNG");
 }
 
-TEST(ServerProgramTest, SigtermFinishesAndExits) {
-  const std::string dir = test::temp_dir();
-  std::string text;
-  for (const auto& s : test::sample_sentences()) text += s + "\n";
-  test::write_file(dir + "/train.txt", text);
-  auto r = test::run_program("tandem-train", "--model " + dir + "/model --train-sets " + dir + "/train.txt " + dir +
-                                                 "/train.txt --vocabs " + test::sample_model_path() +
-                                                 " --dim-emb 8 --dim-rnn 8 --after-updates 2 --valid-freq 0 "
-                                                 "--cpu-threads 1 --quiet");
-  ASSERT_EQ(r.exit_code, 0) << r.err;
-  const std::string err = dir + "/server.err";
+// tandem-server as a process: started with `args`, its stderr in `err`.
+pid_t spawn_server(const std::string& args, const std::string& err) {
   const pid_t pid = ::fork();
   if (pid == 0) {
-    const std::string command = "exec " + std::string(TANDEM_BIN_DIR) + "/tandem-server -m " + dir +
-                                "/model --port 0 --cpu-threads 1 2> " + err;
+    const std::string command = "exec " + std::string(TANDEM_BIN_DIR) + "/tandem-server " + args + " 2> " + err;
     ::execl("/bin/sh", "sh", "-c", command.c_str(), static_cast<char*>(nullptr));
     ::_exit(127);
   }
-  int port = 0;
-  for (int i = 0; i < 300 && port == 0; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  return pid;
+}
+
+// The process's wait status once it has ended, or -1 when it is still running
+// after `seconds` (it is then killed: a test never waits for ever).
+int wait_bounded(pid_t pid, double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  int status = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    if (::waitpid(pid, &status, WNOHANG) == pid) return status;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  ::kill(pid, SIGKILL);
+  ::waitpid(pid, &status, 0);
+  return -1;
+}
+
+// The port the server printed, or 0 after `seconds`.
+int printed_port(const std::string& err, double seconds) {
+  const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(seconds);
+  while (std::chrono::steady_clock::now() < until) {
     const std::string log = test::read_file(err);
     const auto at = log.find("127.0.0.1:");
-    if (at != std::string::npos) port = std::atoi(log.c_str() + at + 10);
+    if (at != std::string::npos) return std::atoi(log.c_str() + at + 10);
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  return 0;
+}
+
+long resident_kib(pid_t pid) {
+  std::istringstream in(test::read_file("/proc/" + std::to_string(pid) + "/status"));
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+class ServerProgramTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { dir_ = new std::string(test::small_dates_work_dir()); }
+  static void TearDownTestSuite() { delete dir_; }
+  static std::string* dir_;
+};
+std::string* ServerProgramTest::dir_ = nullptr;
+
+TEST_F(ServerProgramTest, SigtermFinishesAndExits) {
+  const std::string err = test::temp_dir() + "/server.err";
+  const pid_t pid = spawn_server("-m " + *dir_ + "/model --port 0 --cpu-threads 1", err);
+  const int port = printed_port(err, 30);
   ASSERT_GT(port, 0) << test::read_file(err);
   httplib::Client client("127.0.0.1", port);
-  const auto res = client.Post("/translate", "{\"text\": [\"Ein Mann.\", \"\"]}", "application/json");
+  client.set_read_timeout(20, 0);
+  const auto res = client.Post("/translate", "{\"text\": [\"le 3 mars 2001\", \"\"]}", "application/json");
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 200);
   EXPECT_EQ(json::parse(res->body)["translations"].size(), 2u);
   ::kill(pid, SIGTERM);
-  int status = 0;
-  ::waitpid(pid, &status, 0);
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << test::read_file(err);
+  const int status = wait_bounded(pid, 10);
+  EXPECT_TRUE(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << test::read_file(err);
   EXPECT_NE(test::read_file(err).find("tandem-server: stopped"), std::string::npos) << test::read_file(err);
+}
+
+// SIGTERM or SIGINT at any moment of start-up (what docker stop, systemctl stop
+// and Ctrl-C send): the server stops within seconds. The old server consumed a
+// signal that came before listen() and then never stopped. From main's first
+// line the server exits 0 (during the model's loading at once); before main
+// runs (exec, loading LibTorch's libraries: most of the first second) the
+// system's default action ends the process, which systemd also counts as a
+// clean stop.
+TEST_F(ServerProgramTest, ASignalAtAnyMomentOfStartUpStopsIt) {
+  const std::string dir = test::temp_dir();
+  int case_number = 0;
+  auto check = [&](int signal_number, const std::function<void(pid_t, const std::string&)>& wait_then_signal,
+                   bool default_action_allowed) {
+    const std::string err = dir + "/server-" + std::to_string(++case_number) + ".err";
+    const pid_t pid = spawn_server("-m " + *dir_ + "/model --port 0 --cpu-threads 1", err);
+    wait_then_signal(pid, err);
+    ::kill(pid, signal_number);
+    const int status = wait_bounded(pid, 10);
+    const std::string log = test::read_file(err);
+    EXPECT_NE(status, -1) << "still running 10 s after signal " << signal_number << "\n" << log;
+    const bool exited_0 = status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
+    const bool default_action = status != -1 && WIFSIGNALED(status) && WTERMSIG(status) == signal_number;
+    EXPECT_TRUE(exited_0 || (default_action && default_action_allowed))
+        << "case " << case_number << ", signal " << signal_number << ": wait status " << status << "\n" << log;
+    return log;
+  };
+  for (const int signal_number : {SIGTERM, SIGINT}) {
+    // While the model loads: the first line main prints comes before the loading.
+    const std::string log = check(
+        signal_number,
+        [](pid_t, const std::string& err) {
+          const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+          while (test::read_file(err).find("CPU thread") == std::string::npos && std::chrono::steady_clock::now() < until) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(1));
+          }
+        },
+        false);
+    EXPECT_NE(log.find("while starting: exiting"), std::string::npos) << log;
+    // Listening, and at fixed moments of the start.
+    check(signal_number, [](pid_t, const std::string& err) { ASSERT_GT(printed_port(err, 30), 0); }, false);
+    for (const int delay_ms : {5, 100, 300, 700, 1000, 1500}) {
+      check(signal_number, [delay_ms](pid_t, const std::string&) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+      }, true);
+    }
+  }
+}
+
+// Memory comes back: a burst of bodies near --max-body-bytes, then resident memory
+// is near where it started; a POST of 300 MiB with no length is refused (411)
+// before its body is read and costs nothing.
+TEST_F(ServerProgramTest, ResidentMemoryReturnsAfterABurstOfLargeBodies) {
+  const std::string err = test::temp_dir() + "/server.err";
+  const pid_t pid = spawn_server("-m " + *dir_ + "/model --port 0 --cpu-threads 1 --max-body-bytes 4000000", err);
+  const int port = printed_port(err, 30);
+  ASSERT_GT(port, 0) << test::read_file(err);
+  {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(20, 0);
+    ASSERT_TRUE(client.Post("/translate", "{\"text\": [\"le 3 mars 2001\"]}", "application/json"));
+  }
+  const long start = resident_kib(pid);
+  std::vector<std::thread> clients;
+  std::atomic<int> refused{0};
+  for (int c = 0; c < 8; ++c) {
+    clients.emplace_back([&, c] {
+      httplib::Client client("127.0.0.1", port);
+      client.set_read_timeout(20, 0);
+      for (int r = 0; r < 6; ++r) {
+        // 3.9 MB of one line: read, parsed, refused for its length (400).
+        const auto res = client.Post("/translate", "{\"text\": [\"" + std::string(3900000, 'a' + static_cast<char>(c)) + "\"]}",
+                                     "application/json");
+        if (res && res->status == 400) ++refused;
+      }
+    });
+  }
+  for (auto& t : clients) t.join();
+  EXPECT_EQ(refused.load(), 48);
+  // 300 MiB without a length.
+  {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_port = htons(static_cast<uint16_t>(port));
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+    timeval timeout{2, 0};
+    ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+    const std::string head = "POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    ::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+    const std::string block(1 << 20, 'x');
+    for (int i = 0; i < 300; ++i) {
+      if (::send(fd, block.data(), block.size(), MSG_NOSIGNAL) <= 0) break;
+    }
+    ::close(fd);
+  }
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  const long end = resident_kib(pid);
+  ASSERT_GT(start, 0);
+  EXPECT_LT(end, start + 20 * 1024) << "resident memory " << start << " KiB before the burst, " << end << " after";
+  ::kill(pid, SIGTERM);
+  EXPECT_NE(wait_bounded(pid, 10), -1);
 }
 
 }  // namespace

@@ -17,4 +17,13 @@ namespace tandem::util {
 /// C library is not glibc).
 void keep_freed_memory();
 
+/// For a server, whose request bodies come and go: every thread allocates from
+/// one arena, so that return_free_memory() can give all free memory back (glibc
+/// trims the top of its main arena only, and each thread would otherwise get an
+/// arena of its own). Call once before any thread starts.
+void share_one_arena();
+
+/// Gives free memory back to the system now (after a large request).
+void return_free_memory();
+
 }  // namespace tandem::util

@@ -115,6 +115,8 @@ if [[ -f "$RUN/train.done" ]]; then
 else
   [[ -f "$RUN/model/model.ckpt" ]] && echo "   resuming from $RUN/model/model.ckpt"
   mkdir -p "$RUN/model"
+  # The language pair, for tandem-server's LibreTranslate API (GET /languages).
+  printf '{"source": "%s", "target": "%s"}\n' "$SRC" "$TGT" > "$RUN/model/languages.json"
   start=$(date +%s)
   "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --cpu-threads "$THREADS" \
     --train-sets "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" \

@@ -184,51 +184,6 @@ TEST_F(ServerTest, HostileRequestsGetClearErrorsAndTheServerStaysUp) {
   EXPECT_NE(page->body.find("<button id=\"translate\">"), std::string::npos);
 }
 
-// The web page in headless Chromium (Debian's): the link fills the text box and
-// presses the button; the page's result is the translation, and a screenshot is saved.
-// The page with the main job's model (recipes/dates/run.sh at its defaults), which
-// gets the date right.
-class ServerPageTest : public ServerTest {
- protected:
-  static void SetUpTestSuite() { dir_ = new std::string(test::dates_work_dir()); }
-};
-
-TEST_F(ServerPageTest, TheWebPageTranslatesInHeadlessChromium) {
-  if (std::system("command -v chromium > /dev/null 2>&1") != 0) {
-    GTEST_SKIP() << "chromium is not installed (tools/run-tests.sh installs it)";
-  }
-  start(ServerOptions{});
-  const std::string line = "le 14 juillet 1989";
-  TranslateOptions options;
-  options.search.beam_size = 2;
-  const std::string expected = translator_->translate({line}, options).front().texts.front();
-  EXPECT_EQ(expected, "1989-07-14");
-  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/?text=le%2014%20juillet%201989&beam=2";
-  const std::string dir = test::temp_dir();
-  const std::string chromium = "timeout 120 chromium --headless=new --no-sandbox --disable-gpu "
-                               "--virtual-time-budget=10000 --user-data-dir=" + dir + "/profile ";
-  ASSERT_EQ(std::system((chromium + "--dump-dom '" + url + "' > " + dir + "/dom.html 2> /dev/null").c_str()), 0);
-  const std::string dom = test::read_file(dir + "/dom.html");
-  const std::string open = "<div id=\"result\">";
-  const auto at = dom.find(open);
-  ASSERT_NE(at, std::string::npos) << dom;
-  std::string shown = dom.substr(at + open.size(), dom.find("</div>", at) - at - open.size());
-  for (const auto& [entity, text] : std::vector<std::pair<std::string, std::string>>{
-           {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}}) {
-    for (size_t p; (p = shown.find(entity)) != std::string::npos;) shown.replace(p, entity.size(), text);
-  }
-  EXPECT_EQ(shown, expected);
-  EXPECT_NE(dom.find("<table id=\"attention\" class=\"heat\"><thead>"), std::string::npos) << dom;
-  // The screenshot stays next to the dates model for people to look at: BUILD/test-cache/server-page.png.
-  const std::string screenshot = std::filesystem::path(*dir_).parent_path().string() + "/server-page.png";
-  ASSERT_EQ(std::system((chromium + "--window-size=900,700 --screenshot=" + screenshot + " '" + url +
-                         "' > /dev/null 2>&1").c_str()),
-            0);
-  const std::string png = test::read_file(screenshot);
-  EXPECT_GT(png.size(), 1000u);
-  EXPECT_EQ(png.substr(1, 3), "PNG");
-}
-
 // tandem-server as a process: started with `args`, its stderr in `err`.
 pid_t spawn_server(const std::string& args, const std::string& err) {
   const pid_t pid = ::fork();
@@ -272,6 +227,127 @@ long resident_kib(pid_t pid) {
     if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
   }
   return -1;
+}
+
+// The web page in headless Chromium (Debian's): the link fills the text box and
+// presses the button; the page's result is the translation, and a screenshot is saved.
+// The page with the main job's model (recipes/dates/run.sh at its defaults), which
+// gets the date right.
+class ServerPageTest : public ServerTest {
+ protected:
+  static void SetUpTestSuite() { dir_ = new std::string(test::dates_work_dir()); }
+};
+
+TEST_F(ServerPageTest, TheWebPageTranslatesInHeadlessChromium) {
+  if (std::system("command -v chromium > /dev/null 2>&1") != 0) {
+    GTEST_SKIP() << "chromium is not installed (tools/run-tests.sh installs it)";
+  }
+  ServerOptions options;
+  options.source_lang = "fr";  // what the page shows as the pair (the dates model reads several languages)
+  options.target_lang = "en";
+  start(options);
+  const std::string line = "le 14 juillet 1989";
+  TranslateOptions translate_options;
+  translate_options.search.beam_size = 2;
+  const std::string expected = translator_->translate({line}, translate_options).front().texts.front();
+  EXPECT_EQ(expected, "1989-07-14");
+  const std::string url = "http://127.0.0.1:" + std::to_string(port_) + "/?text=le%2014%20juillet%201989&beam=2";
+  const std::string dir = test::temp_dir();
+  const std::string chromium = "timeout 120 chromium --headless=new --no-sandbox --disable-gpu "
+                               "--virtual-time-budget=10000 --user-data-dir=" + dir + "/profile ";
+  // From a phone's width to a desktop's: the translation, the pair, the time, the
+  // heat map, and never a sideways scroll (the page says so in data-sideways).
+  for (const int width : {400, 1200}) {
+    const std::string dom_file = dir + "/dom-" + std::to_string(width) + ".html";
+    ASSERT_EQ(std::system((chromium + "--window-size=" + std::to_string(width) + ",800 --dump-dom '" + url + "' > " +
+                           dom_file + " 2> /dev/null").c_str()),
+              0);
+    const std::string dom = test::read_file(dom_file);
+    const std::string open = "<div id=\"result\">";
+    const auto at = dom.find(open);
+    ASSERT_NE(at, std::string::npos) << dom;
+    std::string shown = dom.substr(at + open.size(), dom.find("</div>", at) - at - open.size());
+    for (const auto& [entity, text] : std::vector<std::pair<std::string, std::string>>{
+             {"&lt;", "<"}, {"&gt;", ">"}, {"&quot;", "\""}, {"&#39;", "'"}, {"&amp;", "&"}}) {
+      for (size_t p; (p = shown.find(entity)) != std::string::npos;) shown.replace(p, entity.size(), text);
+    }
+    EXPECT_EQ(shown, expected) << width;
+    EXPECT_NE(dom.find("data-done=\"1\""), std::string::npos) << dom;
+    EXPECT_NE(dom.find("data-sideways=\"false\""), std::string::npos) << "the page scrolls sideways at " << width
+                                                                        << " pixels:\n" << dom;
+    EXPECT_NE(dom.find("<table id=\"attention\" class=\"heat\"><thead>"), std::string::npos) << dom;
+    EXPECT_NE(dom.find("French \u2192 English"), std::string::npos) << dom;
+    EXPECT_NE(dom.find("translated in "), std::string::npos) << dom;
+    EXPECT_NE(dom.find("class=\"legend\""), std::string::npos) << dom;
+  }
+  // The screenshots stay next to the dates model for people to look at:
+  // BUILD/test-cache/server-page.png (900 wide) and server-page-phone.png (400 wide).
+  const std::string cache = std::filesystem::path(*dir_).parent_path().string();
+  for (const auto& [size, name] : std::vector<std::pair<std::string, std::string>>{
+           {"900,700", "server-page.png"}, {"400,800", "server-page-phone.png"}}) {
+    const std::string screenshot = cache + "/" + name;
+    ASSERT_EQ(std::system((chromium + "--window-size=" + size + " --screenshot=" + screenshot + " '" + url +
+                           "' > /dev/null 2>&1").c_str()),
+              0);
+    const std::string png = test::read_file(screenshot);
+    EXPECT_GT(png.size(), 1000u);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+  }
+}
+
+// LibreTranslate's own JavaScript client (the npm package `libretranslate`, run
+// by Node.js; tools/run-tests.sh --all installs both) translates through
+// tandem-server and gets tandem-translate's output. The language pair comes
+// from the model folder's languages.json, as the recipes write it.
+TEST_F(ServerPageTest, LibreTranslatesJavaScriptClientTranslatesThroughTheServer) {
+  const std::string client_dir = std::string(TANDEM_BIN_DIR) + "/../npm";
+  if (std::system("command -v node > /dev/null 2>&1") != 0 ||
+      !std::filesystem::exists(client_dir + "/node_modules/libretranslate/package.json")) {
+    GTEST_SKIP() << "Node.js or the libretranslate client is missing (tools/run-tests.sh --all installs them into "
+                 << client_dir << ")";
+  }
+  const std::string dir = test::temp_dir();
+  std::filesystem::create_directories(dir + "/model");
+  for (const auto& entry : std::filesystem::directory_iterator(*dir_ + "/model")) {
+    if (entry.path().extension() == ".ckpt" || entry.path().extension() == ".spm" || entry.path().extension() == ".json") {
+      std::filesystem::copy(entry.path(), dir + "/model/" + entry.path().filename().string());
+    }
+  }
+  test::write_file(dir + "/model/languages.json", "{\"source\": \"fr\", \"target\": \"en\"}\n");
+  const std::vector<std::string> lines = {"le 14 juillet 1989", "3 mars 2001"};
+  std::string input;
+  for (const auto& l : lines) input += l + "\n";
+  const auto expected = test::run_program("tandem-translate", "--models " + dir + "/model --quiet --cpu-threads 1", input);
+  ASSERT_EQ(expected.exit_code, 0) << expected.err;
+  const std::string err = dir + "/server.err";
+  const pid_t pid = spawn_server("-m " + dir + "/model --port 0 --cpu-threads 1", err);
+  const int port = printed_port(err, 30);
+  ASSERT_GT(port, 0) << test::read_file(err);
+  EXPECT_NE(test::read_file(err).find("(fr to en)"), std::string::npos) << test::read_file(err);
+  test::write_file(dir + "/client.js",
+                   "const { translate } = require('libretranslate');\n"
+                   "(async () => {\n"
+                   "  const apiurl = 'http://127.0.0.1:" + std::to_string(port) + "';\n"
+                   "  for (const query of process.argv.slice(2)) {\n"
+                   "    console.log(await translate({ query, source: 'fr', target: 'en', apiurl }));\n"
+                   "  }\n"
+                   "  console.log(await translate({ query: process.argv[2], target: 'en', apiurl }));\n"
+                   "})().catch(e => { console.error(e); process.exit(1); });\n");
+  const int status = std::system(("cd " + dir + " && NODE_PATH=" + client_dir + "/node_modules timeout 60 node client.js " +
+                                   test::shell_quote(lines[0]) + " " + test::shell_quote(lines[1]) +
+                                   " > client.out 2> client.err").c_str());
+  struct {
+    int exit_code;
+    std::string out, err;
+  } r{WIFEXITED(status) ? WEXITSTATUS(status) : -1, test::read_file(dir + "/client.out"),
+      test::read_file(dir + "/client.err")};
+  ::kill(pid, SIGTERM);
+  EXPECT_NE(wait_bounded(pid, 10), -1);
+  ASSERT_EQ(r.exit_code, 0) << r.err << r.out;
+  std::istringstream want(expected.out);
+  std::string first;
+  std::getline(want, first);
+  EXPECT_EQ(r.out, expected.out + first + "\n");  // both lines, then the first with source "auto"
 }
 
 class ServerProgramTest : public ::testing::Test {

@@ -2,8 +2,8 @@
 # tandem-server under load: requests/s and p50/p99 latency of single-sentence
 # requests (beam 5) at 1, 8, 32 and 128 concurrent clients (batched across
 # clients: --mini-batch 32, --max-latency-ms 10), then the p99 of 32 polite
-# clients while 64 slow clients hold connections (each sends a request's first
-# line, then one byte a second). With --before BIN, the same for another build's
+# clients while 64, then 128, slow clients hold connections (each sends a
+# request's first line, then one byte a second for at most 15 s). With --before BIN, the same for another build's
 # tandem-server first (e.g. the cpp-httplib server of commit 05a7835), in the same sitting.
 #
 #   bench/server.sh [--threads N] [--requests N] [--before OLD/build/bin/tandem-server]
@@ -58,7 +58,9 @@ def slow_client():
     try:
         s = socket.create_connection(("127.0.0.1", port), timeout=5)
         s.sendall(b"POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\n")
-        while not stop.wait(1.0):
+        for _ in range(15):  # a byte a second for at most 15 s
+            if stop.wait(1.0):
+                break
             s.sendall(b"X")
     except OSError:
         pass  # closed by the server (its deadline): the slow client's loss
@@ -104,6 +106,7 @@ for which in before after; do
   fi
   for clients in 1 8 32 128; do load "$which" "$clients" 0; done
   load "$which" 32 64
+  load "$which" 32 128
   kill -TERM "$server"
   for _ in $(seq 1 100); do kill -0 "$server" 2> /dev/null || break; sleep 0.1; done
   kill -KILL "$server" 2> /dev/null || true

@@ -310,6 +310,42 @@ TEST_F(ServerLimitsTest, SixtyFourSlowClientsDoNotDelayAPoliteOne) {
   drip.join();
 }
 
+TEST_F(ServerLimitsTest, VanishingClientsLeaveNothingBehind) {
+  ServerOptions options;
+  options.mini_batch = 4;
+  options.max_latency_ms = 50;
+  start(options);
+  const std::string body = "{\"text\": [\"le 14 juillet 1989\", \"3 mars 2001\"]}";
+  for (int i = 0; i < 30; ++i) {
+    RawClient client(port_);
+    switch (i % 3) {
+      case 0:  // hangs up mid-headers
+        client.send("POST /translate HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Le");
+        break;
+      case 1:  // hangs up mid-body
+        client.send(post_head("Content-Length: " + std::to_string(body.size()) + "\r\n") + "\r\n" + body.substr(0, 10));
+        break;
+      default:  // hangs up while its lines are translated
+        client.send(post_head("Content-Length: " + std::to_string(body.size()) + "\r\n") + "\r\n" + body);
+        break;
+    }
+  }  // each RawClient closes its socket here
+  // Every connection is gone within a few seconds, and the server still translates.
+  int connections = -1;
+  for (int i = 0; i < 50; ++i) {
+    const auto health = get("/health");
+    ASSERT_TRUE(health);
+    connections = json::parse(health->body)["connections"].get<int>();
+    if (connections <= 1) break;  // the /health request's own
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_LE(connections, 1);
+  const auto res = post(body);
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["translations"][0], translate("le 14 juillet 1989"));
+}
+
 TEST_F(ServerLimitsTest, ConnectionsPastTheLimitGet503AtOnce) {
   ServerOptions options;
   options.max_connections = 4;

@@ -44,6 +44,53 @@ TEST(StepWeightTest, GradientsEqualThoseOfAProductPerStep) {
   }
 }
 
+// The buffers hold one backward pass: a second one through the same graph, or a
+// gradient reaching the weight other than through linear(), is an error, never a
+// silently wrong gradient.
+TEST(StepWeightTest, ASecondBackwardOrAGradientAroundTheStepsIsAnError) {
+  const int64_t steps = 3, batch = 2, width = 4;
+  auto w = torch::randn({width, width}, torch::requires_grad());
+  const auto x = torch::randn({batch, width});
+  {
+    const StepWeight step_weight(w, steps, batch);
+    auto h = x;
+    for (int64_t t = 0; t < steps; ++t) h = torch::tanh(step_weight.linear(h, t));
+    const auto loss = h.sum();
+    loss.backward({}, /*retain_graph=*/true);
+    const auto first = w.grad().clone();
+    try {
+      loss.backward();
+      ADD_FAILURE() << "a second backward pass was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("second backward pass"), std::string::npos) << e.what();
+    }
+    EXPECT_TRUE(torch::equal(w.grad(), first));
+  }
+  {
+    w.mutable_grad() = torch::Tensor();
+    const StepWeight step_weight(w, steps, batch);
+    auto h = x;
+    for (int64_t t = 0; t < steps; ++t) h = torch::tanh(step_weight.linear(h, t));
+    const auto loss = h.sum() + step_weight.alias().sum();  // the weight used around the steps
+    try {
+      loss.backward();
+      ADD_FAILURE() << "a gradient around the steps was accepted";
+    } catch (const std::exception& e) {
+      EXPECT_NE(std::string(e.what()).find("outside linear()"), std::string::npos) << e.what();
+    }
+  }
+  {
+    // And for StepMemory: a second pass.
+    auto memory = torch::randn({batch, width, width}, torch::requires_grad());
+    const StepMemory step_memory(memory, steps, 1);
+    auto q = torch::randn({batch, 1, width});
+    for (int64_t t = 0; t < steps; ++t) q = torch::tanh(step_memory.times(q, t));
+    const auto loss = q.sum();
+    loss.backward({}, /*retain_graph=*/true);
+    EXPECT_THROW(loss.backward(), std::exception);
+  }
+}
+
 TEST(StepWeightTest, WithoutGradientsOrUnderAutocastItIsThePlainProduct) {
   const auto w = torch::randn({3, 4}, torch::requires_grad());
   const auto x = torch::randn({2, 4});

@@ -15,6 +15,12 @@
 //
 // Without gradients, on a GPU, or under autocast (bfloat16), linear() is the
 // plain product and nothing is kept.
+//
+// One backward pass only: the buffers hold one pass's step inputs and output
+// gradients, so a second backward through the same graph (retain_graph) throws
+// std::logic_error instead of mixing two passes; so does a gradient that reaches
+// the weight other than through linear()/times() (it would be lost). A new
+// forward pass (a new StepWeight) is needed for each backward.
 #pragma once
 
 #include <torch/types.h>
@@ -34,6 +40,9 @@ class StepWeight {
   /// Whether the gradient is deferred (the one-product path).
   bool deferred() const { return alias_.defined(); }
 
+  /// The weight as the steps see it (its gradient must come from linear() only; tests use it).
+  const torch::Tensor& alias() const { return alias_; }
+
   /// Whether a StepWeight of `weight` over `steps` steps would defer its gradient.
   static bool defers(const torch::Tensor& weight, int64_t steps);
 
@@ -42,6 +51,7 @@ class StepWeight {
   torch::Tensor alias_;         ///< the weight as the steps see it; its backward makes the gradient
   torch::Tensor inputs_;        ///< [T, B, in]
   torch::Tensor output_grads_;  ///< [T, B, out], zero for steps whose output gets no gradient
+  torch::Tensor used_;          ///< 1 once the backward pass has made the gradient
 };
 
 /// The same for a batch of matrices every step multiplies by (attention's
@@ -62,6 +72,7 @@ class StepMemory {
   torch::Tensor alias_;
   torch::Tensor inputs_;        ///< [B, T, G, P]
   torch::Tensor output_grads_;  ///< [B, T, G, Q]
+  torch::Tensor used_;
 };
 
 }  // namespace tandem::model

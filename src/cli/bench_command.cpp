@@ -175,7 +175,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int bench_main(int argc, char** argv) {
-  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); }, torch_build_info);
+  return run_torch_program(kProgram, argc, argv, [&] { return run(argc, argv); });
 }
 
 }  // namespace tandem::cli

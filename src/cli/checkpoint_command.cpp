@@ -102,11 +102,11 @@ int average(int argc, char** argv) {
 }  // namespace
 
 int checkpoint_main(int argc, char** argv) {
-  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); }, torch_build_info);
+  return run_torch_program(kProgram, argc, argv, [&] { return run(argc, argv); });
 }
 
 int average_main(int argc, char** argv) {
-  return run_guarded(kAverageProgram, argc, argv, [&] { return average(argc, argv); }, torch_build_info);
+  return run_torch_program(kAverageProgram, argc, argv, [&] { return average(argc, argv); });
 }
 
 }  // namespace tandem::cli

@@ -1,5 +1,8 @@
 #include "cli/option_parsers.h"
 
+#include "cli/common_options.h"
+#include "tandem/util/cpu_kernels.h"
+
 #include <torch/cuda.h>
 #include <torch/version.h>
 
@@ -47,6 +50,11 @@ std::vector<eval::Metric> parse_metrics(const std::vector<std::string>& names) {
     metrics.push_back(metric);
   }
   return metrics;
+}
+
+int run_torch_program(const std::string& program, int argc, char** argv, const std::function<int()>& body) {
+  util::use_best_cpu_kernels();
+  return run_guarded(program, argc, argv, body, torch_build_info);
 }
 
 std::string torch_build_info() {

@@ -3,6 +3,7 @@
 
 #include <torch/types.h>
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,5 +28,10 @@ std::vector<eval::Metric> parse_metrics(const std::vector<std::string>& names);
 
 /// "LibTorch 1.13.0, CUDA no" (or "CUDA yes, N devices"): for --version.
 std::string torch_build_info();
+
+/// run_guarded for a program that links LibTorch: first the CPU kernels are
+/// chosen (util::use_best_cpu_kernels, before the program's first tensor
+/// operation), and --version adds torch_build_info().
+int run_torch_program(const std::string& program, int argc, char** argv, const std::function<int()>& body);
 
 }  // namespace tandem::cli

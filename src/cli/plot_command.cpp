@@ -217,7 +217,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int plot_main(int argc, char** argv) {
-  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); }, torch_build_info);
+  return run_torch_program(kProgram, argc, argv, [&] { return run(argc, argv); });
 }
 
 }  // namespace tandem::cli

@@ -169,7 +169,7 @@ int sample(int argc, char** argv) {
 }  // namespace
 
 int sample_main(int argc, char** argv) {
-  return run_guarded("tandem-sample", argc, argv, [&] { return sample(argc, argv); }, torch_build_info);
+  return run_torch_program("tandem-sample", argc, argv, [&] { return sample(argc, argv); });
 }
 
 }  // namespace tandem::cli

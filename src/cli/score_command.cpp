@@ -137,7 +137,7 @@ int score(int argc, char** argv) {
 }  // namespace
 
 int score_main(int argc, char** argv) {
-  return run_guarded("tandem-score", argc, argv, [&] { return score(argc, argv); }, torch_build_info);
+  return run_torch_program("tandem-score", argc, argv, [&] { return score(argc, argv); });
 }
 
 }  // namespace tandem::cli

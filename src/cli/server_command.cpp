@@ -225,7 +225,7 @@ int run(int argc, char** argv) {
 
 int server_main(int argc, char** argv) {
   SignalThread::block();  // before anything else: a signal at start-up is not lost
-  return run_guarded(kProgram, argc, argv, [&] { return run(argc, argv); }, torch_build_info);
+  return run_torch_program(kProgram, argc, argv, [&] { return run(argc, argv); });
 }
 
 }  // namespace tandem::cli

@@ -135,7 +135,7 @@ int translate(int argc, char** argv) {
 }  // namespace
 
 int translate_main(int argc, char** argv) {
-  return run_guarded("tandem-translate", argc, argv, [&] { return translate(argc, argv); }, torch_build_info);
+  return run_torch_program("tandem-translate", argc, argv, [&] { return translate(argc, argv); });
 }
 
 }  // namespace tandem::cli

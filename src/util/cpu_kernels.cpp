@@ -18,7 +18,7 @@ Fn find_symbol(const char* name) {
 }
 
 // LibTorch reads ATEN_CPU_CAPABILITY at its first element-wise operation, so the
-// variable is set before main (and stays set: child processes choose the same).
+// variable must be set before that (it stays set: child processes choose the same).
 // Empty when the user had set it or the CPU keeps LibTorch's own choice.
 std::string choose_aten_capability() {
   if (std::getenv("ATEN_CPU_CAPABILITY") != nullptr) return "";
@@ -26,7 +26,6 @@ std::string choose_aten_capability() {
   if (!capability.empty()) setenv("ATEN_CPU_CAPABILITY", capability.c_str(), 0);
   return capability;
 }
-const std::string kAtenCapability = choose_aten_capability();
 
 }  // namespace
 
@@ -69,6 +68,7 @@ std::string use_best_cpu_kernels() {
   static std::once_flag once;
   static std::string note;
   std::call_once(once, [] {
+    const std::string aten_capability = choose_aten_capability();
     std::string blas;
     const auto quit = find_symbol<VoidFn>("gotoblas_dynamic_quit");
     const auto init = find_symbol<VoidFn>("gotoblas_dynamic_init");
@@ -84,7 +84,7 @@ std::string use_best_cpu_kernels() {
       blas = "OpenBLAS's " + openblas_core() + " kernels instead of its " + before +
              " choice (it does not know this CPU's model)";
     }
-    const std::string aten = kAtenCapability.empty() ? "" : "LibTorch's " + kAtenCapability + " kernels";
+    const std::string aten = aten_capability.empty() ? "" : "LibTorch's " + aten_capability + " kernels";
     if (blas.empty() && aten.empty()) return;
     note = "CPU kernels: " + blas + (blas.empty() || aten.empty() ? "" : "; ") + aten +
            " (OPENBLAS_CORETYPE and ATEN_CPU_CAPABILITY choose others)";

@@ -3,7 +3,10 @@
 #include <gtest/gtest.h>
 #include <torch/torch.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <string>
 
 #include "tandem/util/cpu_threads.h"
 
@@ -13,6 +16,37 @@ namespace {
 const CpuVectorFeatures kNone;
 const CpuVectorFeatures kAvx2{/*avx2_fma=*/true, /*avx512=*/false};
 const CpuVectorFeatures kAvx512{/*avx2_fma=*/true, /*avx512=*/true};
+
+// Linking Tandem changes no kernel choice until a program calls
+// use_best_cpu_kernels(): checked in a fresh process of this test binary (the
+// test re-runs itself with TANDEM_KERNELS_CHILD=1 and neither variable set), so
+// that no earlier test has called it.
+TEST(CpuKernelsTest, LinkingTheLibraryChangesNothingUntilItIsCalled) {
+  if (std::getenv("TANDEM_KERNELS_CHILD") == nullptr) {
+    const std::string command =
+        "env -u ATEN_CPU_CAPABILITY -u OPENBLAS_CORETYPE TANDEM_KERNELS_CHILD=1 timeout 60 /proc/" +
+        std::to_string(::getpid()) + "/exe --gtest_filter=CpuKernelsTest.LinkingTheLibraryChangesNothingUntilItIsCalled" +
+        " > /dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0) << "run it alone: TANDEM_KERNELS_CHILD=1 tandem_tests --gtest_filter=" +
+                                                      std::string("CpuKernelsTest.LinkingTheLibraryChangesNothingUntilItIsCalled");
+    return;
+  }
+  // In the fresh process: before the call, nothing chosen.
+  EXPECT_EQ(std::getenv("ATEN_CPU_CAPABILITY"), nullptr) << "set before main by the library";
+  EXPECT_EQ(std::getenv("OPENBLAS_CORETYPE"), nullptr);
+  const auto cpu = cpu_vector_features();
+  const std::string own = openblas_core();  // OpenBLAS's own choice at load time
+  const std::string better = better_openblas_core(own, cpu);
+  // After the call, Tandem's choice.
+  use_best_cpu_kernels();
+  if (cpu.avx512) {
+    ASSERT_NE(std::getenv("ATEN_CPU_CAPABILITY"), nullptr);
+    EXPECT_STREQ(std::getenv("ATEN_CPU_CAPABILITY"), "avx512");
+  }
+  if (!better.empty()) {
+    EXPECT_EQ(openblas_core(), better) << "OpenBLAS's own choice was " << own;
+  }
+}
 
 TEST(CpuKernelsTest, OpenBlasGetsTheWidestKernelsTheCpuRunsAndOnlyThose) {
   EXPECT_EQ(better_openblas_core("Prescott", kAvx512), "SkylakeX");
@@ -33,7 +67,7 @@ TEST(CpuKernelsTest, ProgramsThatSetTheirThreadsComputeWithTheCpusKernels) {
   set_torch_threads(1);
   const auto cpu = cpu_vector_features();
   // LibTorch's element-wise kernels: the variable it reads at its first element-wise
-  // operation was set before main (LibTorch 1.13 does not export the choice itself).
+  // operation is set by the call (LibTorch 1.13 does not export the choice itself).
   if (cpu.avx512) {
     const char* capability = std::getenv("ATEN_CPU_CAPABILITY");
     ASSERT_NE(capability, nullptr);

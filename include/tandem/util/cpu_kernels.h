@@ -13,13 +13,19 @@
 // - LibTorch 1.13 (Debian's build carries AVX2 and AVX-512 variants of its
 //   element-wise kernels) ran its AVX2 variants on the same CPU; with
 //   ATEN_CPU_CAPABILITY=avx512 training was 6% faster, translations identical.
-// use_best_cpu_kernels() (called by set_torch_threads, before a program's first
-// product) re-initialises OpenBLAS with its AVX-512 kernels on a CPU with AVX-512
-// where it chose narrower ones, and with Haswell's where it fell back to
-// Prescott on an AVX2 CPU; LibTorch's AVX-512 kernels are chosen before main (the
-// choice is made at LibTorch's first element-wise operation) on CPUs with
-// AVX-512. A user's OPENBLAS_CORETYPE or ATEN_CPU_CAPABILITY is never overridden,
-// and another BLAS is left alone.
+// use_best_cpu_kernels() re-initialises OpenBLAS with its AVX-512 kernels on a
+// CPU with AVX-512 where it chose narrower ones, and with Haswell's where it fell
+// back to Prescott on an AVX2 CPU, and sets ATEN_CPU_CAPABILITY=avx512 on CPUs
+// with AVX-512 (LibTorch reads it at its first element-wise operation). A user's
+// OPENBLAS_CORETYPE or ATEN_CPU_CAPABILITY is never overridden, and another BLAS
+// is left alone.
+//
+// Nothing happens until it is called: linking the library changes no choice (a
+// program that embeds Tandem and runs BLAS in other threads is not disturbed).
+// Tandem's programs call it first thing in main (cli::run_torch_program), and
+// util::set_torch_threads calls it too. A program embedding the library that
+// wants the same kernels calls it at its start, before any thread multiplies
+// matrices and before its first tensor operation.
 #pragma once
 
 #include <string>
@@ -46,10 +52,10 @@ std::string openblas_core();
 /// The ATEN_CPU_CAPABILITY Tandem sets for a CPU ("" for LibTorch's own choice).
 std::string aten_capability_for(const CpuVectorFeatures& cpu);
 
-/// Once per process: replaces OpenBLAS's choice as described above.
+/// Once per process: replaces OpenBLAS's and LibTorch's choices as described above.
 /// Returns a line saying which kernels run when Tandem chose them, else "".
 /// Call it before any thread multiplies matrices (OpenBLAS's table is swapped,
-/// not locked).
+/// not locked) and before the first tensor operation (LibTorch's choice is made then).
 std::string use_best_cpu_kernels();
 
 }  // namespace tandem::util

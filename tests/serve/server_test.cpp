@@ -422,6 +422,42 @@ TEST_F(ServerProgramTest, ASignalAtAnyMomentOfStartUpStopsIt) {
   }
 }
 
+// A second signal exits at once, even while the first waits for an answer to
+// reach a client that does not read (its write deadline is 10 s away).
+TEST_F(ServerProgramTest, ASecondSignalExitsAtOnce) {
+  const std::string err = test::temp_dir() + "/server.err";
+  const pid_t pid = spawn_server("-m " + *dir_ + "/model --port 0 --cpu-threads 1", err);
+  const int port = printed_port(err, 30);
+  ASSERT_GT(port, 0) << test::read_file(err);
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  const int small = 4096;
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &small, sizeof(small));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  // 3000 pipelined requests for the page (about 30 MB of answers), none read.
+  std::string requests;
+  for (int i = 0; i < 3000; ++i) requests += "GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  timeval timeout{2, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof(timeout));
+  ::send(fd, requests.data(), requests.size(), MSG_NOSIGNAL);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));  // the server's writes are stuck
+  ::kill(pid, SIGTERM);
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, WNOHANG), 0) << "the first signal did not wait for the answer in flight";
+  const auto t = std::chrono::steady_clock::now();
+  ::kill(pid, SIGTERM);
+  status = wait_bounded(pid, 2.0);
+  ::close(fd);
+  ASSERT_NE(status, -1) << "a second signal did not end the server\n" << test::read_file(err);
+  EXPECT_LT(std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count(), 1.0);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 128 + SIGTERM) << status;
+  EXPECT_NE(test::read_file(err).find("second signal"), std::string::npos) << test::read_file(err);
+}
+
 // Memory comes back: a burst of bodies near --max-body-bytes, then resident memory
 // is near where it started; a POST of 300 MiB with no length is refused (411)
 // before its body is read and costs nothing.

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <numeric>
 #include <string>
 #include <vector>
 
@@ -14,7 +15,9 @@
 #include "tandem/error.h"
 #include "tandem/model/flops.h"
 #include "tandem/model/checkpoint.h"
+#include "tandem/util/allocator.h"
 #include "tandem/util/cpu_threads.h"
+#include "train/fused_adam.h"
 #include "cli/option_parsers.h"
 
 namespace tandem::cli {
@@ -25,6 +28,7 @@ constexpr const char* kUsage =
     "Usage: tandem-bench mm [--size N] [--dtype float32|bfloat16] [--seconds S] [--cpu-threads N] [--device D]\n"
     "       tandem-bench flops -m CHECKPOINT --source-length S --target-length T\n"
     "       tandem-bench allreduce [--megabytes M] [--repeats R]   (under torchrun's variables, as tandem-train)\n"
+    "       tandem-bench adam [--parameters M] [--rounds R] [--cpu-threads N]\n"
     "mm: the rate of a large square matrix product (torch::mm) on this machine, in\n"
     "    GFLOP/s (2 N^3 operations a product; the mean over --seconds after warm-up):\n"
     "    the peak that training's rate is compared with.\n"
@@ -34,6 +38,9 @@ constexpr const char* kUsage =
     "allreduce: the time of one all-reduce of M MB of float32 (a gradient's size) among\n"
     "    the workers, as training sums its gradients (25 MiB buckets); rank 0 prints the\n"
     "    mean and the fastest of R, and the bus rate (2 (N-1)/N x bytes / time).\n"
+    "adam: the time of one optimizer step over M million float32 parameters (in tensors\n"
+    "    of a translation model's shapes), LibTorch's Adam and Tandem's FusedAdam, which\n"
+    "    training uses; R rounds of 10 steps each, alternating, the fastest round of each.\n"
     "Example: tandem-bench mm --cpu-threads 2; tandem-bench flops -m model/model.ckpt "
     "--source-length 14.1 --target-length 15.3";
 
@@ -159,8 +166,69 @@ int allreduce(int argc, char** argv) {
   return 0;
 }
 
+int adam(int argc, char** argv) {
+  double millions = 12.4;
+  int rounds = 5;
+  int threads = 0;
+  bool quiet = false;
+  po::options_description options("Options");
+  options.add_options()("help,h", "show this help")
+      ("parameters", defaulted(&millions), "millions of parameters")
+      ("rounds", defaulted(&rounds), "rounds of 10 steps for each optimizer");
+  add_cpu_threads_option(options, &threads);
+  add_quiet_option(options, &quiet);
+  auto vm = parse(argc, argv, options, nullptr);
+  if (print_help_if_asked(vm, kUsage, options)) return 0;
+  po::notify(vm);
+  if (millions <= 0 || rounds < 1) throw Error("--parameters must be above 0 and --rounds at least 1");
+  util::keep_freed_memory();  // as in training: the step's temporaries reuse freed memory
+  util::set_torch_threads(announce_cpu_threads(kProgram, threads, quiet), quiet);
+  // Embeddings and an output layer of a 8k vocabulary at 256/512, the rest in recurrent matrices.
+  const auto total = static_cast<int64_t>(millions * 1e6);
+  std::vector<int64_t> sizes;
+  for (const int64_t n : {int64_t{8000 * 256}, int64_t{8000 * 256}, int64_t{8000 * 512}}) {
+    if (std::accumulate(sizes.begin(), sizes.end(), int64_t{0}) + n <= total) sizes.push_back(n);
+  }
+  for (int64_t used = std::accumulate(sizes.begin(), sizes.end(), int64_t{0}); used < total;) {
+    const int64_t n = std::min<int64_t>(3 * 512 * 768, total - used);
+    sizes.push_back(n);
+    used += n;
+  }
+  auto make = [&] {
+    torch::manual_seed(1);
+    std::vector<torch::Tensor> params;
+    for (const int64_t n : sizes) {
+      params.push_back(torch::randn({n}).requires_grad_());
+      params.back().mutable_grad() = torch::randn({n});
+    }
+    return params;
+  };
+  auto plain_params = make();
+  auto fused_params = make();
+  torch::optim::Adam plain(plain_params, torch::optim::AdamOptions(1e-3));
+  train::FusedAdam fused(fused_params, torch::optim::AdamOptions(1e-3));
+  using Clock = std::chrono::steady_clock;
+  auto round = [](torch::optim::Optimizer& optimizer) {
+    const auto start = Clock::now();
+    for (int i = 0; i < 10; ++i) optimizer.step();
+    return std::chrono::duration<double>(Clock::now() - start).count() / 10 * 1000;
+  };
+  round(plain);
+  round(fused);
+  double best_plain = 1e30;
+  double best_fused = 1e30;
+  for (int r = 0; r < rounds; ++r) {
+    best_plain = std::min(best_plain, round(plain));
+    best_fused = std::min(best_fused, round(fused));
+  }
+  std::printf("adam step over %.1f M parameters, %d thread(s): LibTorch's Adam %.1f ms, FusedAdam %.1f ms (%.2fx)\n",
+              static_cast<double>(total) / 1e6, at::get_num_threads(), best_plain, best_fused, best_plain / best_fused);
+  return 0;
+}
+
 int run(int argc, char** argv) {
   const std::string what = argc > 1 ? argv[1] : "";
+  if (what == "adam") return adam(argc - 1, argv + 1);
   if (what == "mm") return mm(argc - 1, argv + 1);
   if (what == "flops") return flops(argc - 1, argv + 1);
   if (what == "allreduce") return allreduce(argc - 1, argv + 1);
@@ -168,8 +236,8 @@ int run(int argc, char** argv) {
     std::cout << kUsage << "\n";
     return 0;
   }
-  throw Error(what.empty() ? "say what to measure: mm, flops or allreduce (see --help)"
-                           : "unknown measurement '" + what + "'; use mm, flops or allreduce (see --help)");
+  throw Error(what.empty() ? "say what to measure: mm, flops, allreduce or adam (see --help)"
+                           : "unknown measurement '" + what + "'; use mm, flops, allreduce or adam (see --help)");
 }
 
 }  // namespace

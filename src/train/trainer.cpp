@@ -25,6 +25,7 @@
 #include "tandem/train/validator.h"
 #include "tandem/vocab/tokenizer.h"
 #include "tandem/vocab/vocab_trainer.h"
+#include "fused_adam.h"
 #include "gradient_sum.h"
 #include "report.h"
 #include "smoothing.h"
@@ -41,7 +42,7 @@ std::unique_ptr<torch::optim::Optimizer> make_optimizer(OptimizerType type, mode
   if (type == OptimizerType::kSgd) {
     return std::make_unique<torch::optim::SGD>(model->parameters(), torch::optim::SGDOptions(lr));
   }
-  return std::make_unique<torch::optim::Adam>(model->parameters(), torch::optim::AdamOptions(lr));
+  return std::make_unique<FusedAdam>(model->parameters(), torch::optim::AdamOptions(lr));
 }
 
 void set_learning_rate(torch::optim::Optimizer& optimizer, double lr) {

@@ -16,7 +16,12 @@ struct AdamScalars {
 // The element-wise update, compiled for AVX-512, AVX2 and the baseline, picked
 // at load time by the CPU (GCC's target_clones); -fno-math-errno (CMakeLists.txt)
 // lets the square root vectorize.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void adam_update(float* __restrict param,
+#if defined(__x86_64__) && defined(__GNUC__)
+#define TANDEM_CPU_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define TANDEM_CPU_CLONES
+#endif
+TANDEM_CPU_CLONES void adam_update(float* __restrict param,
                                                                                 const float* __restrict grad,
                                                                                 float* __restrict m,
                                                                                 float* __restrict v, int64_t n,

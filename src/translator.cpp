@@ -162,6 +162,12 @@ void Translator::search_batches(std::vector<size_t> work, const std::vector<std:
       result.hypotheses = std::move(hypotheses[k - start]);
       for (const auto& h : result.hypotheses) result.texts.push_back(one_line(target_.decode(h.tokens)));
       if (result.texts.empty()) result.texts.emplace_back();
+      if (options.alignment == AlignmentOutput::kSoftPieces) {
+        for (const auto& h : result.hypotheses) {
+          result.pieces.emplace_back();
+          for (const auto id : h.tokens) result.pieces.back().push_back(target_.piece(id));
+        }
+      }
     }
   }
 }
@@ -244,7 +250,14 @@ std::string Translator::format(const TranslationResult& result, int64_t line_id,
     const std::string text = i < result.hypotheses.size()
                                  ? alignment_text(result.hypotheses[i], result.source_pieces, options.alignment)
                                  : std::string();
-    return " ||| " + text;
+    if (options.alignment != AlignmentOutput::kSoftPieces) return " ||| " + text;
+    // The pieces of the weights' rows, as many as the rows.
+    std::string pieces;
+    if (i < result.pieces.size() && i < result.hypotheses.size()) {
+      const size_t rows = std::min(result.pieces[i].size(), result.hypotheses[i].attention.size());
+      for (size_t j = 0; j < rows; ++j) pieces += (j ? " " : "") + result.pieces[i][j];
+    }
+    return " ||| " + text + " ||| " + pieces;
   };
   if (options.n_best) {
     std::string out;

@@ -1,6 +1,7 @@
 #include "test_support.h"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <sys/file.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -13,6 +14,7 @@
 #include <stdexcept>
 
 #include "tandem/io/read_file.h"
+#include "tandem/util/cpu_kernels.h"
 #include "tandem/vocab/vocab_trainer.h"
 
 namespace tandem::test {
@@ -202,5 +204,23 @@ bool missing_shared_allowed() {
   const char* value = std::getenv("TANDEM_ALLOW_MISSING_SHARED");
   return value != nullptr && std::string(value) == "1";
 }
+
+namespace {
+
+// The test binary embeds the library as a program does, so it chooses the CPU
+// kernels as the programs do (first thing, before any test): a figure a test
+// computes in this process and one a program prints are then computed alike.
+// CpuKernelsTest's child process (TANDEM_KERNELS_CHILD) checks the library
+// without the call.
+class CpuKernelsEnvironment : public ::testing::Environment {
+ public:
+  void SetUp() override {
+    if (std::getenv("TANDEM_KERNELS_CHILD") == nullptr) util::use_best_cpu_kernels();
+  }
+};
+[[maybe_unused]] ::testing::Environment* const kCpuKernels =
+    ::testing::AddGlobalTestEnvironment(new CpuKernelsEnvironment);
+
+}  // namespace
 
 }  // namespace tandem::test

@@ -207,6 +207,9 @@ TEST(TranslatorTest, OutputFormats) {
   EXPECT_EQ(Translator::format(r, 0, o), "a b ||| 1-0 0-1");
   o.alignment = AlignmentOutput::kSoft;
   EXPECT_EQ(Translator::format(r, 0, o), "a b ||| 0.1000,0.8000 0.7000,0.2000");
+  o.alignment = AlignmentOutput::kSoftPieces;  // the rows' pieces as the decoder chose them
+  r.pieces = {{"\u2581a", "\u2581b"}};
+  EXPECT_EQ(Translator::format(r, 0, o), "a b ||| 0.1000,0.8000 0.7000,0.2000 ||| \u2581a \u2581b");
   o.alignment = AlignmentOutput::kNone;
   o.n_best = true;
   EXPECT_EQ(Translator::format(r, 7, o), "7 ||| a b ||| F0= -1.500000 ||| -0.750000");

@@ -34,7 +34,10 @@
 
 namespace tandem {
 
-enum class AlignmentOutput { kNone, kHard, kSoft };
+/// Attention alignments appended to each output line (--alignment): Marian's hard
+/// "i-j" pairs or soft weights, or soft weights followed by the output pieces the
+/// weights' rows belong to (" ||| w,w,... w,w,... ||| ▁A ▁dog"; tandem-plot draws from them).
+enum class AlignmentOutput { kNone, kHard, kSoft, kSoftPieces };
 
 /// max_input_length for a character-level source vocabulary (lines are four to
 /// five times longer in pieces than in subwords, whose default is 256).
@@ -63,6 +66,8 @@ struct TranslationResult {
   int64_t source_pieces = 0;                   ///< pieces the model read (after any cut)
   bool truncated = false;                      ///< the line was cut to max_input_length
   size_t replaced_bytes = 0;                   ///< invalid UTF-8 sequences replaced by U+FFFD
+  /// With AlignmentOutput::kSoftPieces: each hypothesis's output pieces, as the decoder chose them.
+  std::vector<std::vector<std::string>> pieces;
 };
 
 struct StreamStats {

@@ -77,7 +77,7 @@ score "tandem (beam 5)" "$WORK/test.out" "$WORK/data/test.tgt"
 
 echo "== figures"
 head -n 1 "$WORK/data/test.src" > "$WORK/attention.src"
-"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --alignment soft --quiet --cpu-threads "$CPU_THREADS" \
+"$BIN/tandem-translate" --models "$WORK/model" --beam-size 5 --alignment soft-pieces --quiet --cpu-threads "$CPU_THREADS" \
   --input "$WORK/attention.src" --output "$WORK/attention.out" 2> /dev/null
 "$BIN/tandem-plot" attention -m "$WORK/model" --source "$WORK/attention.src" --alignments "$WORK/attention.out" \
   -o "$WORK/attention.svg" 2>&1 | sed "s/^/   /"

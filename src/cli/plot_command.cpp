@@ -33,8 +33,8 @@ constexpr const char* kUsage =
     "recipe's run); its label is the folder's name unless --labels says otherwise.\n"
     "\n"
     "attention: the attention of one translation as a heat map (source pieces across,\n"
-    "target pieces down), from the output of `tandem-translate --alignment soft`:\n"
-    "  tandem-translate -m MODEL --alignment soft -i in.txt -o out.txt\n"
+    "target pieces down), from the output of `tandem-translate --alignment soft-pieces`:\n"
+    "  tandem-translate -m MODEL --alignment soft-pieces -i in.txt -o out.txt\n"
     "  tandem-plot attention -m MODEL --source in.txt --alignments out.txt --line 3 -o a.svg\n"
     "The model gives the vocabularies that cut the lines into pieces.\n"
     "\n"
@@ -111,14 +111,44 @@ int curves(const std::vector<std::string>& args) {
   return 0;
 }
 
-// Line `number` (1-based) of a text file, the way tandem-translate reads its input.
+// Line `number` (1-based) of a text file, cleaned as tandem-translate cleans its
+// input (a byte order mark on line 1, a '\r' before the newline).
 std::string nth_line(const std::string& path, int64_t number, const char* what) {
   io::LineReader reader(path);
   std::string line;
   for (int64_t i = 1; reader.next(line); ++i) {
-    if (i == number) return line;
+    if (i == number) {
+      io::clean_line(line, i == 1);
+      return line;
+    }
   }
   throw Error(path + ": has no line " + std::to_string(number) + " (" + what + ")");
+}
+
+// The translation of sentence `number` (1-based) in tandem-translate's output: line
+// `number` of a 1-best file; in an n-best file ("ID ||| TEXT ||| F0= ... ||| SCORE
+// ||| ..."), the first (best) hypothesis of the sentence whose ID is number - 1.
+// `where` receives "PATH:LINE" of the line used.
+std::string translation_of(const std::string& path, int64_t number, std::string& where) {
+  io::LineReader reader(path);
+  std::string line;
+  bool n_best = false;
+  for (int64_t i = 1; reader.next(line); ++i) {
+    io::clean_line(line, i == 1);
+    if (i == 1) {
+      const auto bar = line.find(" ||| ");
+      const std::string id = bar == std::string::npos ? "" : line.substr(0, bar);
+      n_best = !id.empty() && id.find_first_not_of("0123456789") == std::string::npos &&
+               line.find(" ||| F0= ") != std::string::npos;
+    }
+    const bool found = n_best ? line.rfind(std::to_string(number - 1) + " ||| ", 0) == 0 : i == number;
+    if (found) {
+      where = path + ":" + std::to_string(i);
+      return line;
+    }
+  }
+  throw Error(path + ": has no " + (n_best ? "hypothesis of sentence " : "line ") + std::to_string(number) +
+              " (the translation)");
 }
 
 int attention(const std::vector<std::string>& args) {
@@ -131,7 +161,7 @@ int attention(const std::vector<std::string>& args) {
       ("model,m", po::value<std::string>(&model_path), "the model (checkpoint or folder) that translated")
       ("source", po::value<std::string>(&source_path), "the file that was translated")
       ("alignments", po::value<std::string>(&alignments_path),
-       "tandem-translate's output with --alignment soft")
+       "tandem-translate's output with --alignment soft-pieces (or soft)")
       ("line", defaulted(&line_number), "the line to show (1 = the first)")
       ("output,o", po::value<std::string>(&output), "the SVG file to write");
   add_quiet_option(options, &quiet);
@@ -151,8 +181,10 @@ int attention(const std::vector<std::string>& args) {
   const auto source_tok = vocab::Tokenizer::from_bytes(loaded.meta.source_vocab, checkpoint);
   const auto target_tok = vocab::Tokenizer::from_bytes(loaded.meta.target_vocab, checkpoint);
   const std::string source = nth_line(source_path, line_number, "the source");
-  const std::string output_line = nth_line(alignments_path, line_number, "the translation");
-  // "TEXT ||| WEIGHTS", "TEXT ||| SCORE ||| WEIGHTS" or an n-best line "ID ||| TEXT ||| F0= ... ||| SCORE ||| WEIGHTS".
+  std::string where;
+  const std::string output_line = translation_of(alignments_path, line_number, where);
+  // "TEXT ||| WEIGHTS", "TEXT ||| SCORE ||| WEIGHTS" or an n-best line "ID ||| TEXT ||| F0= ... ||| SCORE ||| WEIGHTS",
+  // each optionally followed by " ||| PIECES" (--alignment soft-pieces).
   std::vector<std::string> fields;
   for (size_t start = 0;;) {
     const size_t bar = output_line.find(" ||| ", start);
@@ -160,41 +192,79 @@ int attention(const std::vector<std::string>& args) {
     if (bar == std::string::npos) break;
     start = bar + 5;
   }
-  const std::string where = alignments_path + ":" + std::to_string(line_number);
   if (fields.size() < 2) {
-    throw Error(where + ": no alignment after ' ||| ' (translate with --alignment soft)");
+    throw Error(where + ": no alignment after ' ||| ' (translate with --alignment soft-pieces or soft)");
   }
-  const std::string text = fields.size() >= 5 ? fields[1] : fields[0];
-  plot::HeatMap map;
-  std::istringstream rows(fields.back());
-  for (std::string row; rows >> row;) {
-    std::vector<double> weights;
-    std::istringstream cells(row);
-    for (std::string cell; std::getline(cells, cell, ',');) {
-      try {
-        size_t used = 0;
-        weights.push_back(std::stod(cell, &used));
-        if (used != cell.size()) throw std::invalid_argument(cell);
-      } catch (const std::exception&) {
-        throw Error(where + ": '" + cell + "' is not a weight (translate with --alignment soft, not hard)");
+  const bool n_best = fields.size() >= 5 && fields[2].rfind("F0=", 0) == 0;
+  const std::string text = n_best ? fields[1] : fields[0];
+  const size_t first_trailing = n_best ? 4 : 1;  // the fields after the text (and the n-best scores)
+  // Rows of comma-separated weights, or the reason they are not.
+  const auto parse_weights = [&](const std::string& field, std::string* why) {
+    std::vector<std::vector<double>> rows;
+    std::istringstream in(field);
+    for (std::string row; in >> row;) {
+      std::vector<double> weights;
+      std::istringstream cells(row);
+      for (std::string cell; std::getline(cells, cell, ',');) {
+        try {
+          size_t used = 0;
+          weights.push_back(std::stod(cell, &used));
+          if (used != cell.size()) throw std::invalid_argument(cell);
+        } catch (const std::exception&) {
+          *why = "'" + cell + "' is not a weight (translate with --alignment soft-pieces or soft, not hard)";
+          return std::vector<std::vector<double>>{};
+        }
       }
+      if (!rows.empty() && weights.size() != rows.front().size()) {
+        *why = "the rows of weights differ in length";
+        return std::vector<std::vector<double>>{};
+      }
+      rows.push_back(std::move(weights));
     }
-    if (!map.weights.empty() && weights.size() != map.weights.front().size()) {
-      throw Error(where + ": the rows of weights differ in length");
+    return rows;
+  };
+  plot::HeatMap map;
+  std::vector<std::string> pieces;  // the rows' output pieces, when the line carries them
+  bool with_pieces = false;
+  std::string why;
+  map.weights = parse_weights(fields.back(), &why);
+  if (!why.empty() && fields.size() >= first_trailing + 2) {
+    std::string why_before;
+    auto weights = parse_weights(fields[fields.size() - 2], &why_before);
+    if (why_before.empty()) {
+      map.weights = std::move(weights);
+      std::istringstream in(fields.back());
+      for (std::string piece; in >> piece;) pieces.push_back(piece);
+      with_pieces = true;
+      why.clear();
     }
-    map.weights.push_back(std::move(weights));
   }
+  if (!why.empty()) throw Error(where + ": " + why);
   if (map.weights.empty()) throw Error(where + ": the translation is empty; there is no attention to show");
+  if (with_pieces && pieces.size() != map.weights.size()) {
+    throw Error(where + ": " + std::to_string(pieces.size()) + " output pieces for " +
+                std::to_string(map.weights.size()) + " rows of weights");
+  }
   const size_t columns = map.weights.front().size();
   const auto source_ids = source_tok.encode(source);
   for (size_t c = 0; c < columns; ++c) map.columns.push_back(c < source_ids.size() ? source_tok.piece(source_ids[c]) : "?");
-  const auto target_ids = target_tok.encode(text);
-  for (size_t r = 0; r < map.weights.size(); ++r) {
-    map.rows.push_back(r < target_ids.size() ? target_tok.piece(target_ids[r]) : "</s>");
+  if (with_pieces) {
+    map.rows = pieces;
+  } else {
+    // Without the pieces the text is encoded again, which gives the decoder's pieces only when
+    // they were the canonical segmentation.
+    const auto target_ids = target_tok.encode(text);
+    for (size_t r = 0; r < map.weights.size(); ++r) {
+      map.rows.push_back(r < target_ids.size() ? target_tok.piece(target_ids[r]) : "</s>");
+    }
+    if (target_ids.size() > map.weights.size()) {
+      std::cerr << kProgram << ": warning: " << where
+                << ": the text's pieces do not match the rows of weights; translate with --alignment soft-pieces\n";
+    }
   }
-  if (target_ids.size() > map.weights.size() || source_ids.size() < columns) {
+  if (source_ids.size() < columns) {
     std::cerr << kProgram << ": warning: " << where
-              << ": the pieces of the lines do not match the weights (another model or source file?)\n";
+              << ": the source line has fewer pieces than the weights have columns (another model or source file?)\n";
   }
   map.title = "attention, line " + std::to_string(line_number) + ": " + source + "  →  " + text;
   write_figure(output, plot::heat_map_svg(map), quiet);

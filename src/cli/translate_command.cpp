@@ -55,7 +55,8 @@ int translate(int argc, char** argv) {
       ("n-best", po::bool_switch(&t.n_best), "all hypotheses: id ||| hypothesis ||| F0= score ||| total")
       ("output-scores", po::bool_switch(&t.output_scores), "append ' ||| score' to each line")
       ("alignment", po::value<std::string>(&alignment)->default_value(alignment),
-       "append attention alignments over SentencePiece pieces: hard (src-tgt pairs) or soft (weights)")
+       "append attention alignments over SentencePiece pieces: hard (src-tgt pairs), soft (weights) or "
+       "soft-pieces (weights, then the output pieces of their rows: what tandem-plot attention draws)")
       ("sampling", po::value<std::string>(&sampling)->default_value(sampling), "none, full or topk")
       ("top-k", po::value<int64_t>(&t.search.top_k)->default_value(t.search.top_k), "tokens to draw from with topk")
       ("temperature", defaulted(&t.search.temperature), "sampling temperature")
@@ -75,7 +76,8 @@ int translate(int argc, char** argv) {
   if (alignment == "none") t.alignment = AlignmentOutput::kNone;
   else if (alignment == "hard") t.alignment = AlignmentOutput::kHard;
   else if (alignment == "soft") t.alignment = AlignmentOutput::kSoft;
-  else throw Error("unknown --alignment '" + alignment + "'; use hard or soft");
+  else if (alignment == "soft-pieces") t.alignment = AlignmentOutput::kSoftPieces;
+  else throw Error("unknown --alignment '" + alignment + "'; use hard, soft or soft-pieces");
   t.search.keep_attention = t.alignment != AlignmentOutput::kNone;
 
   auto translator = start_translator("tandem-translate", c);

@@ -100,7 +100,7 @@ TEST(BenchProgramTest, MeasuresMatrixProductsAndCountsACheckpoint) {
   EXPECT_NE(r.err.find("missing.ckpt"), std::string::npos) << r.err;
   r = test::run_program("tandem-bench", "speed");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("use mm, flops or allreduce"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("use mm, flops, allreduce or adam"), std::string::npos) << r.err;
   r = test::run_program("tandem-bench", "mm --dtype float64");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--dtype"), std::string::npos) << r.err;

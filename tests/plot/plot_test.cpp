@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <sstream>
 #include <regex>
 #include <string>
 
@@ -148,6 +149,72 @@ TEST(PlotProgramTest, CurvesOfRunsAndTheAttentionOfATranslation) {
   EXPECT_EQ(count(svg, "<rect class=\"cell\""), rows * columns) << line2;
   EXPECT_EQ(count(svg, "class=\"row\""), rows);
   EXPECT_NE(svg.find("Zwei Hunde &amp; eine &lt;Katze&gt;."), std::string::npos);  // the title, escaped
+  // A byte order mark on the source's first line is cleaned away as tandem-translate does,
+  // and in an n-best file --line counts sentences (the best hypothesis of sentence 2).
+  test::write_file(dir + "/bom.txt", "\xEF\xBB\xBF" "Ein Mann fährt.\nZwei Hunde & eine <Katze>.\n");
+  r = test::run_program("tandem-plot", "attention -m " + model + " --source " + dir + "/bom.txt --alignments " + dir +
+                                           "/out.txt --line 1 -o " + dir + "/bom.svg");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  svg = test::read_file(dir + "/bom.svg");
+  EXPECT_NE(svg.find("attention, line 1: Ein Mann"), std::string::npos);
+  EXPECT_EQ(svg.find("\xEF\xBB\xBF"), std::string::npos);
+  r = test::run_program("tandem-translate", "-m " + model + " --alignment soft --n-best -b 3 --quiet -i " + dir +
+                                                "/in.txt -o " + dir + "/nbest.txt --max-length-factor 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = test::run_program("tandem-plot", "attention -m " + model + " --source " + dir + "/in.txt --alignments " + dir +
+                                           "/nbest.txt --line 2 -o " + dir + "/nbest.svg");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  {
+    // The weights drawn are those of sentence 2's best hypothesis (its source is longer than sentence 1's).
+    std::istringstream nbest(test::read_file(dir + "/nbest.txt"));
+    std::string best;
+    for (std::string l; std::getline(nbest, l);) {
+      if (l.rfind("1 ||| ", 0) == 0) {
+        best = l;
+        break;
+      }
+    }
+    ASSERT_FALSE(best.empty());
+    const std::string w = best.substr(best.rfind(" ||| ") + 5);
+    const size_t best_rows = static_cast<size_t>(std::count(w.begin(), w.end(), ' ')) + 1;
+    const std::string row = w.substr(0, w.find(' '));
+    const size_t best_columns = static_cast<size_t>(std::count(row.begin(), row.end(), ',')) + 1;
+    EXPECT_EQ(best_columns, columns);  // sentence 2's source pieces, as in the 1-best file
+    svg = test::read_file(dir + "/nbest.svg");
+    EXPECT_EQ(count(svg, "<rect class=\"cell\""), best_rows * best_columns) << best;
+  }
+  r = test::run_program("tandem-plot", "attention -m " + model + " --source " + dir + "/in.txt --alignments " + dir +
+                                           "/nbest.txt --line 3 -o " + dir + "/x.svg");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("has no line 3"), std::string::npos) << r.err;  // the source has 2 lines
+  // --alignment soft-pieces: the rows are labelled with the pieces the line carries, even
+  // when they are not the text's usual segmentation.
+  r = test::run_program("tandem-translate", "-m " + model + " --alignment soft-pieces --quiet -i " + dir +
+                                                "/in.txt -o " + dir + "/pieces.txt --max-length-factor 1");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  {
+    const std::string first = test::read_file(dir + "/pieces.txt").substr(0, test::read_file(dir + "/pieces.txt").find('\n'));
+    EXPECT_EQ(std::count(first.begin(), first.end(), '|'), 6) << first;  // TEXT ||| WEIGHTS ||| PIECES
+    const std::string weights_field = first.substr(first.find(" ||| ") + 5, first.rfind(" ||| ") - first.find(" ||| ") - 5);
+    const size_t rows_here = static_cast<size_t>(std::count(weights_field.begin(), weights_field.end(), ' ')) + 1;
+    const std::string pieces_field = first.substr(first.rfind(" ||| ") + 5);
+    EXPECT_EQ(static_cast<size_t>(std::count(pieces_field.begin(), pieces_field.end(), ' ')) + 1, rows_here) << first;
+    std::string made_up;  // weights of the same shape, rows labelled with made-up pieces
+    for (size_t k = 0; k < rows_here; ++k) made_up += (k ? " " : "") + std::string("ZQ") + std::to_string(k);
+    test::write_file(dir + "/made-up.txt", "x ||| " + weights_field + " ||| " + made_up + "\n");
+    r = test::run_program("tandem-plot", "attention -m " + model + " --source " + dir + "/in.txt --alignments " + dir +
+                                             "/made-up.txt -o " + dir + "/made-up.svg");
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    svg = test::read_file(dir + "/made-up.svg");
+    for (size_t k = 0; k < rows_here; ++k) EXPECT_NE(svg.find(">ZQ" + std::to_string(k) + "<"), std::string::npos) << k;
+    test::write_file(dir + "/short.txt", "x ||| " + weights_field + " ||| ZQ\n");
+    if (rows_here > 1) {
+      r = test::run_program("tandem-plot", "attention -m " + model + " --source " + dir + "/in.txt --alignments " + dir +
+                                               "/short.txt -o " + dir + "/x.svg");
+      EXPECT_EQ(r.exit_code, 1);
+      EXPECT_NE(r.err.find("1 output pieces for"), std::string::npos) << r.err;
+    }
+  }
   // Errors name the file and line.
   r = test::run_program("tandem-plot", "attention -m " + model + " --source " + dir + "/in.txt --alignments " + dir +
                                            "/out.txt --line 3 -o " + dir + "/x.svg");

@@ -101,6 +101,15 @@ void Batcher::translate(std::vector<Entry>& batch) {
     if (results.size() != lines.size()) throw std::runtime_error("the translator returned a wrong number of results");
     return results;
   };
+  // A line's answer from its result.
+  auto answered = [](TranslationResult result) {
+    LineAnswer a;
+    a.ok = true;
+    a.text = result.texts.empty() ? std::string() : result.texts.front();
+    a.truncated = result.truncated;
+    a.result = std::move(result);
+    return a;
+  };
   std::vector<Entry*> all;
   for (auto& e : batch) all.push_back(&e);
   std::vector<TranslationResult> results;
@@ -111,26 +120,16 @@ void Batcher::translate(std::vector<Entry>& batch) {
     failure = std::current_exception();
   }
   if (!failure) {
-    for (size_t i = 0; i < batch.size(); ++i) {
-      LineAnswer a;
-      a.ok = true;
-      a.text = results[i].texts.empty() ? std::string() : results[i].texts.front();
-      a.truncated = results[i].truncated;
-      a.result = std::move(results[i]);
-      answer(batch[i], std::move(a));
-    }
+    for (size_t i = 0; i < batch.size(); ++i) answer(batch[i], answered(std::move(results[i])));
     return;
   }
-  // One line at a time: only the lines that fail on their own carry the error.
+  // One line at a time: only the lines that fail on their own carry the error
+  // (a batch of one has failed on its own already).
   for (auto& entry : batch) {
     LineAnswer a;
     try {
-      auto single = batch.size() == 1 ? std::vector<TranslationResult>{} : run({&entry});
       if (batch.size() == 1) std::rethrow_exception(failure);
-      a.ok = true;
-      a.text = single.front().texts.empty() ? std::string() : single.front().texts.front();
-      a.truncated = single.front().truncated;
-      a.result = std::move(single.front());
+      a = answered(std::move(run({&entry}).front()));
     } catch (...) {
       a.ok = false;
       a.error = what_of(std::current_exception());

@@ -238,6 +238,7 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
     state = State::kReading;
     started = Clock::now();
     path = "other";
+    version = 11;  // until this request's line says otherwise
     body_bytes = 0;
     parser.emplace();
     parser->header_limit(static_cast<std::uint32_t>(std::min<int64_t>(server.options.max_header_bytes, UINT32_MAX)));
@@ -417,7 +418,6 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
     state = State::kAnswering;
     keep_alive = keep_alive && !server.stopping;
     auto response = std::make_shared<Response>(static_cast<http::status>(status), version);
-    version = 11;
     response->set(http::field::server, std::string("tandem-server/") + TANDEM_VERSION);
     if (status != 204) response->set(http::field::content_type, content_type);
     if (status != 200 || std::string(content_type).rfind("application/json", 0) == 0) {

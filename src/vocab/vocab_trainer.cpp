@@ -50,10 +50,10 @@ struct TempDir {
   }
 };
 
-// Copies every non-empty line of the inputs into one plain file, checking UTF-8.
-void gather_text(const VocabOptions& options, const fs::path& out_path, VocabReport& report) {
-  std::ofstream out(out_path, std::ios::binary);
-  if (!out) throw Error(out_path.string() + ": cannot write the training text");
+// Calls `use` with every line of the inputs, cleaned (io::clean_line) and
+// checked for UTF-8 (an error names file and line), counting them in `report`.
+template <typename Use>
+void for_each_input_line(const VocabOptions& options, VocabReport& report, Use&& use) {
   std::string line;
   for (const auto& input : options.inputs) {
     io::LineReader reader(input);
@@ -65,13 +65,22 @@ void gather_text(const VocabOptions& options, const fs::path& out_path, VocabRep
                     ": invalid UTF-8 at byte " + std::to_string(*bad + 1) +
                     "; convert the file to UTF-8 (e.g. iconv) or remove the line");
       }
-      if (line.find_first_not_of(" \t") == std::string::npos) {
-        ++report.empty_lines;
-        continue;
-      }
-      out << line << '\n';
+      use(line);
     }
   }
+}
+
+// Copies every non-empty line of the inputs into one plain file, checking UTF-8.
+void gather_text(const VocabOptions& options, const fs::path& out_path, VocabReport& report) {
+  std::ofstream out(out_path, std::ios::binary);
+  if (!out) throw Error(out_path.string() + ": cannot write the training text");
+  for_each_input_line(options, report, [&](const std::string& line) {
+    if (line.find_first_not_of(" \t") == std::string::npos) {
+      ++report.empty_lines;
+      return;
+    }
+    out << line << '\n';
+  });
   if (report.lines_read == report.empty_lines) {
     throw Error("the vocabulary inputs hold no text (" + std::to_string(report.lines_read) +
                 " lines, all empty)");
@@ -98,28 +107,18 @@ VocabReport train_words(const VocabOptions& options, const std::string& model_pa
   VocabReport report;
   std::unordered_map<std::string, int64_t> index;  // word -> its place in `counts`
   std::vector<std::pair<std::string, int64_t>> counts;
-  std::string line;
-  for (const auto& input : options.inputs) {
-    io::LineReader reader(input);
-    while (reader.next(line)) {
-      ++report.lines_read;
-      io::clean_line(line, reader.line_number() == 1);
-      if (const auto bad = util::find_invalid_utf8(line)) {
-        throw Error(input + ":" + std::to_string(reader.line_number()) + ": invalid UTF-8 at byte " +
-                    std::to_string(*bad + 1) + "; convert the file to UTF-8 (e.g. iconv) or remove the line");
-      }
-      std::istringstream words(line);
-      std::string word;
-      bool any = false;
-      while (words >> word) {
-        any = true;
-        const auto [it, added] = index.emplace(word, static_cast<int64_t>(counts.size()));
-        if (added) counts.emplace_back(word, 0);
-        ++counts[static_cast<size_t>(it->second)].second;
-      }
-      if (!any) ++report.empty_lines;
+  for_each_input_line(options, report, [&](const std::string& line) {
+    std::istringstream words(line);
+    std::string word;
+    bool any = false;
+    while (words >> word) {
+      any = true;
+      const auto [it, added] = index.emplace(word, static_cast<int64_t>(counts.size()));
+      if (added) counts.emplace_back(word, 0);
+      ++counts[static_cast<size_t>(it->second)].second;
     }
-  }
+    if (!any) ++report.empty_lines;
+  });
   if (counts.empty()) throw Error("the vocabulary inputs hold no word (" + std::to_string(report.lines_read) + " lines)");
   std::stable_sort(counts.begin(), counts.end(), [](const auto& a, const auto& b) { return a.second > b.second; });
   std::string bytes = "#tandem-words 1\n";

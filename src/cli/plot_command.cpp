@@ -151,6 +151,32 @@ std::string translation_of(const std::string& path, int64_t number, std::string&
               " (the translation)");
 }
 
+// Rows of comma-separated weights ("w,w,... w,w,..."), or none with the reason in `why`.
+std::vector<std::vector<double>> weight_rows(const std::string& field, std::string* why) {
+  std::vector<std::vector<double>> rows;
+  std::istringstream in(field);
+  for (std::string row; in >> row;) {
+    std::vector<double> weights;
+    std::istringstream cells(row);
+    for (std::string cell; std::getline(cells, cell, ',');) {
+      try {
+        size_t used = 0;
+        weights.push_back(std::stod(cell, &used));
+        if (used != cell.size()) throw std::invalid_argument(cell);
+      } catch (const std::exception&) {
+        *why = "'" + cell + "' is not a weight (translate with --alignment soft-pieces or soft, not hard)";
+        return {};
+      }
+    }
+    if (!rows.empty() && weights.size() != rows.front().size()) {
+      *why = "the rows of weights differ in length";
+      return {};
+    }
+    rows.push_back(std::move(weights));
+  }
+  return rows;
+}
+
 int attention(const std::vector<std::string>& args) {
   std::string model_path, source_path, alignments_path, output;
   int64_t line_number = 1;
@@ -198,39 +224,14 @@ int attention(const std::vector<std::string>& args) {
   const bool n_best = fields.size() >= 5 && fields[2].rfind("F0=", 0) == 0;
   const std::string text = n_best ? fields[1] : fields[0];
   const size_t first_trailing = n_best ? 4 : 1;  // the fields after the text (and the n-best scores)
-  // Rows of comma-separated weights, or the reason they are not.
-  const auto parse_weights = [&](const std::string& field, std::string* why) {
-    std::vector<std::vector<double>> rows;
-    std::istringstream in(field);
-    for (std::string row; in >> row;) {
-      std::vector<double> weights;
-      std::istringstream cells(row);
-      for (std::string cell; std::getline(cells, cell, ',');) {
-        try {
-          size_t used = 0;
-          weights.push_back(std::stod(cell, &used));
-          if (used != cell.size()) throw std::invalid_argument(cell);
-        } catch (const std::exception&) {
-          *why = "'" + cell + "' is not a weight (translate with --alignment soft-pieces or soft, not hard)";
-          return std::vector<std::vector<double>>{};
-        }
-      }
-      if (!rows.empty() && weights.size() != rows.front().size()) {
-        *why = "the rows of weights differ in length";
-        return std::vector<std::vector<double>>{};
-      }
-      rows.push_back(std::move(weights));
-    }
-    return rows;
-  };
   plot::HeatMap map;
   std::vector<std::string> pieces;  // the rows' output pieces, when the line carries them
   bool with_pieces = false;
   std::string why;
-  map.weights = parse_weights(fields.back(), &why);
+  map.weights = weight_rows(fields.back(), &why);
   if (!why.empty() && fields.size() >= first_trailing + 2) {
     std::string why_before;
-    auto weights = parse_weights(fields[fields.size() - 2], &why_before);
+    auto weights = weight_rows(fields[fields.size() - 2], &why_before);
     if (why_before.empty()) {
       map.weights = std::move(weights);
       std::istringstream in(fields.back());

@@ -3,7 +3,7 @@
 // and Tandem's version as constant labels.
 //
 //   tandem_http_requests_total{path, status}        requests answered (unknown paths count as "other")
-//   tandem_http_request_duration_seconds{path}      from the request's first byte to its answer written
+//   tandem_http_request_duration_seconds{path}      from the request's first byte to its answer being ready
 //   tandem_http_open_connections                    connections open now
 //   tandem_lines_translated_total, tandem_pieces_translated_total (output pieces of the 1-best)
 //   tandem_lines_truncated_total, tandem_lines_failed_total

@@ -431,11 +431,12 @@ struct Server::Impl::Session : std::enable_shared_from_this<Session> {
     response->body() = std::move(body);
     response->keep_alive(keep_alive);
     response->prepare_payload();
+    // Counted when the answer is ready, before it is written: a client that has its
+    // answer and then reads /metrics finds its request there.
+    server.metrics.request(path, status, std::chrono::duration<double>(Clock::now() - started).count());
     stream.expires_after(std::chrono::milliseconds(server.options.request_timeout_ms));
-    http::async_write(stream, *response, [self = shared_from_this(), response, status, keep_alive](
+    http::async_write(stream, *response, [self = shared_from_this(), response, keep_alive](
                                              beast::error_code ec, size_t) {
-      self->server.metrics.request(self->path, status,
-                                   std::chrono::duration<double>(Clock::now() - self->started).count());
       if (self->body_bytes > kTrimAfterBytes) {
         // The large body's memory goes back to the system: the connection's read
         // buffer keeps no more than it needs, and the allocator returns free pages.

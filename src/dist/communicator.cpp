@@ -138,6 +138,7 @@ bool nccl_available() {
 
 Communicator::Communicator() = default;
 Communicator::~Communicator() = default;
+Communicator::Communicator(const LaunchInfo& launch) : launch_(launch) {}
 
 Communicator::Communicator(const LaunchInfo& launch, std::unique_ptr<Impl> impl)
     : launch_(launch), impl_(std::move(impl)) {}

@@ -27,6 +27,7 @@
 #include "tandem/vocab/vocab_trainer.h"
 #include "fused_adam.h"
 #include "gradient_sum.h"
+#include "rank_protocol.h"
 #include "report.h"
 #include "smoothing.h"
 #include "start.h"
@@ -104,345 +105,396 @@ Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   }
 }
 
-model::TrainState Trainer::run() {
-  const auto& o = options_;
-  dist::Communicator single;
-  dist::Communicator& comm = o.communicator != nullptr ? *o.communicator : single;
-  const bool leader = comm.rank() == 0;  // validates, writes checkpoints and logs
-  const bool verbose = o.verbose && leader;
-  const int64_t world = comm.size();
-  std::ostream& log = std::cerr;
-  const fs::path dir(o.model_dir);
-  std::optional<io::FolderLock> folder_lock;  // held until this run returns or the process ends
-  if (leader) {
-    std::error_code ec;
-    fs::create_directories(dir, ec);
-    if (ec) throw Error(o.model_dir + ": cannot create the model folder (" + ec.message() + ")");
-    // Find out now, not at the first checkpoint hours later, that the folder is not writable.
-    const std::string probe = (dir / ".tandem-write-test").string();
-    std::ofstream test(probe);
-    const bool writable = static_cast<bool>(test << "x" << std::flush);
-    test.close();
-    std::remove(probe.c_str());
-    if (!writable) throw Error(o.model_dir + ": cannot write in the model folder; check its permissions and free space");
-    folder_lock.emplace(o.model_dir, log);
+namespace {
+
+// The model folder, created and checked writable now (not at the first
+// checkpoint hours later).
+void make_model_folder(const fs::path& dir) {
+  const std::string name = dir.string();
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw Error(name + ": cannot create the model folder (" + ec.message() + ")");
+  const std::string probe = (dir / ".tandem-write-test").string();
+  std::ofstream test(probe);
+  const bool writable = static_cast<bool>(test << "x" << std::flush);
+  test.close();
+  std::remove(probe.c_str());
+  if (!writable) throw Error(name + ": cannot write in the model folder; check its permissions and free space");
+}
+
+// One run of the trainer: what it holds from start to end, and the steps of
+// its loop. The order of the workers' collectives is RankProtocol's (rank_protocol.h).
+class TrainingRun {
+ public:
+  TrainingRun(const TrainOptions& o, dist::Communicator& comm);
+  model::TrainState run();
+  int interrupted_by() const { return interrupted_by_; }
+
+ private:
+  enum class Outcome { applied, skipped };
+  std::unique_ptr<TrainingData> make_data(const std::unique_ptr<model::LoadedCheckpoint>& resumed,
+                                          const vocab::Tokenizer& source_tok, const vocab::Tokenizer& target_tok);
+  void describe() const;
+  Outcome update();
+  void after_update(const UpdateSums& sums, double lr);
+  Outcome skip_update(const std::string& why);
+  bool validate();  // returns true when early stopping says stop
+  void save_last();
+  void snapshot();
+  bool sync(bool with_validation);
+  void finish();
+
+  const TrainOptions& o_;
+  dist::Communicator& comm_;
+  RankProtocol protocol_;
+  const bool leader_;   // rank 0: validates, writes checkpoints and logs
+  const bool verbose_;
+  const int64_t world_;
+  std::ostream& log_ = std::cerr;
+  const fs::path dir_;
+  const std::string last_path_;
+  const torch::Device device_;
+  std::optional<io::FolderLock> folder_lock_;  // held until the run ends
+  model::CheckpointMeta meta_;
+  model::Seq2Seq model_{nullptr};
+  model::TrainState& state_ = meta_.state;
+  bool language_model_ = false;
+  std::unique_ptr<TrainingData> data_;
+  std::unique_ptr<Validator> validator_;
+  bool with_bleu_ = false;
+  LrScheduler scheduler_;
+  std::unique_ptr<torch::optim::Optimizer> optimizer_;
+  std::unique_ptr<SmoothedWeights> smoothed_;
+  std::unique_ptr<io::JsonLog> json_;
+  std::unique_ptr<TrainReport> report_;
+  util::ProgressLine progress_;
+  std::vector<torch::Tensor> parameters_;
+  std::unique_ptr<GradientSum> gradient_sum_;
+  int64_t non_finite_in_a_row_ = 0;
+  int64_t epochs_seen_ = 0;  // this worker's finished epochs as of its last applied update
+  bool stop_early_ = false;
+  bool validated_last_ = false;
+  int interrupted_by_ = 0;
+};
+
+TrainingRun::TrainingRun(const TrainOptions& o, dist::Communicator& comm)
+    : o_(o),
+      comm_(comm),
+      protocol_(comm),
+      leader_(comm.rank() == 0),
+      verbose_(o.verbose && leader_),
+      world_(comm.size()),
+      dir_(o.model_dir),
+      last_path_((dir_ / "model.ckpt").string()),
+      device_(o.device),
+      scheduler_(o.lr),
+      progress_(log_, o.progress && leader_) {
+  if (leader_) {
+    make_model_folder(dir_);
+    folder_lock_.emplace(o.model_dir, log_);  // against a second run in the same folder
   }
-  if (o.lm_stream && world > 1) {
+  if (o.lm_stream && world_ > 1) {
     throw Error("--lm-stream trains in one process: a stream's columns and carried state are not shared between "
                 "workers; run it without a launcher or --num-processes");
   }
-  const std::string last_path = (dir / "model.ckpt").string();
-  const torch::Device device = o.device;
   torch::manual_seed(o.seed);
-
   // Model, vocabularies and state: from the last checkpoint, or new (start.h).
-  auto start = start_from(o, comm, dir, device, verbose, log);
+  auto start = start_from(o, comm, dir_, device_, verbose_, log_);
   std::unique_ptr<model::LoadedCheckpoint> resumed = std::move(start.resumed);
-  model::CheckpointMeta meta = std::move(start.meta);
-  model::Seq2Seq model = start.model;
-  model::TrainState& state = meta.state;
-  const auto source_tok = vocab::Tokenizer::from_bytes(meta.source_vocab, last_path + " (source vocabulary)");
-  const auto target_tok = vocab::Tokenizer::from_bytes(meta.target_vocab, last_path + " (target vocabulary)");
+  meta_ = std::move(start.meta);
+  model_ = start.model;
+  language_model_ = meta_.options.is_language_model();
+  const auto source_tok = vocab::Tokenizer::from_bytes(meta_.source_vocab, last_path_ + " (source vocabulary)");
+  const auto target_tok = vocab::Tokenizer::from_bytes(meta_.target_vocab, last_path_ + " (target vocabulary)");
+  data_ = make_data(resumed, source_tok, target_tok);
+  state_.corpus_pairs = data_->size();
+  state_.cpu_threads = o.cpu_threads;
+  state_.world_size = world_;
+  state_.optimizer_delay = o.optimizer_delay;
+  if (!comm.distributed()) state_.workers.clear();
 
-  // Data: sentence pairs, or a language model's stream.
-  const bool language_model = meta.options.is_language_model();
-  const bool same_world = state.world_size == world && state.workers.size() == static_cast<size_t>(world);
+  if (leader_ && !o.valid_sets.empty()) {
+    validator_ = o.lm_stream ? Validator::stream(o.valid_sets.back(), target_tok)
+                             : std::make_unique<Validator>(language_model_ ? "" : o.valid_sets.front(),
+                                                           o.valid_sets.back(), source_tok, target_tok,
+                                                           o.valid_mini_batch, o.valid_beam_size);
+    validator_->set_precision(o.precision);
+  }
+  with_bleu_ = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
+
+  // Optimizer, schedule, smoothed weights (rank 0's: it alone validates and saves) and random state.
+  optimizer_ = make_optimizer(o.optimizer, model_, scheduler_.rate(state_.updates + 1));
+  smoothed_ = std::make_unique<SmoothedWeights>(leader_ ? o.exponential_smoothing : 0.0, model_,
+                                                resumed ? resumed->smoothed : std::vector<torch::Tensor>{});
+  if (resumed) {
+    model::restore_optimizer(*resumed, *optimizer_, last_path_);
+    model::restore_random_state(*resumed, last_path_, device_);
+    if (!state_.scheduler.empty()) scheduler_.restore(state_.scheduler);
+    resumed.reset();
+  }
+  if (leader_) json_ = std::make_unique<io::JsonLog>((dir_ / "train.log.jsonl").string());
+  describe();
+  report_ = std::make_unique<TrainReport>(o, log_, verbose_, json_.get(), world_, state_, *data_);
+  parameters_ = model_->parameters();
+  gradient_sum_ = std::make_unique<GradientSum>(comm, parameters_, o.overlap_all_reduce);
+  epochs_seen_ = data_->completed_epochs();
+}
+
+// Sentence pairs, or a language model's stream; checked against the resumed checkpoint.
+std::unique_ptr<TrainingData> TrainingRun::make_data(const std::unique_ptr<model::LoadedCheckpoint>& resumed,
+                                                     const vocab::Tokenizer& source_tok,
+                                                     const vocab::Tokenizer& target_tok) {
   std::unique_ptr<TrainingData> data;
-  if (o.lm_stream) {
-    auto stream = read_training_stream(o, target_tok, verbose, log);
-    auto stream_data = std::make_unique<StreamData>(stream, o.batching.max_sentences, o.bptt, state.position);
-    if (resumed) stream_data->restore(meta.stream_state);
-    if (verbose) {
+  if (o_.lm_stream) {
+    auto stream = read_training_stream(o_, target_tok, verbose_, log_);
+    auto stream_data = std::make_unique<StreamData>(stream, o_.batching.max_sentences, o_.bptt, state_.position);
+    if (resumed) stream_data->restore(meta_.stream_state);
+    if (verbose_) {
       const auto& b = stream_data->batches();
-      log << "stream: " << o.batching.max_sentences << " columns of " << b.size() / o.batching.max_sentences
-          << " tokens, " << b.segments_per_epoch() << " segments of " << o.bptt << " steps an epoch\n";
+      log_ << "stream: " << o_.batching.max_sentences << " columns of " << b.size() / o_.batching.max_sentences
+           << " tokens, " << b.segments_per_epoch() << " segments of " << o_.bptt << " steps an epoch\n";
     }
     data = std::move(stream_data);
   } else {
-    auto corpus = load_training_corpus(o, source_tok, target_tok, language_model, verbose, log);
-    if (comm.distributed()) check_same_setup(comm.all_gather("setup", fingerprint(o, corpus, world)));
+    auto corpus = load_training_corpus(o_, source_tok, target_tok, language_model_, verbose_, log_);
+    if (comm_.distributed()) check_same_setup(comm_.all_gather("setup", fingerprint(o_, corpus, world_)));
     // Worker r takes batches r, r + W, r + 2W, ... of the one batch stream.
-    const bool own_position = resumed && comm.distributed() && same_world;
+    const bool same_world = state_.world_size == world_ && state_.workers.size() == static_cast<size_t>(world_);
+    const bool own_position = resumed && comm_.distributed() && same_world;
     data = std::make_unique<CorpusData>(
-        std::move(corpus), o.batching, comm.rank(), world,
-        own_position ? state.workers[static_cast<size_t>(comm.rank())] : state.position, own_position);
+        std::move(corpus), o_.batching, comm_.rank(), world_,
+        own_position ? state_.workers[static_cast<size_t>(comm_.rank())] : state_.position, own_position);
   }
-  if (resumed && state.corpus_pairs != data->size()) {
-    throw Error("the training " + std::string(o.lm_stream ? "stream" : "corpus") + " changed since " + last_path +
-                " was written (" + std::to_string(state.corpus_pairs) + (o.lm_stream ? " tokens" : " pairs") +
+  if (resumed && state_.corpus_pairs != data->size()) {
+    throw Error("the training " + std::string(o_.lm_stream ? "stream" : "corpus") + " changed since " + last_path_ +
+                " was written (" + std::to_string(state_.corpus_pairs) + (o_.lm_stream ? " tokens" : " pairs") +
                 " then, " + std::to_string(data->size()) +
                 " now); resuming would not continue the same run: restore the files or start a new --model folder");
   }
-  state.corpus_pairs = data->size();
-  state.cpu_threads = o.cpu_threads;
-  state.world_size = world;
-  state.optimizer_delay = o.optimizer_delay;
-  if (!comm.distributed()) state.workers.clear();
+  return data;
+}
 
-  std::unique_ptr<Validator> validator;
-  if (leader && !o.valid_sets.empty()) {
-    validator = o.lm_stream ? Validator::stream(o.valid_sets.back(), target_tok)
-                            : std::make_unique<Validator>(language_model ? "" : o.valid_sets.front(), o.valid_sets.back(),
-                                                          source_tok, target_tok, o.valid_mini_batch, o.valid_beam_size);
-    validator->set_precision(o.precision);
-  }
-  const bool with_bleu = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
-
-  // Optimizer, schedule and random state.
-  LrScheduler scheduler(o.lr);
-  auto optimizer = make_optimizer(o.optimizer, model, scheduler.rate(state.updates + 1));
-  // The smoothed weights (rank 0's: it alone validates and saves).
-  SmoothedWeights smoothed(leader ? o.exponential_smoothing : 0.0, model,
-                           resumed ? resumed->smoothed : std::vector<torch::Tensor>{});
-  if (resumed) {
-    model::restore_optimizer(*resumed, *optimizer, last_path);
-    model::restore_random_state(*resumed, last_path, device);
-    if (!state.scheduler.empty()) scheduler.restore(state.scheduler);
-    resumed.reset();
-  }
-  std::unique_ptr<io::JsonLog> json;
-  if (leader) json = std::make_unique<io::JsonLog>((dir / "train.log.jsonl").string());
+void TrainingRun::describe() const {
+  if (!verbose_) return;
   int64_t parameters = 0;
-  for (const auto& p : model->parameters()) parameters += p.numel();
-  if (verbose) {
-    log << "model: " << parameters << " parameters, "
-        << (language_model ? "language model, " : "")
-        << model::cell_type_name(meta.options.cell()) << ", "
-        << model::attention_type_name(meta.options.attention()) << " attention; device " << device.str() << "\n";
-    if (comm.connected() || o.optimizer_delay > 1) {
-      log << "data-parallel: " << world << " worker(s)" << (comm.distributed() ? " (" + comm.launch().launcher + ")" : "")
-          << " x " << o.optimizer_delay << " mini-batch(es) an update"
-          << (comm.connected() ? "; collectives through " + comm.backend() : std::string()) << "\n";
-    }
+  for (const auto& p : model_->parameters()) parameters += p.numel();
+  log_ << "model: " << parameters << " parameters, " << (language_model_ ? "language model, " : "")
+       << model::cell_type_name(meta_.options.cell()) << ", "
+       << model::attention_type_name(meta_.options.attention()) << " attention; device " << device_.str() << "\n";
+  if (comm_.connected() || o_.optimizer_delay > 1) {
+    log_ << "data-parallel: " << world_ << " worker(s)"
+         << (comm_.distributed() ? " (" + comm_.launch().launcher + ")" : "") << " x " << o_.optimizer_delay
+         << " mini-batch(es) an update"
+         << (comm_.connected() ? "; collectives through " + comm_.backend() : std::string()) << "\n";
   }
+}
 
-  const auto save_last = [&] {
-    state.scheduler = scheduler.state();
-    meta.stream_state = data->carried();
-    model::save_checkpoint(last_path, model, optimizer.get(), meta, device, smoothed.for_checkpoint());
-  };
-  // Snapshots for averaging (of the smoothed weights, when smoothing): the newest keep_last kept.
-  const auto snapshot = [&] {
-    smoothed.run_with(model, [&] {
-      model::save_checkpoint(snapshot_path(dir, state.updates).string(), model, nullptr, meta, device);
-    });
-    prune_snapshots(dir, o.keep_last);
-  };
-  const int64_t save_freq = o.save_freq > 0 ? o.save_freq : o.valid_freq;
-  const auto validate = [&]() -> bool {  // returns true when early stopping says stop
-    std::vector<std::string> translations;
-    const bool keep_translations = o.keep_valid_translations && !language_model;
-    const auto metrics = validator->run(model, device, with_bleu, keep_translations ? &translations : nullptr);
-    ++state.validations;
-    std::ostringstream line;
-    line << "valid · up " << state.updates;
-    std::vector<std::pair<std::string, double>> fields{{"update", static_cast<double>(state.updates)},
-                                                       {"seconds", state.seconds}};
-    bool first_improved = false;
-    for (size_t m = 0; m < o.valid_metrics.size(); ++m) {
-      const auto metric = o.valid_metrics[m];
-      const std::string name = eval::metric_name(metric);
-      const double value = metrics.value(metric);
-      const bool improved = improves(metric, value, state.best);
-      if (improved) {
-        state.best[metric] = value;
-        state.scheduler = scheduler.state();
-        model::save_checkpoint((dir / ("model.best-" + name + ".ckpt")).string(), model, nullptr, meta, device);
-      }
-      if (m == 0) first_improved = improved;
-      line << " · " << name << " " << eval::fixed_decimals(value, metric == eval::Metric::kPerplexity ? 2 : 4)
-           << (improved ? " (new best)" : "");
-      fields.emplace_back(name, value);
-    }
-    state.stalled = first_improved ? 0 : state.stalled + 1;
-    scheduler.on_validation(first_improved);
-    if (!first_improved) line << " · stalled " << state.stalled << "x";
-    fields.emplace_back("stalled", static_cast<double>(state.stalled));
-    json->write("valid", fields);
-    if (verbose) log << line.str() << "\n";
-    if (keep_translations) {
-      std::ofstream out(dir / "valid.output");
-      for (const auto& t : translations) out << t << "\n";
-    }
-    return o.early_stopping > 0 && state.stalled >= o.early_stopping;
-  };
-  // Rank 0 validates (when asked) and writes model.ckpt with every worker's
-  // position; the others wait, then take its validation outcome, so that the
-  // schedule and early stopping stay the same everywhere.
-  int64_t syncs = 0;
-  const auto validate_and_save = [&](bool with_validation) -> bool {
-    const std::string key = "sync/" + std::to_string(++syncs);
-    if (comm.distributed()) {
-      state.workers.clear();
-      const auto position = data->position();
-      for (const auto& text : comm.all_gather(key + "/position", std::to_string(position.epoch) + " " +
-                                                                     std::to_string(position.index))) {
-        data::BatchPosition p;
-        std::istringstream(text) >> p.epoch >> p.index;
-        state.workers.push_back(p);
-      }
-    }
-    bool stop = false;
-    if (leader) {
-      // With smoothing, validation and the best checkpoints see the smoothed weights.
-      if (with_validation && validator) smoothed.run_with(model, [&] { stop = validate(); });
-      save_last();
-      comm.publish(key, std::string(stop ? "1" : "0") + state.to_json());
-    } else {
-      const std::string answer = comm.await(key, with_validation ? "validation" : "the checkpoint");
-      const auto outcome = model::TrainState::from_json(answer.substr(1), "rank 0's training state");
-      state.best = outcome.best;
-      state.stalled = outcome.stalled;
-      state.validations = outcome.validations;
-      if (!outcome.scheduler.empty()) scheduler.restore(outcome.scheduler);
-      stop = answer[0] == '1';
-    }
-    return stop;
-  };
+void TrainingRun::save_last() {
+  state_.scheduler = scheduler_.state();
+  meta_.stream_state = data_->carried();
+  model::save_checkpoint(last_path_, model_, optimizer_.get(), meta_, device_, smoothed_->for_checkpoint());
+}
 
-  // The loop. Each update: a vote on stopping, the worker's mini-batches
-  // (forward, backward: gradients of the summed loss accumulate), their loss
-  // and token counts summed over the workers, the gradients summed over the
-  // workers and divided by all of the update's target tokens, clipping, a step.
-  model->train();
-  TrainReport report(o, log, verbose, json.get(), world, state, *data);
-  util::ProgressLine progress(log, o.progress && leader);
-  int64_t non_finite_in_a_row = 0;
-  bool stop_early = false;
-  bool validated_last = false;
-  // An update whose loss or gradient is not finite is skipped (its batches are
-  // consumed); too many in a row stop training.
-  const auto skip_update = [&](const std::string& why) {
-    ++non_finite_in_a_row;
-    ++state.skipped_updates;
-    progress.clear();
-    if (leader) std::cerr << "warning: update " << state.updates + 1 << ": " << why << "; the update is skipped\n";
-    if (non_finite_in_a_row >= o.max_nonfinite_updates) {
-      throw Error("the loss or gradient was not finite " + std::to_string(non_finite_in_a_row) +
-                  " times in a row; lower --learn-rate or check the data. " + last_path + " holds the last good state");
+// A snapshot for averaging (of the smoothed weights, when smoothing): the newest keep_last kept.
+void TrainingRun::snapshot() {
+  smoothed_->run_with(model_, [&] {
+    model::save_checkpoint(snapshot_path(dir_, state_.updates).string(), model_, nullptr, meta_, device_);
+  });
+  prune_snapshots(dir_, o_.keep_last);
+}
+
+bool TrainingRun::validate() {
+  std::vector<std::string> translations;
+  const bool keep_translations = o_.keep_valid_translations && !language_model_;
+  const auto metrics = validator_->run(model_, device_, with_bleu_, keep_translations ? &translations : nullptr);
+  ++state_.validations;
+  std::ostringstream line;
+  line << "valid · up " << state_.updates;
+  std::vector<std::pair<std::string, double>> fields{{"update", static_cast<double>(state_.updates)},
+                                                     {"seconds", state_.seconds}};
+  bool first_improved = false;
+  for (size_t m = 0; m < o_.valid_metrics.size(); ++m) {
+    const auto metric = o_.valid_metrics[m];
+    const std::string name = eval::metric_name(metric);
+    const double value = metrics.value(metric);
+    const bool improved = improves(metric, value, state_.best);
+    if (improved) {
+      state_.best[metric] = value;
+      state_.scheduler = scheduler_.state();
+      model::save_checkpoint((dir_ / ("model.best-" + name + ".ckpt")).string(), model_, nullptr, meta_, device_);
     }
-    state.position = data->position();
-  };
-  const auto timed_all_reduce = [&](const std::vector<torch::Tensor>& tensors, const char* what) {
-    const auto start = Clock::now();
-    comm.all_reduce_sum(tensors, what);
-    report.add_communication(std::chrono::duration<double>(Clock::now() - start).count());
-  };
-  std::vector<torch::Tensor> parameters_list = model->parameters();
-  GradientSum gradient_sum(comm, parameters_list, o.overlap_all_reduce);
-  int64_t epochs_seen = data->completed_epochs();
+    if (m == 0) first_improved = improved;
+    line << " · " << name << " " << eval::fixed_decimals(value, metric == eval::Metric::kPerplexity ? 2 : 4)
+         << (improved ? " (new best)" : "");
+    fields.emplace_back(name, value);
+  }
+  state_.stalled = first_improved ? 0 : state_.stalled + 1;
+  scheduler_.on_validation(first_improved);
+  if (!first_improved) line << " · stalled " << state_.stalled << "x";
+  fields.emplace_back("stalled", static_cast<double>(state_.stalled));
+  json_->write("valid", fields);
+  if (verbose_) log_ << line.str() << "\n";
+  if (keep_translations) {
+    std::ofstream out(dir_ / "valid.output");
+    for (const auto& t : translations) out << t << "\n";
+  }
+  return o_.early_stopping > 0 && state_.stalled >= o_.early_stopping;
+}
+
+// Rank 0 validates (when asked; with smoothing, on the smoothed weights) and
+// writes model.ckpt with every worker's position; the others take its outcome,
+// so that the schedule and early stopping stay the same everywhere.
+bool TrainingRun::sync(bool with_validation) {
+  const bool stop = protocol_.sync(state_, data_->position(), with_validation ? "validation" : "the checkpoint", [&] {
+    bool early = false;
+    if (with_validation && validator_) smoothed_->run_with(model_, [&] { early = validate(); });
+    save_last();
+    return early;
+  });
+  if (!leader_ && !state_.scheduler.empty()) scheduler_.restore(state_.scheduler);
+  return stop;
+}
+
+// An update whose loss or gradient is not finite is skipped (its batches are
+// consumed); too many in a row stop training.
+TrainingRun::Outcome TrainingRun::skip_update(const std::string& why) {
+  ++non_finite_in_a_row_;
+  ++state_.skipped_updates;
+  progress_.clear();
+  if (leader_) std::cerr << "warning: update " << state_.updates + 1 << ": " << why << "; the update is skipped\n";
+  if (non_finite_in_a_row_ >= o_.max_nonfinite_updates) {
+    throw Error("the loss or gradient was not finite " + std::to_string(non_finite_in_a_row_) +
+                " times in a row; lower --learn-rate or check the data. " + last_path_ + " holds the last good state");
+  }
+  state_.position = data_->position();
+  return Outcome::skipped;
+}
+
+// One update: the worker's mini-batches (forward, backward: gradients of the
+// summed loss accumulate), their sums over the workers, the gradients summed
+// over the workers and divided by all of the update's target tokens, clipping,
+// a step. Every worker sums the gradients (even one whose loss was not finite:
+// the workers' collectives must match).
+TrainingRun::Outcome TrainingRun::update() {
+  if (comm_.distributed()) torch::manual_seed(update_seed(o_.seed, comm_.rank(), state_.updates + 1));
+  const double lr = scheduler_.rate(state_.updates + 1);
+  set_learning_rate(*optimizer_, lr);
+  optimizer_->zero_grad();
+  UpdateSums mine;
+  for (int64_t k = 0; k < o_.optimizer_delay; ++k) {
+    if (k == o_.optimizer_delay - 1) gradient_sum_->arm();  // the last backward starts the gradients' sums
+    const auto [result, sentences] = data_->next(model_, device_, o_.precision, o_.label_smoothing);
+    const double loss_sum = result.loss.item<double>();
+    mine.tokens += static_cast<double>(result.tokens);
+    mine.sentences += static_cast<double>(sentences);
+    if (!std::isfinite(loss_sum)) {
+      mine.non_finite += 1;  // the update is skipped; its other mini-batches are consumed all the same
+      continue;
+    }
+    mine.loss += loss_sum;
+    mine.nll += result.nll.item<double>();
+    result.loss.backward();
+  }
+  mine.epochs = data_->completed_epochs();
+  mine.epoch_ended = mine.epochs > epochs_seen_;
+  const auto waited_from = Clock::now();
+  gradient_sum_->finish();
+  report_->add_communication(std::chrono::duration<double>(Clock::now() - waited_from).count());
+  const UpdateSums sums = protocol_.sum(mine);
+  report_->add_communication(protocol_.take_seconds_waited());
+  if (sums.non_finite > 0) {
+    return skip_update("the loss is not finite" +
+                       (comm_.distributed() ? " on " + eval::fixed_decimals(sums.non_finite, 0) + " mini-batch(es)"
+                                            : std::string()));
+  }
+  {
+    torch::NoGradGuard no_grad;
+    for (auto& p : parameters_) p.grad().div_(sums.tokens);
+  }
+  if (o_.gradient_hook) o_.gradient_hook(model_, state_.updates + 1);
+  // The global norm is taken every update (clipping or not): a finite loss can
+  // still give an infinite gradient, which would turn every weight into NaN.
+  const double norm = torch::nn::utils::clip_grad_norm_(
+      parameters_, o_.clip_norm > 0 ? o_.clip_norm : std::numeric_limits<double>::infinity());
+  if (!std::isfinite(norm)) return skip_update("the gradient norm is " + std::to_string(norm));
+  non_finite_in_a_row_ = 0;
+  optimizer_->step();
+  smoothed_->update(parameters_, state_.updates);
+  ++state_.updates;
+  after_update(sums, lr);
+  return Outcome::applied;
+}
+
+// The bookkeeping of an applied update: counts, report, snapshots, and the
+// sync when validation is due (by update count, or at the end of rank 0's epoch).
+void TrainingRun::after_update(const UpdateSums& sums, double lr) {
+  state_.position = data_->position();
+  state_.sentences += static_cast<int64_t>(sums.sentences);
+  state_.target_tokens += static_cast<int64_t>(sums.tokens);
+  report_->add_update(sums.loss, sums.nll, static_cast<int64_t>(sums.tokens));
+  validated_last_ = false;
+  if (o_.disp_freq > 0 && state_.updates % o_.disp_freq == 0) {
+    progress_.clear();
+    report_->display(state_, lr);
+    data_->release_pages();  // bounded resident memory
+  }
+  if (leader_ && o_.keep_last > 0) {
+    const int64_t save_freq = o_.save_freq > 0 ? o_.save_freq : o_.valid_freq;
+    if (save_freq > 0 && state_.updates % save_freq == 0) snapshot();
+  }
+  epochs_seen_ = data_->completed_epochs();
+  if ((o_.valid_freq > 0 && state_.updates % o_.valid_freq == 0) ||
+      (o_.valid_freq_epochs > 0 && sums.epoch_ended && sums.epochs % o_.valid_freq_epochs == 0)) {
+    progress_.clear();
+    state_.seconds = report_->elapsed();
+    stop_early_ = sync(!o_.valid_sets.empty());
+    validated_last_ = true;
+  }
+}
+
+model::TrainState TrainingRun::run() {
+  model_->train();
   while (true) {
-    // Whether to stop: rank 0's clock and epoch count, anyone's signal.
-    {
-      const int local_signal = o.stop_request != nullptr ? o.stop_request->load() : 0;
-      auto votes = torch::zeros({2}, torch::kFloat64);
-      bool stop_now = (o.after_updates > 0 && state.updates >= o.after_updates) || stop_early;
-      if (leader) {
-        stop_now = stop_now || (o.after_epochs > 0 && data->completed_epochs() >= o.after_epochs) ||
-                   (o.after_seconds > 0 && report.elapsed() >= o.after_seconds);
-      }
-      votes[0] = stop_now ? 1.0 : 0.0;
-      votes[1] = local_signal != 0 ? 1.0 : 0.0;
-      if (comm.connected()) timed_all_reduce({votes}, "the vote on stopping");
-      if (votes[1].item<double>() > 0) {
-        interrupted_by_ = local_signal != 0 ? local_signal : SIGTERM;
-        break;
-      }
-      if (votes[0].item<double>() > 0) break;
-    }
-    if (comm.distributed()) torch::manual_seed(update_seed(o.seed, comm.rank(), state.updates + 1));
+    // Whether to stop: rank 0's limits (the clock, epochs), anyone's signal.
+    const int local_signal = o_.stop_request != nullptr ? o_.stop_request->load() : 0;
+    bool stop_here = (o_.after_updates > 0 && state_.updates >= o_.after_updates) || stop_early_ ||
+                     (o_.after_epochs > 0 && data_->completed_epochs() >= o_.after_epochs) ||
+                     (o_.after_seconds > 0 && report_->elapsed() >= o_.after_seconds);
+    const StopVote vote = protocol_.vote(stop_here, local_signal != 0);
+    report_->add_communication(protocol_.take_seconds_waited());
+    if (vote.interrupted) interrupted_by_ = local_signal != 0 ? local_signal : SIGTERM;
+    if (vote.stop) break;
+    update();
+    if (progress_.enabled()) progress_.show(report_->progress(state_, *data_));
+  }
+  progress_.clear();
+  finish();
+  return state_;
+}
 
-    const double lr = scheduler.rate(state.updates + 1);
-    set_learning_rate(*optimizer, lr);
-    optimizer->zero_grad();
-    // Sums over this worker's mini-batches: loss, nll, target tokens, sentences, non-finite losses.
-    auto stats = torch::zeros({5}, torch::kFloat64);
-    auto* sums = stats.data_ptr<double>();
-    for (int64_t k = 0; k < o.optimizer_delay; ++k) {
-      if (k == o.optimizer_delay - 1) gradient_sum.arm();  // the last backward starts the gradients' sums
-      const auto [result, sentences] = data->next(model, device, o.precision, o.label_smoothing);
-      const double loss_sum = result.loss.item<double>();
-      sums[2] += static_cast<double>(result.tokens);
-      sums[3] += static_cast<double>(sentences);
-      if (!std::isfinite(loss_sum)) {
-        sums[4] += 1;  // the update is skipped; its other mini-batches are consumed all the same
-        continue;
-      }
-      sums[0] += loss_sum;
-      sums[1] += result.nll.item<double>();
-      result.loss.backward();
-    }
-    // Every worker sums the gradients (even one whose loss was not finite: the
-    // workers' collectives must match), then the losses.
-    {
-      const auto waited_from = Clock::now();
-      gradient_sum.finish();
-      report.add_communication(std::chrono::duration<double>(Clock::now() - waited_from).count());
-    }
-    if (comm.connected()) timed_all_reduce({stats}, "the sum of the losses");
-    if (sums[4] > 0) {
-      skip_update("the loss is not finite" +
-                  (comm.distributed() ? " on " + eval::fixed_decimals(sums[4], 0) + " mini-batch(es)" : std::string()));
-      continue;
-    }
-    const double tokens = sums[2];
-    std::vector<torch::Tensor> gradients;
-    gradients.reserve(parameters_list.size());
-    for (auto& p : parameters_list) gradients.push_back(p.grad());
-    {
-      torch::NoGradGuard no_grad;
-      for (auto& g : gradients) g.div_(tokens);
-    }
-    if (o.gradient_hook) o.gradient_hook(model, state.updates + 1);
-    // The global norm is taken every update (clipping or not): a finite loss can
-    // still give an infinite gradient, which would turn every weight into NaN.
-    const double norm = torch::nn::utils::clip_grad_norm_(
-        parameters_list, o.clip_norm > 0 ? o.clip_norm : std::numeric_limits<double>::infinity());
-    if (!std::isfinite(norm)) {
-      skip_update("the gradient norm is " + std::to_string(norm));
-      continue;
-    }
-    non_finite_in_a_row = 0;
-    optimizer->step();
-    smoothed.update(parameters_list, state.updates);
-    ++state.updates;
-    state.position = data->position();
-    state.sentences += static_cast<int64_t>(sums[3]);
-    state.target_tokens += static_cast<int64_t>(tokens);
-    report.add_update(sums[0], sums[1], static_cast<int64_t>(tokens));
-    validated_last = false;
-    if (progress.enabled()) progress.show(report.progress(state, *data));
-    if (o.disp_freq > 0 && state.updates % o.disp_freq == 0) {
-      progress.clear();
-      report.display(state, lr);
-      data->release_pages();  // bounded resident memory
-    }
-    if (leader && o.keep_last > 0 && save_freq > 0 && state.updates % save_freq == 0) snapshot();
-    const int64_t epochs_done = data->completed_epochs();
-    const bool epoch_ended = epochs_done > epochs_seen;
-    epochs_seen = epochs_done;
-    if ((o.valid_freq > 0 && state.updates % o.valid_freq == 0) ||
-        (o.valid_freq_epochs > 0 && epoch_ended && epochs_done % o.valid_freq_epochs == 0)) {
-      progress.clear();
-      state.seconds = report.elapsed();
-      stop_early = validate_and_save(!o.valid_sets.empty());
-      validated_last = true;
-    }
+// A validation at the stop would change the early-stopping and plateau
+// counters, and a resumed run would differ from one never stopped: validate
+// here only when periodic validation is off.
+void TrainingRun::finish() {
+  state_.seconds = report_->elapsed();
+  sync(!validated_last_ && !o_.valid_sets.empty() && o_.valid_freq == 0 && o_.valid_freq_epochs == 0);
+  protocol_.finish();
+  if (interrupted_by_ != 0 && leader_) {
+    log_ << "interrupted (signal " << interrupted_by_ << ") after " << state_.updates << " updates; " << last_path_
+         << " holds the state: run the same command again to resume\n";
+  } else if (verbose_) {
+    log_ << "stopped after " << state_.updates << " updates, " << eval::fixed_decimals(state_.seconds, 1) << "s"
+         << (stop_early_ ? " (early stopping)" : "") << "; " << last_path_ << " holds the last state\n";
   }
-  progress.clear();
-  state.seconds = report.elapsed();
-  // A validation at the stop would change the early-stopping and plateau
-  // counters, and a resumed run would differ from one never stopped: validate
-  // here only when periodic validation is off.
-  validate_and_save(!validated_last && !o.valid_sets.empty() && o.valid_freq == 0 && o.valid_freq_epochs == 0);
-  comm.barrier("the last checkpoint");
-  if (interrupted_by_ != 0 && leader) {
-    log << "interrupted (signal " << interrupted_by_ << ") after " << state.updates << " updates; " << last_path
-        << " holds the state: run the same command again to resume\n";
-  } else if (verbose) {
-    log << "stopped after " << state.updates << " updates, " << eval::fixed_decimals(state.seconds, 1) << "s"
-        << (stop_early ? " (early stopping)" : "") << "; " << last_path << " holds the last state\n";
-  }
+}
+
+}  // namespace
+
+model::TrainState Trainer::run() {
+  dist::Communicator single;
+  TrainingRun run(options_, options_.communicator != nullptr ? *options_.communicator : single);
+  const auto state = run.run();
+  interrupted_by_ = run.interrupted_by();
   return state;
 }
 

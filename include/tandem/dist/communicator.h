@@ -63,11 +63,13 @@ struct CommunicatorOptions {
 /// or no route leads there.
 std::string local_address_towards(const std::string& host);
 
+// The collectives are virtual so that a test can stand in for the workers
+// (tests/train/rank_protocol_test.cpp records every rank's calls).
 class Communicator {
  public:
   /// A communicator of one: rank 0 of 1.
   Communicator();
-  ~Communicator();
+  virtual ~Communicator();
   Communicator(const Communicator&) = delete;
   Communicator& operator=(const Communicator&) = delete;
 
@@ -79,32 +81,37 @@ class Communicator {
   int64_t size() const { return launch_.world_size; }
   bool distributed() const { return launch_.world_size > 1; }
   /// Whether collectives go through process groups (several workers, or a named backend).
-  bool connected() const { return impl_ != nullptr; }
+  virtual bool connected() const { return impl_ != nullptr; }
   /// "gloo", "nccl for CUDA tensors, gloo for CPU values"; empty when not connected.
-  std::string backend() const;
+  virtual std::string backend() const;
   const LaunchInfo& launch() const { return launch_; }
 
   /// Rank 0's tensors into every worker's, in place (same shapes everywhere).
-  void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  virtual void broadcast(const std::vector<torch::Tensor>& tensors, const std::string& what);
   /// Rank 0's bytes into every worker's `bytes`.
-  void broadcast_bytes(std::string& bytes, const std::string& what);
+  virtual void broadcast_bytes(std::string& bytes, const std::string& what);
   /// The sum over the workers, in place; tensors of one dtype and device.
-  void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
+  virtual void all_reduce_sum(const std::vector<torch::Tensor>& tensors, const std::string& what);
   /// Starts summing `flat` (one tensor, in place) over the workers and returns
   /// at once; finish_sum(handle) waits for it. Every worker must start its sums
   /// in the same order. For overlapping the gradients' sum with the backward pass.
-  int64_t start_sum(const torch::Tensor& flat, const std::string& what);
-  void finish_sum(int64_t handle);
+  virtual int64_t start_sum(const torch::Tensor& flat, const std::string& what);
+  virtual void finish_sum(int64_t handle);
   /// Every worker's `value`, in rank order (through the store).
-  std::vector<std::string> all_gather(const std::string& key, const std::string& value);
-  void barrier(const std::string& what);
+  virtual std::vector<std::string> all_gather(const std::string& key, const std::string& value);
+  virtual void barrier(const std::string& what);
   /// Rank 0 sets `key`; the others wait for it as long as rank 0 is alive (no
   /// time limit while its heartbeat goes on), e.g. while it validates.
-  void publish(const std::string& key, const std::string& value);
-  std::string await(const std::string& key, const std::string& what);
+  virtual void publish(const std::string& key, const std::string& value);
+  virtual std::string await(const std::string& key, const std::string& what);
 
   /// Collectives so far, for the log.
   int64_t collectives() const { return collectives_; }
+
+ protected:
+  /// Rank `launch.rank` of `launch.world_size` with no process groups: for a
+  /// stand-in that overrides every collective.
+  explicit Communicator(const LaunchInfo& launch);
 
  private:
   struct Impl;

@@ -94,19 +94,59 @@ uint64_t sentence_seed(uint64_t seed, int64_t sentence_id) {
   return util::splitmix64(util::splitmix64(seed) ^ static_cast<uint64_t>(sentence_id));
 }
 
-std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
-                                                 const torch::Tensor& lengths, const SearchOptions& o,
-                                                 const std::vector<int64_t>& sentence_ids,
-                                                 const std::vector<std::vector<int32_t>>& prefixes) {
+namespace {
+
+// One call of beam_search: the rows of the sentences still searched, their
+// histories, and each sentence's finished hypotheses.
+class Search {
+ public:
+  Search(Ensemble& ensemble, const torch::Tensor& source, const torch::Tensor& lengths, const SearchOptions& o,
+         const std::vector<int64_t>& sentence_ids, const std::vector<std::vector<int32_t>>& prefixes);
+  std::vector<std::vector<Hypothesis>> run();
+
+ private:
+  int64_t prefix_length(int64_t b) const {
+    return prefixes_.empty() ? 0 : static_cast<int64_t>(prefixes_[static_cast<size_t>(b)].size());
+  }
+  void restrict(torch::Tensor& log_probs, int64_t t) const;
+  std::vector<std::vector<Candidate>> choose(const torch::Tensor& log_probs);
+  bool advance(const std::vector<std::vector<Candidate>>& candidates, const torch::Tensor& cpu_attention);
+
+  Ensemble& ensemble_;
+  const SearchOptions& o_;
+  const std::vector<std::vector<int32_t>>& prefixes_;
+  const int64_t B_;
+  const int64_t K_;
+  const torch::Device device_;
+  std::vector<at::Generator> generators_;  // one stream per sentence, for sampling
+  EnsembleState state_;
+  std::vector<int64_t> limit_;  // each sentence's longest output, eos included
+  torch::Tensor scores_;        // [rows]
+  torch::Tensor previous_;      // [rows]
+  std::vector<std::vector<int32_t>> histories_;
+  std::vector<std::vector<std::vector<float>>> attentions_;
+  std::vector<int64_t> open_;  // each sentence's beams still open
+  std::vector<std::vector<Hypothesis>> finished_;
+  // The sentences still in the batch, in row-block order: block p (rows p*K ..
+  // p*K+K-1) is sentence active_[p]. A finished sentence leaves the batch.
+  std::vector<int64_t> active_;
+};
+
+Search::Search(Ensemble& ensemble, const torch::Tensor& source, const torch::Tensor& lengths, const SearchOptions& o,
+               const std::vector<int64_t>& sentence_ids, const std::vector<std::vector<int32_t>>& prefixes)
+    : ensemble_(ensemble),
+      o_(o),
+      prefixes_(prefixes),
+      B_(source.size(0)),
+      K_(o.beam_size),
+      device_(source.device()) {
   if (o.beam_size < 1) throw Error("--beam-size must be at least 1");
   if (o.max_length_factor <= 0) throw Error("--max-length-factor must be above 0");
   if (o.temperature <= 0) throw Error("--temperature must be above 0");
   if (o.sampling == Sampling::kTopK && o.top_k < 1) throw Error("--top-k must be at least 1");
-  torch::NoGradGuard no_grad;
-  const int64_t B = source.size(0);
-  const int64_t K = o.beam_size;
+  const int64_t B = B_;
+  const int64_t K = K_;
   const int64_t N = B * K;
-  const auto device = source.device();
   if (!sentence_ids.empty() && static_cast<int64_t>(sentence_ids.size()) != B) {
     throw Error("beam_search: " + std::to_string(sentence_ids.size()) + " sentence ids for " + std::to_string(B) +
                 " sentences");
@@ -114,182 +154,198 @@ std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch
   if (!prefixes.empty() && static_cast<int64_t>(prefixes.size()) != B) {
     throw Error("beam_search: " + std::to_string(prefixes.size()) + " prefixes for " + std::to_string(B) + " sentences");
   }
-  const auto prefix_length = [&](int64_t b) -> int64_t {
-    return prefixes.empty() ? 0 : static_cast<int64_t>(prefixes[static_cast<size_t>(b)].size());
-  };
-  std::vector<at::Generator> generators;  // one stream per sentence, for sampling
   if (o.sampling != Sampling::kNone) {
     for (int64_t b = 0; b < B; ++b) {
       const int64_t id = sentence_ids.empty() ? b : sentence_ids[static_cast<size_t>(b)];
-      generators.push_back(at::make_generator<at::CPUGeneratorImpl>(sentence_seed(o.seed, id)));
+      generators_.push_back(at::make_generator<at::CPUGeneratorImpl>(sentence_seed(o.seed, id)));
     }
   }
-
   // Each sentence's rows start as copies of its first decoder state; they
   // share its encoding.
-  const auto expand = torch::arange(B, torch::kInt64).repeat_interleave(K).to(device);  // [N]
-  auto state = ensemble.start(source, lengths).reorder_within_sentences(expand);
-  state.output_rows = o.output_rows;
-  std::vector<int64_t> limit(static_cast<size_t>(B));
+  const auto expand = torch::arange(B, torch::kInt64).repeat_interleave(K).to(device_);  // [N]
+  state_ = ensemble.start(source, lengths).reorder_within_sentences(expand);
+  state_.output_rows = o.output_rows;
+  limit_.resize(static_cast<size_t>(B));
   const auto cpu_lengths = lengths.to(torch::kCPU);
   for (int64_t b = 0; b < B; ++b) {
     const auto by_source =
         static_cast<int64_t>(std::floor(o.max_length_factor * static_cast<double>(cpu_lengths[b].item<int64_t>())));
     // At least one token and eos, after the prefix.
-    limit[static_cast<size_t>(b)] = std::max<int64_t>(prefix_length(b) + 2, o.max_length > 0 ? o.max_length : by_source);
+    limit_[static_cast<size_t>(b)] = std::max<int64_t>(prefix_length(b) + 2, o.max_length > 0 ? o.max_length : by_source);
   }
-  // Only beam 0 is live at the start: the others would repeat it.
-  auto scores = torch::full({B, K}, kNegInf, torch::kFloat32);
-  scores.select(1, 0).fill_(0.0);
-  scores = scores.view({N}).to(device);                   // [N]
-  auto previous = torch::full({N}, vocab::kBosId, torch::dtype(torch::kInt64).device(device));  // [N]
-  std::vector<std::vector<int32_t>> histories(static_cast<size_t>(N));
-  std::vector<std::vector<std::vector<float>>> attentions(static_cast<size_t>(N));
-  std::vector<int64_t> open(static_cast<size_t>(B), K);
   if (o.sampling != Sampling::kNone) {
-    scores = torch::zeros({N}, torch::dtype(torch::kFloat32).device(device));  // every row draws its own sample
+    scores_ = torch::zeros({N}, torch::dtype(torch::kFloat32).device(device_));  // every row draws its own sample
+  } else {  // only beam 0 is live at the start: the others would repeat it
+    scores_ = torch::full({B, K}, kNegInf, torch::kFloat32);
+    scores_.select(1, 0).fill_(0.0);
+    scores_ = scores_.view({N}).to(device_);
   }
-  std::vector<std::vector<Hypothesis>> finished(static_cast<size_t>(B));
-  // The sentences still in the batch, in row-block order: block p (rows p*K ..
-  // p*K+K-1) is sentence active[p]. A finished sentence leaves the batch.
-  std::vector<int64_t> active(static_cast<size_t>(B));
-  for (int64_t b = 0; b < B; ++b) active[static_cast<size_t>(b)] = b;
+  previous_ = torch::full({N}, vocab::kBosId, torch::dtype(torch::kInt64).device(device_));
+  histories_.resize(static_cast<size_t>(N));
+  attentions_.resize(static_cast<size_t>(N));
+  open_.assign(static_cast<size_t>(B), K);
+  finished_.resize(static_cast<size_t>(B));
+  active_.resize(static_cast<size_t>(B));
+  for (int64_t b = 0; b < B; ++b) active_[static_cast<size_t>(b)] = b;
+}
 
-  const auto active_generators = [&] {
-    std::vector<at::Generator*> out;
-    for (const int64_t b : active) out.push_back(&generators[static_cast<size_t>(b)]);
-    return out;
-  };
+// What step t may output, as -inf elsewhere: a sentence's prefix piece while it
+// has some left (at its log-probability under the model, taken before any other
+// masking), never padding or bos (nor unk unless allowed), no eos first, only
+// eos at the length limit.
+void Search::restrict(torch::Tensor& log_probs, int64_t t) const {
+  const int64_t P = static_cast<int64_t>(active_.size());
+  const int64_t K = K_;
+  std::vector<int64_t> forced_rows;
+  std::vector<int64_t> forced_tokens;
+  for (int64_t p = 0; p < P; ++p) {
+    const int64_t b = active_[static_cast<size_t>(p)];
+    if (t >= prefix_length(b)) continue;
+    for (int64_t k = 0; k < K; ++k) {
+      forced_rows.push_back(p * K + k);
+      forced_tokens.push_back(prefixes_[static_cast<size_t>(b)][static_cast<size_t>(t)]);
+    }
+  }
+  torch::Tensor forced_index;
+  torch::Tensor forced_column;
+  torch::Tensor forced_values;
+  if (!forced_rows.empty()) {
+    forced_index = torch::tensor(forced_rows, torch::kInt64).to(device_);                  // [F]
+    forced_column = torch::tensor(forced_tokens, torch::kInt64).to(device_).unsqueeze(1);  // [F, 1]
+    forced_values = log_probs.index_select(0, forced_index).gather(1, forced_column);     // [F, 1]
+  }
+  log_probs.select(1, vocab::kPadId).fill_(kNegInf);
+  log_probs.select(1, vocab::kBosId).fill_(kNegInf);
+  if (!o_.allow_unk) log_probs.select(1, vocab::kUnkId).fill_(kNegInf);
+  if (t == 0) log_probs.select(1, vocab::kEosId).fill_(kNegInf);
+  std::vector<int64_t> at_limit_rows;
+  for (int64_t p = 0; p < P; ++p) {
+    if (t + 1 >= limit_[static_cast<size_t>(active_[static_cast<size_t>(p)])]) {
+      for (int64_t k = 0; k < K; ++k) at_limit_rows.push_back(p * K + k);
+    }
+  }
+  if (!at_limit_rows.empty()) {
+    const auto rows = torch::tensor(at_limit_rows, torch::kInt64).to(device_);
+    auto eos_only = torch::full({static_cast<int64_t>(at_limit_rows.size()), log_probs.size(1)}, kNegInf,
+                                log_probs.options());
+    eos_only.select(1, vocab::kEosId).copy_(log_probs.index_select(0, rows).select(1, vocab::kEosId));
+    log_probs.index_copy_(0, rows, eos_only);
+  }
+  if (forced_index.defined()) {
+    auto only = torch::full({forced_index.size(0), log_probs.size(1)}, kNegInf, log_probs.options());  // [F, V]
+    only.scatter_(1, forced_column, forced_values);
+    log_probs.index_copy_(0, forced_index, only);
+  }
+}
 
-  for (int64_t t = 0; !active.empty(); ++t) {
-    const auto P = static_cast<int64_t>(active.size());
-    std::vector<int64_t> active_open(active.size());
-    for (size_t p = 0; p < active.size(); ++p) active_open[p] = open[static_cast<size_t>(active[p])];
-    torch::Tensor attention;
-    auto log_probs = ensemble.step(previous, state, o.keep_attention ? &attention : nullptr).to(torch::kFloat32);
-    // Rows whose sentence has prefix pieces left keep only the next one, at its
-    // log-probability under the model (taken before any masking below).
-    std::vector<int64_t> forced_rows;
-    std::vector<int64_t> forced_tokens;
-    for (int64_t p = 0; p < P; ++p) {
-      const int64_t b = active[static_cast<size_t>(p)];
-      if (t >= prefix_length(b)) continue;
-      for (int64_t k = 0; k < K; ++k) {
-        forced_rows.push_back(p * K + k);
-        forced_tokens.push_back(prefixes[static_cast<size_t>(b)][static_cast<size_t>(t)]);
-      }
-    }
-    torch::Tensor forced_index;
-    torch::Tensor forced_column;
-    torch::Tensor forced_values;
-    if (!forced_rows.empty()) {
-      forced_index = torch::tensor(forced_rows, torch::kInt64).to(device);                // [F]
-      forced_column = torch::tensor(forced_tokens, torch::kInt64).to(device).unsqueeze(1);  // [F, 1]
-      forced_values = log_probs.index_select(0, forced_index).gather(1, forced_column);   // [F, 1]
-    }
-    // Pieces that are never output: padding, bos, and unk unless allowed.
-    log_probs.select(1, vocab::kPadId).fill_(kNegInf);
-    log_probs.select(1, vocab::kBosId).fill_(kNegInf);
-    if (!o.allow_unk) log_probs.select(1, vocab::kUnkId).fill_(kNegInf);
-    // Length rules: no eos first; only eos at the limit.
-    if (t == 0) log_probs.select(1, vocab::kEosId).fill_(kNegInf);
-    std::vector<int64_t> at_limit_rows;
-    for (int64_t p = 0; p < P; ++p) {
-      if (t + 1 >= limit[static_cast<size_t>(active[static_cast<size_t>(p)])]) {
-        for (int64_t k = 0; k < K; ++k) at_limit_rows.push_back(p * K + k);
-      }
-    }
-    if (!at_limit_rows.empty()) {
-      const auto rows = torch::tensor(at_limit_rows, torch::kInt64).to(device);
-      auto eos_only = torch::full({static_cast<int64_t>(at_limit_rows.size()), log_probs.size(1)}, kNegInf,
-                                  log_probs.options());
-      eos_only.select(1, vocab::kEosId).copy_(log_probs.index_select(0, rows).select(1, vocab::kEosId));
-      log_probs.index_copy_(0, rows, eos_only);
-    }
-    if (forced_index.defined()) {
-      auto only = torch::full({forced_index.size(0), log_probs.size(1)}, kNegInf, log_probs.options());  // [F, V]
-      only.scatter_(1, forced_column, forced_values);
-      log_probs.index_copy_(0, forced_index, only);
-    }
-    const auto candidates =
-        o.sampling == Sampling::kNone
-            ? best_candidates(log_probs, scores, active_open, K)
-            : sample_candidates(log_probs.to(torch::kCPU), scores.to(torch::kCPU), active_open, K, o,
-                                active_generators());
-    torch::Tensor cpu_attention = o.keep_attention && attention.defined() ? attention.to(torch::kCPU) : torch::Tensor();
+// Each active sentence's continuations: the best, or drawn from its stream when sampling.
+std::vector<std::vector<Candidate>> Search::choose(const torch::Tensor& log_probs) {
+  std::vector<int64_t> active_open(active_.size());
+  for (size_t p = 0; p < active_.size(); ++p) active_open[p] = open_[static_cast<size_t>(active_[p])];
+  if (o_.sampling == Sampling::kNone) return best_candidates(log_probs, scores_, active_open, K_);
+  std::vector<at::Generator*> generators;
+  for (const int64_t b : active_) generators.push_back(&generators_[static_cast<size_t>(b)]);
+  return sample_candidates(log_probs.to(torch::kCPU), scores_.to(torch::kCPU), active_open, K_, o_, generators);
+}
 
-    // Sort candidates into finished hypotheses and the next rows; blocks of
-    // sentences that are done are left out (`kept`), the others close up.
-    std::vector<int64_t> select;  // for each next row, the row it continues
-    std::vector<int64_t> kept;    // the blocks that stay
-    std::vector<int64_t> next_tokens;
-    std::vector<float> next_scores;
-    std::vector<std::vector<int32_t>> next_histories;
-    std::vector<std::vector<std::vector<float>>> next_attentions;
-    for (int64_t p = 0; p < P; ++p) {
-      const auto b = static_cast<size_t>(active[static_cast<size_t>(p)]);
-      std::vector<int64_t> block_select;
-      for (const auto& c : candidates[static_cast<size_t>(p)]) {
-        std::vector<std::vector<float>> steps;
-        if (cpu_attention.defined()) {
-          steps = attentions[static_cast<size_t>(c.origin)];
-          const auto row = cpu_attention[c.origin].contiguous();
-          steps.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
-        }
-        if (c.token == vocab::kEosId) {
-          Hypothesis h;
-          h.tokens = histories[static_cast<size_t>(c.origin)];
-          h.score = c.score;
-          h.ranking = ranking_of(c.score, h.tokens.size(), o);
-          h.attention = std::move(steps);
-          finished[b].push_back(std::move(h));
-          --open[b];
-          continue;
-        }
-        block_select.push_back(c.origin);
-        next_tokens.push_back(c.token);
-        next_scores.push_back(static_cast<float>(c.score));
-        next_histories.push_back(histories[static_cast<size_t>(c.origin)]);
-        next_histories.back().push_back(static_cast<int32_t>(c.token));
-        next_attentions.push_back(std::move(steps));
+// Sorts the candidates into finished hypotheses and the next rows; blocks of
+// sentences that are done leave the batch, the others close up. False when
+// no sentence is left.
+bool Search::advance(const std::vector<std::vector<Candidate>>& candidates, const torch::Tensor& cpu_attention) {
+  const int64_t P = static_cast<int64_t>(active_.size());
+  const int64_t K = K_;
+  std::vector<int64_t> select;  // for each next row, the row it continues
+  std::vector<int64_t> kept;    // the blocks that stay
+  std::vector<int64_t> next_tokens;
+  std::vector<float> next_scores;
+  std::vector<std::vector<int32_t>> next_histories;
+  std::vector<std::vector<std::vector<float>>> next_attentions;
+  for (int64_t p = 0; p < P; ++p) {
+    const auto b = static_cast<size_t>(active_[static_cast<size_t>(p)]);
+    std::vector<int64_t> block_select;
+    for (const auto& c : candidates[static_cast<size_t>(p)]) {
+      std::vector<std::vector<float>> steps;
+      if (cpu_attention.defined()) {
+        steps = attentions_[static_cast<size_t>(c.origin)];
+        const auto row = cpu_attention[c.origin].contiguous();
+        steps.emplace_back(row.data_ptr<float>(), row.data_ptr<float>() + row.numel());
       }
-      // A sentence that still has open beams but found no candidate is done.
-      if (block_select.empty()) open[b] = 0;
-      if (open[b] == 0) {  // its continuations, if any, are dropped with it
-        next_tokens.resize(select.size());
-        next_scores.resize(select.size());
-        next_histories.resize(select.size());
-        next_attentions.resize(select.size());
+      if (c.token == vocab::kEosId) {
+        Hypothesis h;
+        h.tokens = histories_[static_cast<size_t>(c.origin)];
+        h.score = c.score;
+        h.ranking = ranking_of(c.score, h.tokens.size(), o_);
+        h.attention = std::move(steps);
+        finished_[b].push_back(std::move(h));
+        --open_[b];
         continue;
       }
-      kept.push_back(p);
-      const auto used = static_cast<int64_t>(block_select.size());
-      for (int64_t k = 0; k < K; ++k) select.push_back(k < used ? block_select[static_cast<size_t>(k)] : p * K);
-      next_tokens.resize(select.size(), vocab::kEosId);  // idle rows carry -inf
-      next_scores.resize(select.size(), kNegInf);
+      block_select.push_back(c.origin);
+      next_tokens.push_back(c.token);
+      next_scores.push_back(static_cast<float>(c.score));
+      next_histories.push_back(histories_[static_cast<size_t>(c.origin)]);
+      next_histories.back().push_back(static_cast<int32_t>(c.token));
+      next_attentions.push_back(std::move(steps));
+    }
+    // A sentence that still has open beams but found no candidate is done.
+    if (block_select.empty()) open_[b] = 0;
+    if (open_[b] == 0) {  // its continuations, if any, are dropped with it
+      next_tokens.resize(select.size());
+      next_scores.resize(select.size());
       next_histories.resize(select.size());
       next_attentions.resize(select.size());
+      continue;
     }
-    histories = std::move(next_histories);
-    attentions = std::move(next_attentions);
-    if (kept.empty()) break;
-    const auto rows = torch::tensor(select, torch::kInt64).to(device);
-    if (static_cast<int64_t>(kept.size()) == P) {
-      state = state.reorder_within_sentences(rows);  // rows never leave their sentence's block
-    } else {
-      state = state.select_sentences(torch::tensor(kept, torch::kInt64).to(device), rows);
-      std::vector<int64_t> still;
-      for (const int64_t p : kept) still.push_back(active[static_cast<size_t>(p)]);
-      active = std::move(still);
-    }
-    previous = torch::tensor(next_tokens, torch::kInt64).to(device);
-    scores = torch::tensor(next_scores, torch::kFloat32).to(device);
+    kept.push_back(p);
+    const auto used = static_cast<int64_t>(block_select.size());
+    for (int64_t k = 0; k < K; ++k) select.push_back(k < used ? block_select[static_cast<size_t>(k)] : p * K);
+    next_tokens.resize(select.size(), vocab::kEosId);  // idle rows carry -inf
+    next_scores.resize(select.size(), kNegInf);
+    next_histories.resize(select.size());
+    next_attentions.resize(select.size());
   }
-  for (auto& hyps : finished) {
+  histories_ = std::move(next_histories);
+  attentions_ = std::move(next_attentions);
+  if (kept.empty()) return false;
+  const auto rows = torch::tensor(select, torch::kInt64).to(device_);
+  if (static_cast<int64_t>(kept.size()) == P) {
+    state_ = state_.reorder_within_sentences(rows);  // rows never leave their sentence's block
+  } else {
+    state_ = state_.select_sentences(torch::tensor(kept, torch::kInt64).to(device_), rows);
+    std::vector<int64_t> still;
+    for (const int64_t p : kept) still.push_back(active_[static_cast<size_t>(p)]);
+    active_ = std::move(still);
+  }
+  previous_ = torch::tensor(next_tokens, torch::kInt64).to(device_);
+  scores_ = torch::tensor(next_scores, torch::kFloat32).to(device_);
+  return true;
+}
+
+std::vector<std::vector<Hypothesis>> Search::run() {
+  for (int64_t t = 0; !active_.empty(); ++t) {
+    torch::Tensor attention;
+    auto log_probs = ensemble_.step(previous_, state_, o_.keep_attention ? &attention : nullptr).to(torch::kFloat32);
+    restrict(log_probs, t);
+    const auto candidates = choose(log_probs);
+    const torch::Tensor cpu_attention =
+        o_.keep_attention && attention.defined() ? attention.to(torch::kCPU) : torch::Tensor();
+    if (!advance(candidates, cpu_attention)) break;
+  }
+  for (auto& hyps : finished_) {
     std::stable_sort(hyps.begin(), hyps.end(),
                      [](const Hypothesis& a, const Hypothesis& b) { return a.ranking > b.ranking; });
   }
-  return finished;
+  return std::move(finished_);
+}
+
+}  // namespace
+
+std::vector<std::vector<Hypothesis>> beam_search(Ensemble& ensemble, const torch::Tensor& source,
+                                                 const torch::Tensor& lengths, const SearchOptions& o,
+                                                 const std::vector<int64_t>& sentence_ids,
+                                                 const std::vector<std::vector<int32_t>>& prefixes) {
+  torch::NoGradGuard no_grad;
+  return Search(ensemble, source, lengths, o, sentence_ids, prefixes).run();
 }
 
 }  // namespace tandem::search

@@ -64,6 +64,9 @@ int run(int argc, char** argv) {
        "skip pairs with a side longer than this many pieces; 0 = no limit")
       ("skip-invalid-utf8", po::bool_switch(&corpus_options.skip_invalid_utf8),
        "skip and count pairs with invalid UTF-8 instead of stopping")
+      ("data-cache", po::value<std::string>(&corpus_options.cache_folder),
+       "folder of the tokenized corpus (memory-mapped, as tandem-train --data-cache; reused when the text and "
+       "vocabularies are unchanged); default: tokenize into memory")
       ("mini-batch", po::value<int64_t>(&batch_options.max_sentences)->default_value(batch_options.max_sentences),
        "sentence pairs per batch at most; 0 = no such limit")
       ("mini-batch-tokens", po::value<int64_t>(&batch_options.max_tokens)->default_value(0),

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <fstream>
 #include <iomanip>
+#include <limits>
 #include <sstream>
 
 #include "tandem/error.h"
@@ -19,44 +20,90 @@ std::unordered_map<std::string, int32_t> piece_ids(const vocab::Tokenizer& tok) 
 
 }  // namespace
 
-Shortlist Shortlist::build(const ParallelCorpus& corpus, int64_t keep) {
+namespace {
+
+// A pair's distinct pieces on each side, sorted.
+void distinct_sorted(SentencePair& pair) {
+  std::sort(pair.source.begin(), pair.source.end());
+  pair.source.erase(std::unique(pair.source.begin(), pair.source.end()), pair.source.end());
+  std::sort(pair.target.begin(), pair.target.end());
+  pair.target.erase(std::unique(pair.target.begin(), pair.target.end()), pair.target.end());
+}
+
+// Pairs between giving back the id cache's pages read (bounded resident memory).
+constexpr int64_t kReleaseEvery = int64_t{1} << 20;
+
+void count_into(std::vector<int64_t>& counts, int32_t id) {
+  if (static_cast<size_t>(id) >= counts.size()) counts.resize(static_cast<size_t>(id) + 1, 0);
+  ++counts[static_cast<size_t>(id)];
+}
+
+}  // namespace
+
+Shortlist Shortlist::build(const ParallelCorpus& corpus, int64_t keep, int64_t memory_bytes) {
   if (keep < 1) throw Error("a shortlist keeps at least 1 target piece per source piece");
-  std::unordered_map<int32_t, int64_t> source_count;                 // pairs holding the source piece
-  std::unordered_map<int32_t, int64_t> target_count;                 // pairs holding the target piece
-  std::unordered_map<int32_t, int64_t> target_tokens;                // occurrences, for the frequency order
-  std::unordered_map<int32_t, std::unordered_map<int32_t, int64_t>> both;  // pairs holding both
+  if (corpus.size() > int64_t{std::numeric_limits<uint32_t>::max()}) {
+    throw Error("a shortlist counts co-occurrences of at most 4,294,967,295 pairs; build it from a part of the corpus");
+  }
+  // Pass 1: pairs holding each source and target piece, and target occurrences (the frequency order).
+  std::vector<int64_t> source_count;
+  std::vector<int64_t> target_count;
+  std::vector<int64_t> target_tokens;
   for (int64_t i = 0; i < corpus.size(); ++i) {
     auto pair = corpus.pair(i);
-    for (const int32_t t : pair.target) ++target_tokens[t];
-    std::sort(pair.source.begin(), pair.source.end());
-    pair.source.erase(std::unique(pair.source.begin(), pair.source.end()), pair.source.end());
-    std::sort(pair.target.begin(), pair.target.end());
-    pair.target.erase(std::unique(pair.target.begin(), pair.target.end()), pair.target.end());
-    for (const int32_t s : pair.source) ++source_count[s];
-    for (const int32_t t : pair.target) ++target_count[t];
-    for (const int32_t s : pair.source) {
-      auto& row = both[s];
-      for (const int32_t t : pair.target) ++row[t];
-    }
+    for (const int32_t t : pair.target) count_into(target_tokens, t);
+    distinct_sorted(pair);
+    for (const int32_t s : pair.source) count_into(source_count, s);
+    for (const int32_t t : pair.target) count_into(target_count, t);
+    if ((i + 1) % kReleaseEvery == 0) corpus.release_pages();
   }
   Shortlist list;
-  for (const auto& [t, n] : target_tokens) list.frequent_.push_back(t);
-  std::sort(list.frequent_.begin(), list.frequent_.end(), [&](int32_t a, int32_t b) {
-    const auto na = target_tokens[a], nb = target_tokens[b];
-    return na != nb ? na > nb : a < b;
+  for (size_t t = 0; t < target_tokens.size(); ++t) {
+    if (target_tokens[t] > 0) list.frequent_.push_back(static_cast<int32_t>(t));
+  }
+  std::stable_sort(list.frequent_.begin(), list.frequent_.end(), [&](int32_t a, int32_t b) {
+    return target_tokens[static_cast<size_t>(a)] > target_tokens[static_cast<size_t>(b)];
   });
-  for (const auto& [s, row] : both) {
-    std::vector<std::pair<int32_t, double>> scored;
-    scored.reserve(row.size());
-    for (const auto& [t, n] : row) {
-      scored.emplace_back(t, 2.0 * static_cast<double>(n) /
-                                 static_cast<double>(source_count[s] + target_count[t]));  // Dice
+  // Then the pairs holding both pieces, counted for a shard of source pieces at
+  // a time (a dense table of shard x target vocabulary within `memory_bytes`),
+  // each source piece's best `keep` taken before the next shard.
+  const auto sources = static_cast<int64_t>(source_count.size());
+  const auto targets = static_cast<int64_t>(target_count.size());
+  const int64_t row_bytes = std::max<int64_t>(targets, 1) * static_cast<int64_t>(sizeof(uint32_t));
+  const int64_t rows = std::clamp<int64_t>(memory_bytes / row_bytes, 1, std::max<int64_t>(sources, 1));
+  std::vector<std::pair<int32_t, double>> scored;
+  for (int64_t lo = 0; lo < sources; lo += rows) {
+    const int64_t hi = std::min(sources, lo + rows);
+    std::vector<uint32_t> both(static_cast<size_t>((hi - lo) * targets), 0);
+    for (int64_t i = 0; i < corpus.size(); ++i) {
+      auto pair = corpus.pair(i);
+      distinct_sorted(pair);
+      for (auto it = std::lower_bound(pair.source.begin(), pair.source.end(), lo);
+           it != pair.source.end() && *it < hi; ++it) {
+        uint32_t* row = both.data() + (*it - lo) * targets;
+        for (const int32_t t : pair.target) ++row[t];
+      }
+      if ((i + 1) % kReleaseEvery == 0) corpus.release_pages();
     }
-    std::sort(scored.begin(), scored.end(), [](const auto& a, const auto& b) {
-      return a.second != b.second ? a.second > b.second : a.first < b.first;
-    });
-    if (static_cast<int64_t>(scored.size()) > keep) scored.resize(static_cast<size_t>(keep));
-    list.associated_.emplace(s, std::move(scored));
+    for (int64_t s = lo; s < hi; ++s) {
+      const uint32_t* row = both.data() + (s - lo) * targets;
+      scored.clear();
+      for (int64_t t = 0; t < targets; ++t) {
+        if (row[t] == 0) continue;
+        scored.emplace_back(static_cast<int32_t>(t),
+                            2.0 * static_cast<double>(row[t]) /
+                                static_cast<double>(source_count[static_cast<size_t>(s)] +
+                                                    target_count[static_cast<size_t>(t)]));  // Dice
+      }
+      if (scored.empty()) continue;
+      const auto n = std::min<size_t>(scored.size(), static_cast<size_t>(keep));
+      std::partial_sort(scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n), scored.end(),
+                        [](const auto& a, const auto& b) {
+                          return a.second != b.second ? a.second > b.second : a.first < b.first;
+                        });
+      list.associated_.emplace(static_cast<int32_t>(s), std::vector<std::pair<int32_t, double>>(
+                                                             scored.begin(), scored.begin() + static_cast<std::ptrdiff_t>(n)));
+    }
   }
   return list;
 }

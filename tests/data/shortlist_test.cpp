@@ -64,6 +64,20 @@ TEST(ShortlistTest, BuiltFromACorpusSavedAndReadBack) {
   }
 }
 
+TEST(ShortlistTest, ABuildInShardsOfSourcePiecesEqualsABuildInOne) {
+  const std::string dir = test::temp_dir();
+  const auto corpus = sample_corpus(dir);
+  const auto& tok = test::sample_tokenizer();
+  Shortlist::build(corpus, /*keep=*/4).save(dir + "/one.txt", tok, tok);
+  // A bound of one row's bytes: one source piece a shard, a pass over the corpus each.
+  Shortlist::build(corpus, /*keep=*/4, /*memory_bytes=*/1).save(dir + "/rows.txt", tok, tok);
+  Shortlist::build(corpus, /*keep=*/4, /*memory_bytes=*/7 * 4 * tok.vocab_size()).save(dir + "/seven.txt", tok, tok);
+  const std::string one = test::read_file(dir + "/one.txt");
+  EXPECT_GT(std::count(one.begin(), one.end(), '\n'), 100);
+  EXPECT_EQ(test::read_file(dir + "/rows.txt"), one);
+  EXPECT_EQ(test::read_file(dir + "/seven.txt"), one);
+}
+
 TEST(ShortlistTest, MarianLexicalShortlistsAndBadFiles) {
   const std::string dir = test::temp_dir();
   const auto& tok = test::sample_tokenizer();

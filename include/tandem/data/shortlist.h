@@ -32,8 +32,13 @@ namespace tandem::data {
 class Shortlist {
  public:
   /// From the pairs of `corpus`: target piece frequencies, and for each source
-  /// piece its `keep` most associated target pieces (Dice over pairs).
-  static Shortlist build(const ParallelCorpus& corpus, int64_t keep = 100);
+  /// piece its `keep` most associated target pieces (Dice over pairs). The
+  /// co-occurrence counts take at most `memory_bytes` (at least one source
+  /// piece's row of the target vocabulary): a shard of source pieces at a time,
+  /// one pass over the corpus each, so memory does not grow with the corpus
+  /// (the result is the same for every bound).
+  static Shortlist build(const ParallelCorpus& corpus, int64_t keep = 100, int64_t memory_bytes = kBuildMemory);
+  static constexpr int64_t kBuildMemory = int64_t{256} << 20;
 
   /// Reads a file written by save() or a Marian lexical shortlist; pieces are
   /// mapped to ids with the tokenizers. Throws tandem::Error naming the file and

@@ -21,6 +21,7 @@
 #include "tandem/error.h"
 #include "tandem/train/trainer.h"
 #include "test_support.h"
+#include "train/copy_task.h"
 
 namespace tandem::train {
 namespace {
@@ -343,25 +344,11 @@ TEST(RankProtocolTest, TheLeaderValidatesOnceAndTheOthersAdoptItsOutcome) {
 // The whole trainer, two workers on threads: a copy task of `pairs` sentences,
 // one sentence a batch (so an epoch has `pairs` batches).
 TrainOptions tiny_run(const std::string& dir, size_t pairs) {
-  std::string text;
-  for (size_t i = 0; i < pairs; ++i) text += test::sample_sentences()[i] + "\n";
-  test::write_file(dir + "/train.src", text);
-  test::write_file(dir + "/train.tgt", text);
-  test::write_file(dir + "/valid.src", "Ein Mann fährt.\n");
-  test::write_file(dir + "/valid.tgt", "Ein Mann fährt.\n");
-  TrainOptions o;
-  o.model_dir = dir + "/model";
-  o.train_sets = {dir + "/train.src", dir + "/train.tgt"};
-  o.valid_sets = {dir + "/valid.src", dir + "/valid.tgt"};
+  auto o = copy_task(dir, pairs);
   o.valid_metrics = {eval::Metric::kCrossEntropy};
-  o.vocabs = {test::sample_model_path()};
-  o.model.dim_emb(8).dim_rnn(8);
   o.batching.max_sentences = 1;
   o.valid_freq = 0;
   o.disp_freq = 0;
-  o.early_stopping = 0;
-  o.lr.base = 0.01;
-  o.verbose = false;
   return o;
 }
 

@@ -14,34 +14,10 @@
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
 #include "test_support.h"
+#include "train/copy_task.h"
 
 namespace tandem::train {
 namespace {
-
-// A copy task on the multilingual sample sentences, tiny sizes.
-TrainOptions copy_task(const std::string& dir) {
-  std::string text;
-  for (const auto& s : test::sample_sentences()) text += s + "\n";
-  test::write_file(dir + "/train.src", text);
-  test::write_file(dir + "/train.tgt", text);
-  test::write_file(dir + "/valid.src", "Ein Mann fährt.\nZwei Hunde spielen.\n");
-  test::write_file(dir + "/valid.tgt", "Ein Mann fährt.\nZwei Hunde spielen.\n");
-  TrainOptions o;
-  o.model_dir = dir + "/model";
-  o.train_sets = {dir + "/train.src", dir + "/train.tgt"};
-  o.valid_sets = {dir + "/valid.src", dir + "/valid.tgt"};
-  o.vocabs = {test::sample_model_path()};
-  o.model.dim_emb(8).dim_rnn(16);
-  o.batching.max_sentences = 4;
-  o.batching.window = 2;
-  o.valid_freq = 4;
-  o.disp_freq = 1;
-  o.early_stopping = 0;
-  o.seed = 3;
-  o.lr.base = 0.01;
-  o.verbose = false;
-  return o;
-}
 
 // update -> logged training loss, exactly as written.
 std::map<int64_t, double> logged_losses(const std::string& model_dir) {

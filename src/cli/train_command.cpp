@@ -127,7 +127,11 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
       ("dropout-rnn", defaulted(&m.dropout_rnn()), "dropout between recurrent layers")
       ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer")
-      ("init-range", defaulted(&t.init_range), "draw every weight of a new model from [-R, R]; 0 = Tandem's initialization");
+      ("init-range", defaulted(&t.init_range), "draw every weight of a new model from [-R, R]; 0 = Tandem's initialization")
+      ("pretrained-model", po::value<std::string>(&t.pretrained_model),
+       "fine-tune: a new run (a --model folder without model.ckpt) starts from this checkpoint's weights, "
+       "architecture and vocabularies, with this run's data, optimizer and dropout; architecture options given "
+       "must equal the checkpoint's");
 
   po::options_description training("Training");
   training.add_options()
@@ -279,6 +283,10 @@ int run(int argc, char** argv) {
     if (vm["attention"].defaulted()) r.attention = "none";
     if (vm["dec-init"].defaulted()) r.dec_init = "zeros";
     if (vm.count("valid-metrics") == 0) r.valid_metrics = {"cross-entropy", "perplexity"};
+  }
+  for (const char* name : {"cell", "dim-emb", "dim-rnn", "enc-depth", "dec-depth", "enc-type", "attention", "dec-init",
+                           "tied-embeddings", "deep-output", "tied-embeddings-src", "dim-vocabs"}) {
+    if (vm.count(name) > 0 && !vm[name].defaulted()) t.given_architecture.emplace_back(name);
   }
   if (r.enc_type != "bidirectional" && r.enc_type != "unidirectional") {
     throw Error("unknown --enc-type '" + r.enc_type + "'; use bidirectional or unidirectional");

@@ -82,6 +82,7 @@ std::string TrainState::to_json() const {
     for (const auto& w : workers) list.push_back({{"epoch", w.epoch}, {"batch", w.index}});
     j["workers"] = list;
   }
+  if (!pretrained_from.empty()) j["pretrained-from"] = pretrained_from;
   return j.dump();
 }
 
@@ -103,6 +104,7 @@ TrainState TrainState::from_json(const std::string& json, const std::string& ori
     s.scheduler = j.at("scheduler").get<std::string>();
     s.world_size = j.value("world-size", int64_t{1});  // absent: written before data-parallel training
     s.optimizer_delay = j.value("optimizer-delay", int64_t{1});
+    s.pretrained_from = j.value("pretrained-from", std::string());
     if (j.contains("workers")) {
       for (const auto& w : j.at("workers")) s.workers.push_back({w.at("epoch").get<int64_t>(), w.at("batch").get<int64_t>()});
     }

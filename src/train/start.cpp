@@ -20,6 +20,79 @@ namespace fs = std::filesystem;
 
 using io::read_file;
 
+// The value of architecture option `name` (as tandem-train names it) in `m`,
+// written as the command line writes it.
+std::string architecture_value(const model::ModelOptions& m, const std::string& name) {
+  if (name == "type") return model::model_type_name(m.type());
+  if (name == "cell") return model::cell_type_name(m.cell());
+  if (name == "dim-emb") return std::to_string(m.dim_emb());
+  if (name == "dim-rnn") return std::to_string(m.dim_rnn());
+  if (name == "enc-depth") return std::to_string(m.enc_depth());
+  if (name == "dec-depth") return std::to_string(m.dec_depth());
+  if (name == "enc-type") return m.bidirectional() ? "bidirectional" : "unidirectional";
+  if (name == "attention") return model::attention_type_name(m.attention());
+  if (name == "dec-init") return model::decoder_init_name(m.decoder_init());
+  if (name == "tied-embeddings") return m.tied_output() ? "true" : "false";
+  if (name == "deep-output") return m.deep_output() ? "true" : "false";
+  if (name == "tied-embeddings-src") return m.shared_embeddings() ? "true" : "false";
+  if (name == "dim-vocabs") return std::to_string(m.target_vocab());
+  throw std::logic_error("architecture_value: unknown option " + name);
+}
+
+// Fine-tuning (--pretrained-model): the checkpoint's architecture, vocabularies
+// and weights (its smoothed weights when it kept them), this run's dropout.
+// An option given for this run that would change a shape is an error naming
+// it and both values.
+void start_from_pretrained(const TrainOptions& o, torch::Device device, bool verbose, std::ostream& log,
+                           model::CheckpointMeta& meta, model::Seq2Seq& model) {
+  const std::string& path = o.pretrained_model;
+  if (!fs::exists(path)) throw Error("--pretrained-model " + path + ": no such file");
+  auto pre = model::load_checkpoint(path, device);
+  auto given = o.given_architecture;
+  given.insert(given.begin(), "type");  // always: --type lm fine-tunes a language model only
+  for (const auto& name : given) {
+    model::ModelOptions mine = o.model;
+    mine.target_vocab(o.vocab_size);
+    const std::string wanted = architecture_value(mine, name);
+    const std::string have = architecture_value(pre.meta.options, name);
+    if (wanted != have) {
+      throw Error("--" + name + " " + wanted + " differs from the pretrained model's " + have + " (" + path +
+                  "): fine-tuning keeps the model's shapes; leave --" + name + " out or give " + have);
+    }
+  }
+  for (size_t i = 0; i < o.vocabs.size(); ++i) {
+    const bool source_side = i == 0 && o.vocabs.size() == 2;
+    const std::string& theirs = source_side ? pre.meta.source_vocab : pre.meta.target_vocab;
+    if (vocab::Tokenizer::load(o.vocabs[i]).model_bytes() != theirs ||
+        (o.vocabs.size() == 1 && pre.meta.source_vocab != pre.meta.target_vocab)) {
+      throw Error("--vocabs " + o.vocabs[i] + " is not the " + (o.vocabs.size() == 2 ? (source_side ? "source " : "target ") : "") +
+                  "vocabulary of the pretrained model " + path +
+                  ": fine-tuning keeps the model's vocabularies (they are in the checkpoint); leave --vocabs out");
+    }
+  }
+  meta.options = pre.meta.options;
+  meta.options.dropout_emb(o.model.dropout_emb()).dropout_rnn(o.model.dropout_rnn()).dropout_out(o.model.dropout_out());
+  meta.source_vocab = pre.meta.source_vocab;
+  meta.target_vocab = pre.meta.target_vocab;
+  meta.state.pretrained_from = path + " (update " + std::to_string(pre.meta.state.updates) + ")";
+  model = model::Seq2Seq(meta.options);
+  model->to(device);
+  {
+    torch::NoGradGuard no_grad;
+    const auto from = pre.model->parameters();
+    auto to = model->parameters();
+    const bool smoothed = pre.smoothed.size() == to.size();
+    for (size_t i = 0; i < to.size(); ++i) to[i].copy_(smoothed ? pre.smoothed[i] : from[i]);
+    const auto buffers_from = pre.model->buffers();
+    auto buffers_to = model->buffers();
+    for (size_t i = 0; i < buffers_to.size() && i < buffers_from.size(); ++i) buffers_to[i].copy_(buffers_from[i]);
+    if (verbose) {
+      log << "fine-tuning from " << meta.state.pretrained_from << ": its architecture, vocabularies and "
+          << (smoothed ? "smoothed " : "") << "weights; a new optimizer, schedule and data\n";
+    }
+  }
+}
+
 }  // namespace
 
 StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const fs::path& dir, torch::Device device,
@@ -40,6 +113,9 @@ StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const 
     } else {
       resumed = std::make_unique<model::LoadedCheckpoint>(model::load_checkpoint(last_path, device));
     }
+  } else if (leader && !o.pretrained_model.empty()) {
+    start_from_pretrained(o, device, verbose, log, meta, model);
+    if (comm.distributed()) shared = "N" + model::checkpoint_bytes(last_path, model, nullptr, meta, device);
   } else if (leader) {
     std::vector<std::string> vocab_paths = o.vocabs;
     if (vocab_paths.empty()) {
@@ -93,6 +169,10 @@ StartingPoint start_from(const TrainOptions& o, dist::Communicator& comm, const 
     if (verbose) {
       log << "resuming from " << last_path << " at update " << meta.state.updates << " (epoch "
           << meta.state.position.epoch + 1 << "); the architecture is the checkpoint's\n";
+      if (!meta.state.pretrained_from.empty() && !o.pretrained_model.empty()) {
+        log << "note: this run fine-tunes " << meta.state.pretrained_from
+            << "; --pretrained-model counts only when a run starts\n";
+      }
     }
     const int64_t saved_threads = meta.state.cpu_threads;
     if (verbose && saved_threads > 0 && o.cpu_threads > 0 && saved_threads != o.cpu_threads) {
@@ -134,6 +214,7 @@ std::string fingerprint(const TrainOptions& o, const data::ParallelCorpus& corpu
     << o.after_seconds << "\n";
   f << "--valid-freq, --save-freq (when the workers meet to save): " << o.valid_freq << " " << o.valid_freq_epochs
     << " " << o.save_freq << "\n";
+  f << "--pretrained-model: " << o.pretrained_model << "\n";
   f << "--lm-stream, --bptt, --init-range: " << o.lm_stream << " " << o.bptt << " " << o.init_range << "\n";
   f << "--device: " << (o.device.is_cuda() ? "cuda" : "cpu") << "\n";
   f << "--precision: " << model::precision_name(o.precision) << "\n";

@@ -39,6 +39,29 @@ TEST(TrainProgramTest, TrainsResumesAndReadsAConfigFile) {
   EXPECT_NE(r.out.find("after-updates = 99"), std::string::npos) << r.out;
 }
 
+TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
+  const std::string dir = test::temp_dir();
+  std::string text;
+  for (const auto& s : test::sample_sentences()) text += s + "\n";
+  test::write_file(dir + "/train.src", text);
+  test::write_file(dir + "/train.tgt", text);
+  const std::string data = " --train-sets " + dir + "/train.src " + dir + "/train.tgt --mini-batch 4 --cpu-threads 1 "
+                           "--valid-freq 0 --disp-freq 1";
+  auto r = run_program("tandem-train", "--model " + dir + "/base --vocabs " + test::sample_model_path() + data +
+                                           " --dim-emb 8 --dim-rnn 16 --after-updates 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string pretrained = " --pretrained-model " + dir + "/base/model.ckpt";
+  r = run_program("tandem-train", "--model " + dir + "/tuned" + pretrained + data + " --dim-rnn 32 --after-updates 2");
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("--dim-rnn 32 differs from the pretrained model's 16"), std::string::npos) << r.err;
+  r = run_program("tandem-train", "--model " + dir + "/tuned" + pretrained + data +
+                                      " --dim-rnn 16 --dropout-rnn 0.2 --learn-rate 0.001 --after-updates 2");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("fine-tuning from " + dir + "/base/model.ckpt (update 2)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("stopped after 2 updates"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir + "/tuned/vocab.spm"));  // the checkpoint's vocabulary, none trained
+}
+
 TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {
   const std::string dir = test::temp_dir();
   auto r = run_program("tandem-train", "--model " + dir + "/m");

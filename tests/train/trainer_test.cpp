@@ -13,6 +13,7 @@
 
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
+#include "tandem/vocab/vocab_trainer.h"
 #include "test_support.h"
 #include "train/copy_task.h"
 
@@ -154,6 +155,104 @@ TEST(TrainerTest, AnInfiniteGradientWithAFiniteLossSkipsTheUpdate) {
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("not finite 2 times in a row"), std::string::npos) << e.what();
   }
+}
+
+TEST(TrainerTest, FineTuningStartsFromThePretrainedWeightsWithANewOptimizerAndRecordsWhere) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.valid_freq = 0;
+  o.valid_sets.clear();
+  o.after_updates = 6;
+  o.model.dim_rnn(12).cell(model::CellType::kLstm);
+  Trainer(o).run();
+  const std::string pretrained = dir + "/model/model.ckpt";
+  const auto before = model::load_checkpoint(pretrained, torch::kCPU);
+
+  auto tune = o;
+  tune.model = model::ModelOptions(1, 1).dropout_rnn(0.3);  // defaults: not given, so the checkpoint's shapes count
+  tune.model_dir = dir + "/tuned";
+  tune.pretrained_model = pretrained;
+  tune.after_updates = 3;
+  tune.lr.base = 0.002;
+  tune.train_sets = {dir + "/train.tgt", dir + "/train.src"};
+  bool compared = false;
+  tune.gradient_hook = [&](model::Seq2Seq& m, int64_t update) {
+    if (update != 1) return;
+    const auto now = m->parameters();
+    const auto then = before.model->parameters();
+    ASSERT_EQ(now.size(), then.size());
+    for (size_t i = 0; i < now.size(); ++i) EXPECT_TRUE(torch::equal(now[i], then[i])) << "parameter " << i;
+    compared = true;
+  };
+  const auto state = Trainer(tune).run();
+  EXPECT_TRUE(compared);
+  EXPECT_EQ(state.updates, 3);  // a new run: its own update count
+  const auto tuned = model::load_checkpoint(tune.model_dir + "/model.ckpt", torch::kCPU);
+  EXPECT_EQ(tuned.meta.state.pretrained_from, pretrained + " (update 6)");
+  EXPECT_EQ(tuned.meta.options.dim_rnn(), 12);
+  EXPECT_EQ(tuned.meta.options.cell(), model::CellType::kLstm);
+  EXPECT_DOUBLE_EQ(tuned.meta.options.dropout_rnn(), 0.3);
+  EXPECT_EQ(tuned.meta.target_vocab, before.meta.target_vocab);
+  // The same command again resumes the fine-tuning run.
+  tune.after_updates = 5;
+  tune.gradient_hook = nullptr;
+  EXPECT_EQ(Trainer(tune).run().updates, 5);
+  EXPECT_EQ(model::load_checkpoint(tune.model_dir + "/model.ckpt", torch::kCPU).meta.state.pretrained_from,
+            pretrained + " (update 6)");
+}
+
+TEST(TrainerTest, FineTuningWithAnotherShapeOrVocabularyIsAnErrorNamingBothValues) {
+  const std::string dir = test::temp_dir();
+  auto o = copy_task(dir);
+  o.valid_freq = 0;
+  o.valid_sets.clear();
+  o.after_updates = 1;
+  Trainer(o).run();
+  auto tune = o;
+  tune.model_dir = dir + "/tuned";
+  tune.pretrained_model = dir + "/model/model.ckpt";
+  const auto error_of = [&](const TrainOptions& options) -> std::string {
+    try {
+      Trainer(options).run();
+    } catch (const Error& e) {
+      return e.what();
+    }
+    return "";
+  };
+  auto wider = tune;
+  wider.model.dim_rnn(32);
+  wider.given_architecture = {"dim-rnn"};
+  EXPECT_NE(error_of(wider).find("--dim-rnn 32 differs from the pretrained model's 16"), std::string::npos)
+      << error_of(wider);
+  auto cell = tune;
+  cell.model.cell(model::CellType::kLstm);
+  cell.given_architecture = {"cell"};
+  EXPECT_NE(error_of(cell).find("--cell lstm differs from the pretrained model's gru"), std::string::npos);
+  auto lm = tune;
+  lm.model.type(model::ModelType::kLanguageModel);
+  lm.train_sets = {dir + "/train.tgt"};
+  lm.valid_metrics = {eval::Metric::kCrossEntropy};
+  const std::string lm_error = error_of(lm);
+  EXPECT_NE(lm_error.find("--type lm differs from the pretrained model's s2s"), std::string::npos) << lm_error;
+  auto other_vocab = tune;
+  std::string text;
+  for (int i = 0; i < 200; ++i) text += "abc def ghi " + std::to_string(i) + "\n";
+  test::write_file(dir + "/other.txt", text);
+  vocab::VocabOptions vocab_options;
+  vocab_options.inputs = {dir + "/other.txt"};
+  vocab_options.vocab_size = 40;
+  vocab::train_vocab(vocab_options, dir + "/other.spm");
+  other_vocab.vocabs = {dir + "/other.spm"};
+  EXPECT_NE(error_of(other_vocab).find("is not the vocabulary of the pretrained model"), std::string::npos)
+      << error_of(other_vocab);
+  auto missing = tune;
+  missing.pretrained_model = dir + "/nothing.ckpt";
+  EXPECT_NE(error_of(missing).find("--pretrained-model " + dir + "/nothing.ckpt: no such file"), std::string::npos);
+  // The same shapes given explicitly are fine.
+  auto same = tune;
+  same.given_architecture = {"dim-rnn", "cell", "dim-emb"};
+  same.after_updates = 1;
+  EXPECT_EQ(error_of(same), "");
 }
 
 TEST(TrainerTest, CheckpointsRecordTheThreadCountAndAnotherCountOnResumeIsReported) {

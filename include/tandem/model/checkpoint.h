@@ -49,6 +49,8 @@ struct TrainState {
   /// Each worker's next batch (rank order; `position` is rank 0's, where the
   /// batches of all workers stand). Empty for a single process.
   std::vector<data::BatchPosition> workers;
+  /// Where a fine-tuning run started (--pretrained-model): "PATH (update N)"; empty otherwise.
+  std::string pretrained_from;
 
   std::string to_json() const;
   /// Parses to_json(); `origin` names the file in errors.

@@ -93,6 +93,16 @@ struct TrainOptions {
   /// init_range] (--init-range; Zaremba et al. use 0.1, 0.05 for larger
   /// models); 0 = Tandem's initialization. Default 0.
   double init_range = 0.0;
+  /// Fine-tuning (--pretrained-model CKPT, Marian's name): a new run (a folder
+  /// without model.ckpt) starts from this checkpoint's weights, architecture and
+  /// vocabularies, with a new optimizer, schedule and data; the model's dropout
+  /// rates are this run's. Empty: a new model. A folder that holds model.ckpt
+  /// resumes as always.
+  std::string pretrained_model;
+  /// The options of `model` (and --vocab-size) given on the command line or in
+  /// the configuration, by name ("dim-rnn", "cell", ...): with pretrained_model,
+  /// each must equal the checkpoint's, or the run stops naming both values.
+  std::vector<std::string> given_architecture;
   /// Log every this many updates (--disp-freq). Default 100.
   int64_t disp_freq = 100;
   /// Validation metrics, the first decides early stopping and plateaus

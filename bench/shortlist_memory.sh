@@ -5,7 +5,7 @@
 #   bench/shortlist_memory.sh [--pairs "1000000 10000000"] [--threads N]
 #
 # The corpora pair each Multi30k en line with an independently drawn de line
-# (shuf -r, two seeds), so that the co-occurring (source, target) pieces grow
+# (awk's rand, two seeds), so that the co-occurring (source, target) pieces grow
 # toward the vocabulary squared: the worst case for the co-occurrence counts
 # (repeating Multi30k's pairs would repeat its co-occurrences). Joint 8000-piece
 # vocabulary (bench/common.sh). Each corpus is tokenized once into an id cache
@@ -34,8 +34,9 @@ for n in $PAIRS; do
   dir="$WORK/shortlist-$n"
   mkdir -p "$dir"
   if [[ ! -f "$dir/train.de" ]]; then
-    shuf -r -n "$n" --random-source=<(yes 1) "$WORK/train.en" > "$dir/train.en"
-    shuf -r -n "$n" --random-source=<(yes 2) "$WORK/train.de" > "$dir/train.de"
+    draw() { awk -v n="$n" -v seed="$1" 'BEGIN { srand(seed) } { l[NR] = $0 } END { for (i = 0; i < n; i++) print l[int(rand() * NR) + 1] }' "$2"; }
+    draw 1 "$WORK/train.en" > "$dir/train.en"
+    draw 2 "$WORK/train.de" > "$dir/train.de"
   fi
   corpus=("$BIN/tandem-corpus" --train-sets "$dir/train.en" "$dir/train.de" --vocabs "$WORK/joint8k.spm"
           --data-cache "$dir" --cpu-threads "$THREADS" --quiet)

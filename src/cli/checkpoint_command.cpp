@@ -47,6 +47,7 @@ void describe(const std::string& path) {
             << ", target tokens " << s.target_tokens << ", validations " << s.validations << "\n"
             << "  parameters " << parameters << ", non-finite " << non_finite << ", weights digest " << hex << "\n"
             << "  options " << options << "\n";
+  if (!s.pretrained_from.empty()) std::cout << "  pretrained-from " << s.pretrained_from << "\n";
   if (non_finite > 0) throw Error(path + ": " + std::to_string(non_finite) + " weights are NaN or infinite");
 }
 

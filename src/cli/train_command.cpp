@@ -124,6 +124,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
        "a feature layer between the decoder state and the output layer; false: the state itself (--attention none, "
        "--dim-rnn = --dim-emb; the LM benchmarks' models)")
       ("tied-embeddings-src", po::bool_switch(&m.shared_embeddings()), "one embedding matrix for both sides (joint vocabulary)")
+      ("layer-normalization", po::bool_switch(&m.layer_norm()),
+       "layer normalization inside the recurrent cells (each step's input and recurrent products, as Marian's)")
       ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
       ("dropout-rnn", defaulted(&m.dropout_rnn()), "dropout between recurrent layers")
       ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer")
@@ -285,7 +287,8 @@ int run(int argc, char** argv) {
     if (vm.count("valid-metrics") == 0) r.valid_metrics = {"cross-entropy", "perplexity"};
   }
   for (const char* name : {"cell", "dim-emb", "dim-rnn", "enc-depth", "dec-depth", "enc-type", "attention", "dec-init",
-                           "tied-embeddings", "deep-output", "tied-embeddings-src", "dim-vocabs"}) {
+                           "tied-embeddings", "deep-output", "tied-embeddings-src", "layer-normalization",
+                           "dim-vocabs"}) {
     if (vm.count(name) > 0 && !vm[name].defaulted()) t.given_architecture.emplace_back(name);
   }
   if (r.enc_type != "bidirectional" && r.enc_type != "unidirectional") {

@@ -61,7 +61,8 @@ DecoderImpl::DecoderImpl(const ModelOptions& options, torch::nn::Embedding embed
       output_dropout_(register_module("output_dropout", torch::nn::Dropout(options.dropout_out()))),
       rnn_(register_module("rnn", make_rnn_stack(options.cell(), RnnStackOptions(rnn_input(options), options.dim_rnn())
                                                                      .layers(options.dec_depth())
-                                                                     .dropout(options.dropout_rnn())))) {
+                                                                     .dropout(options.dropout_rnn())
+                                                                     .layer_norm(options.layer_norm())))) {
   if (options.attention() != AttentionType::kNone) {
     attention_ = register_module("attention", Attention(options.attention(), options.memory_size(), options.dim_rnn()));
   }

@@ -10,7 +10,8 @@ EncoderImpl::EncoderImpl(const ModelOptions& options, torch::nn::Embedding embed
       rnn_(register_module("rnn", make_rnn_stack(options.cell(), RnnStackOptions(options.dim_emb(), options.dim_rnn())
                                                                      .layers(options.enc_depth())
                                                                      .bidirectional(options.bidirectional())
-                                                                     .dropout(options.dropout_rnn())))),
+                                                                     .dropout(options.dropout_rnn())
+                                                                     .layer_norm(options.layer_norm())))),
       bidirectional_(options.bidirectional()) {}
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& source, const torch::Tensor& lengths) {

@@ -121,6 +121,7 @@ std::string ModelOptions::to_json() const {
                                     {"tied-embeddings-src", shared_embeddings()},
                                     {"tied-embeddings", tied_output()},
                                     {"deep-output", deep_output()},
+                                    {"layer-normalization", layer_norm()},
                                     {"dropout-emb", dropout_emb()},
                                     {"dropout-rnn", dropout_rnn()},
                                     {"dropout-out", dropout_out()}};
@@ -147,6 +148,7 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
         .shared_embeddings(j.at("tied-embeddings-src").get<bool>())
         .tied_output(j.at("tied-embeddings").get<bool>())
         .deep_output(j.contains("deep-output") ? j.at("deep-output").get<bool>() : true)  // absent before it existed
+        .layer_norm(j.value("layer-normalization", false))
         .dropout_emb(j.at("dropout-emb").get<double>())
         .dropout_rnn(j.at("dropout-rnn").get<double>())
         .dropout_out(j.at("dropout-out").get<double>());

@@ -3,6 +3,7 @@
 #include <torch/torch.h>
 
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace tandem::model {
@@ -81,6 +82,13 @@ torch::Tensor run_direction_steps(const Rnn& rnn, const torch::Tensor& x, const 
   return torch::stack(outputs, /*dim=*/1);
 }
 
+constexpr double kLayerNormEpsilon = 1e-5;
+
+// A product [..., G] normalized over its last dimension, times `gain` [G].
+torch::Tensor normalized(const torch::Tensor& product, const torch::Tensor& gain) {
+  return torch::layer_norm(product, {product.size(-1)}, gain, /*bias=*/{}, kLayerNormEpsilon);
+}
+
 // A layer's weights of one direction, in LibTorch's order: input, recurrent, input
 // bias, recurrent bias.
 std::vector<torch::Tensor> layer_weights(const torch::OrderedDict<std::string, torch::Tensor>& params, int64_t layer,
@@ -101,10 +109,22 @@ torch::Tensor reversal_within_lengths(const torch::Tensor& lengths, int64_t step
 template <typename Rnn>
 class RnnStackOf : public RnnStackImpl {
  public:
-  explicit RnnStackOf(Rnn rnn) : rnn_(register_module("rnn", std::move(rnn))) {}
+  RnnStackOf(Rnn rnn, bool layer_norm) : rnn_(register_module("rnn", std::move(rnn))) {
+    if (!layer_norm) return;
+    const auto& o = rnn_->options;
+    const int64_t gates = rnn_->named_parameters(/*recurse=*/false)["weight_hh_l0"].size(0);
+    for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+      for (int64_t dir = 0; dir < (o.bidirectional() ? 2 : 1); ++dir) {
+        const std::string suffix = "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
+        input_gains_.push_back(register_parameter("ln_ih" + suffix, torch::ones({gates})));
+        recurrent_gains_.push_back(register_parameter("ln_hh" + suffix, torch::ones({gates})));
+      }
+    }
+  }
 
   std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
                                                    const RecurrentState& state) override {
+    if (!input_gains_.empty()) return forward_normalized(inputs, lengths, state);
     if (!lengths.defined()) {
       auto [outputs, hx] = rnn_->forward(inputs, to_hx(rnn_, state));
       return {outputs, from_hx(hx)};
@@ -127,7 +147,9 @@ class RnnStackOf : public RnnStackImpl {
       const auto w = layer_weights(params, layer, /*reverse=*/false);
       if (layer == 0) {
         const int64_t x = leading.size(-1);
-        out.gates = torch::nn::functional::linear(leading, w[0].narrow(1, 0, x), w[2]).unbind(/*dim=*/1);
+        // With layer normalization the bias comes after the whole product is normalized.
+        out.gates = torch::nn::functional::linear(leading, w[0].narrow(1, 0, x), normalizing() ? torch::Tensor() : w[2])
+                        .unbind(/*dim=*/1);
         out.input.emplace_back(w[0].narrow(1, x, w[0].size(1) - x), steps, batch);
       } else {
         out.input.emplace_back(w[0], steps, batch);
@@ -151,11 +173,17 @@ class RnnStackOf : public RnnStackImpl {
         gi = inputs.gates[static_cast<size_t>(t)] + inputs.input[0].linear(rest, t);  // [B, G]
       } else {
         x = torch::dropout(x, rnn_->options.dropout(), is_training());
-        gi = inputs.input[l].linear(x, t) + inputs.biases[l].first;
+        gi = inputs.input[l].linear(x, t);
       }
       const auto h = state.h[layer];
+      torch::Tensor gh = inputs.recurrent[l].linear(h, t);
+      if (normalizing()) {
+        gi = normalized(gi, input_gains_[l]);
+        gh = normalized(gh, recurrent_gains_[l]);
+      }
+      if (layer > 0 || normalizing()) gi = gi + inputs.biases[l].first;
       torch::Tensor c = state.c.defined() ? state.c[layer] : torch::Tensor();
-      x = cell_step(rnn_, gi, inputs.recurrent[l].linear(h, t) + inputs.biases[l].second, h, &c);
+      x = cell_step(rnn_, gi, gh + inputs.biases[l].second, h, &c);
       hs.push_back(x);
       cs.push_back(c);
     }
@@ -164,6 +192,70 @@ class RnnStackOf : public RnnStackImpl {
   }
 
  private:
+  bool normalizing() const { return !input_gains_.empty(); }
+
+  // With layer normalization, every sequence: layer by layer and direction by
+  // direction, step by step from `state` (zeros when empty). With `lengths`,
+  // the backward direction reads each row reversed within its length, a padded
+  // position leaves the state as it was (so the final state is the one at the
+  // row's last real position) and its output is zero.
+  std::pair<torch::Tensor, RecurrentState> forward_normalized(const torch::Tensor& inputs, const torch::Tensor& lengths,
+                                                              const RecurrentState& state) {
+    const auto& o = rnn_->options;
+    const int64_t batch = inputs.size(0);
+    const int64_t steps = inputs.size(1);
+    const int64_t dirs = o.bidirectional() ? 2 : 1;
+    const auto lengths_here = lengths.defined() ? lengths.to(inputs.device(), torch::kLong)
+                                                : torch::full({batch}, steps, torch::dtype(torch::kLong).device(inputs.device()));
+    const auto reversal = reversal_within_lengths(lengths_here, steps).unsqueeze(-1);  // [B, T, 1]
+    const auto real = (torch::arange(steps, lengths_here.options()).unsqueeze(0) < lengths_here.unsqueeze(1))
+                          .unsqueeze(-1);           // [B, T, 1] bool
+    const auto real_steps = real.unbind(/*dim=*/1);  // T of [B, 1]
+    const bool lstm = std::is_same_v<Rnn, torch::nn::LSTM>;
+    const auto params = rnn_->named_parameters(/*recurse=*/false);
+    std::vector<torch::Tensor> final_h;
+    std::vector<torch::Tensor> final_c;
+    torch::Tensor x = inputs;
+    for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
+      std::vector<torch::Tensor> outputs;
+      for (int64_t dir = 0; dir < dirs; ++dir) {
+        const auto k = static_cast<size_t>(layer * dirs + dir);
+        const auto w = layer_weights(params, layer, /*reverse=*/dir == 1);
+        const auto in = dir == 0 ? x : x.gather(1, reversal.expand({batch, steps, x.size(2)}));
+        const auto gi = (normalized(torch::nn::functional::linear(in, w[0]), input_gains_[k]) + w[2]).unbind(/*dim=*/1);
+        auto h = state.defined() ? state.h[static_cast<int64_t>(k)]
+                                 : torch::zeros({batch, o.hidden_size()}, inputs.options());
+        torch::Tensor c;
+        if (lstm) c = state.c.defined() ? state.c[static_cast<int64_t>(k)] : torch::zeros_like(h);
+        std::vector<torch::Tensor> out;
+        out.reserve(static_cast<size_t>(steps));
+        for (int64_t t = 0; t < steps; ++t) {
+          const auto& keep = real_steps[static_cast<size_t>(t)];
+          torch::Tensor next_c = c;
+          const auto gh = normalized(torch::nn::functional::linear(h, w[1]), recurrent_gains_[k]) + w[3];
+          const auto next_h = cell_step(rnn_, gi[static_cast<size_t>(t)], gh, h, &next_c);
+          if (lengths.defined()) {
+            h = torch::where(keep, next_h, h);  // padding keeps the state
+            if (lstm) c = torch::where(keep, next_c, c);
+            out.push_back(torch::where(keep, next_h, torch::zeros_like(next_h)));
+          } else {
+            h = next_h;
+            c = next_c;
+            out.push_back(next_h);
+          }
+        }
+        final_h.push_back(h);
+        if (lstm) final_c.push_back(c);
+        const auto stacked = torch::stack(out, /*dim=*/1);  // [B, T, H], reversed for dir 1
+        outputs.push_back(dir == 0 ? stacked : stacked.gather(1, reversal.expand({batch, steps, stacked.size(2)})));
+      }
+      x = dirs == 1 ? outputs.front() : torch::cat(outputs, /*dim=*/-1);  // [B, T, H x dirs]
+      if (layer + 1 < o.num_layers()) x = torch::dropout(x, o.dropout(), is_training());
+    }
+    return {x, RecurrentState{torch::stack(final_h, /*dim=*/0),
+                              lstm ? torch::stack(final_c, /*dim=*/0) : torch::Tensor()}};
+  }
+
   // Padded sequences from a zero state on the CPU, layer by layer and direction by
   // direction: each direction's input projection over all time steps is one
   // product (a packed sequence multiplies it step by step, a few rows at a time).
@@ -202,13 +294,15 @@ class RnnStackOf : public RnnStackImpl {
   }
 
   Rnn rnn_;
+  std::vector<torch::Tensor> input_gains_;      // layer-major, direction-minor; empty without layer normalization
+  std::vector<torch::Tensor> recurrent_gains_;
 };
 
 template <typename Rnn, typename RnnOptions>
 std::shared_ptr<RnnStackImpl> build(RnnOptions rnn_options, const RnnStackOptions& o) {
   rnn_options.num_layers(o.layers()).bidirectional(o.bidirectional()).batch_first(true);
   if (o.layers() > 1) rnn_options.dropout(o.dropout());
-  return std::make_shared<RnnStackOf<Rnn>>(Rnn(rnn_options));
+  return std::make_shared<RnnStackOf<Rnn>>(Rnn(rnn_options), o.layer_norm());
 }
 
 }  // namespace

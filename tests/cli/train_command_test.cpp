@@ -1,6 +1,7 @@
 // tandem-train, run as a user runs it.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 
@@ -48,18 +49,27 @@ TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
   const std::string data = " --train-sets " + dir + "/train.src " + dir + "/train.tgt --mini-batch 4 --cpu-threads 1 "
                            "--valid-freq 0 --disp-freq 1";
   auto r = run_program("tandem-train", "--model " + dir + "/base --vocabs " + test::sample_model_path() + data +
-                                           " --dim-emb 8 --dim-rnn 16 --after-updates 2");
+                                           " --dim-emb 8 --dim-rnn 16 --layer-normalization --after-updates 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string pretrained = " --pretrained-model " + dir + "/base/model.ckpt";
   r = run_program("tandem-train", "--model " + dir + "/tuned" + pretrained + data + " --dim-rnn 32 --after-updates 2");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--dim-rnn 32 differs from the pretrained model's 16"), std::string::npos) << r.err;
   r = run_program("tandem-train", "--model " + dir + "/tuned" + pretrained + data +
-                                      " --dim-rnn 16 --dropout-rnn 0.2 --learn-rate 0.001 --after-updates 2");
+                                      " --dim-rnn 16 --layer-normalization --dropout-rnn 0.2 --learn-rate 0.001 "
+                                      "--after-updates 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("fine-tuning from " + dir + "/base/model.ckpt (update 2)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("stopped after 2 updates"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir + "/tuned/vocab.spm"));  // the checkpoint's vocabulary, none trained
+  // A model with layer normalization translates; the option is recorded in the checkpoint.
+  r = run_program("tandem-translate", "-m " + dir + "/tuned/model.ckpt --cpu-threads 1 --quiet",
+                  "Ein Mann fährt.\nZwei Hunde spielen.\n");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
+  r = run_program("tandem-checkpoint", dir + "/tuned/model.ckpt");
+  EXPECT_NE(r.out.find("\"layer-normalization\":true"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("pretrained-from"), std::string::npos) << r.out;
 }
 
 TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {

@@ -77,6 +77,7 @@ int64_t expected_parameters(const ModelOptions& o) {
     for (int64_t l = 0; l < layers; ++l) {
       const int64_t in = l == 0 ? input : H * directions;
       n += directions * (gates * H * in + gates * H * H + 2 * gates * H);
+      if (o.layer_norm()) n += directions * 2 * gates * H;  // the gains of the input and recurrent products
     }
     return n;
   };
@@ -104,13 +105,13 @@ int64_t expected_parameters(const ModelOptions& o) {
   return n;
 }
 
-using Config = std::tuple<CellType, AttentionType, bool, int64_t>;
+using Config = std::tuple<CellType, AttentionType, bool, int64_t, bool>;  // ..., layer normalization
 
 class Seq2SeqConfigTest : public ::testing::TestWithParam<Config> {
  protected:
   ModelOptions options() const {
-    const auto [cell, attention, bidirectional, depth] = GetParam();
-    return tiny(cell, attention, bidirectional, depth);
+    const auto [cell, attention, bidirectional, depth, layer_norm] = GetParam();
+    return tiny(cell, attention, bidirectional, depth).layer_norm(layer_norm);
   }
 };
 
@@ -251,23 +252,27 @@ TEST_P(Seq2SeqConfigTest, AttentionIsADistributionOverRealPositions) {
 
 // Readable test names, e.g. gru_bahdanau_bi_1 (cell, attention, encoder, depth).
 std::string config_name(const ::testing::TestParamInfo<Config>& info) {
-  const auto& [cell, attention, bidirectional, depth] = info.param;
+  const auto& [cell, attention, bidirectional, depth, layer_norm] = info.param;
   std::string name = cell_type_name(cell) + "_" + attention_type_name(attention) + (bidirectional ? "_bi_" : "_uni_") +
-                     std::to_string(depth);
+                     std::to_string(depth) + (layer_norm ? "_ln" : "");
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Architectures, Seq2SeqConfigTest,
-    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1},
-                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2},
-                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2},
-                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1},
-                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1},
-                      Config{CellType::kRnn, AttentionType::kNone, false, 2},
-                      Config{CellType::kGru, AttentionType::kNone, true, 1},
-                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3}),
+    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false},
+                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2, false},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2, false},
+                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1, false},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1, false},
+                      Config{CellType::kRnn, AttentionType::kNone, false, 2, false},
+                      Config{CellType::kGru, AttentionType::kNone, true, 1, false},
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3, false},
+                      Config{CellType::kGru, AttentionType::kBahdanau, true, 2, true},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 1, true},
+                      Config{CellType::kLstm, AttentionType::kNone, false, 2, true},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, false, 1, true}),
     config_name);
 
 TEST(Seq2SeqTest, ALanguageModelIsTheDecoderStackAlone) {

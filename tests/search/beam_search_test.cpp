@@ -15,9 +15,9 @@
 namespace tandem::search {
 namespace {
 
-model::Seq2Seq random_model(model::CellType cell, uint64_t seed) {
+model::Seq2Seq random_model(model::CellType cell, uint64_t seed, bool layer_norm = false) {
   torch::manual_seed(seed);
-  model::Seq2Seq m(model::ModelOptions(40, 40).dim_emb(8).dim_rnn(12).cell(cell).dropout_emb(0).dropout_rnn(0).dropout_out(0));
+  model::Seq2Seq m(model::ModelOptions(40, 40).dim_emb(8).dim_rnn(12).cell(cell).layer_norm(layer_norm).dropout_emb(0).dropout_rnn(0).dropout_out(0));
   m->eval();
   return m;
 }
@@ -55,10 +55,14 @@ std::pair<std::vector<int32_t>, double> reference_greedy(model::Seq2Seq& m, cons
   return {out, score};
 }
 
-class BeamSearchTest : public ::testing::TestWithParam<model::CellType> {};
+// A cell, with or without layer normalization.
+class BeamSearchTest : public ::testing::TestWithParam<std::tuple<model::CellType, bool>> {
+ protected:
+  model::Seq2Seq model(uint64_t seed) const { return random_model(std::get<0>(GetParam()), seed, std::get<1>(GetParam())); }
+};
 
 TEST_P(BeamSearchTest, BeamOneEqualsAReferenceGreedyDecoder) {
-  auto m = random_model(GetParam(), 21);
+  auto m = model(21);
   Ensemble ensemble({m}, {});
   SearchOptions options;
   options.beam_size = 1;
@@ -84,7 +88,7 @@ double forced_score(Ensemble& ensemble, const std::vector<int32_t>& source, cons
 // scored exactly as teacher forcing scores its tokens (so the score is the
 // model's log-probability), within the length rules.
 TEST_P(BeamSearchTest, NBestIsDistinctSortedAndScoredAsForcedDecoding) {
-  auto m = random_model(GetParam(), 22);
+  auto m = model(22);
   Ensemble ensemble({m}, {});
   const auto [source, lengths] = data::make_source_batch(kSources);
   SearchOptions beam;
@@ -106,7 +110,7 @@ TEST_P(BeamSearchTest, NBestIsDistinctSortedAndScoredAsForcedDecoding) {
 // With a beam as wide as the vocabulary and a limit of two tokens (one and
 // eos), the search is exhaustive: its best is the best single token.
 TEST_P(BeamSearchTest, AWideEnoughBeamFindsTheExactBest) {
-  auto m = random_model(GetParam(), 29);
+  auto m = model(29);
   Ensemble ensemble({m}, {});
   const std::vector<std::vector<int32_t>> one_token = {{5}};  // length 2 with eos: limit floor(1 x 2) = 2
   const auto [source, lengths] = data::make_source_batch(one_token);
@@ -121,7 +125,7 @@ TEST_P(BeamSearchTest, AWideEnoughBeamFindsTheExactBest) {
 }
 
 TEST_P(BeamSearchTest, ResultsDoNotDependOnTheBatch) {
-  auto m = random_model(GetParam(), 23);
+  auto m = model(23);
   Ensemble ensemble({m}, {});
   SearchOptions options;
   options.beam_size = 3;
@@ -136,8 +140,13 @@ TEST_P(BeamSearchTest, ResultsDoNotDependOnTheBatch) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, BeamSearchTest,
-                         ::testing::Values(model::CellType::kRnn, model::CellType::kGru, model::CellType::kLstm),
-                         [](const auto& info) { return model::cell_type_name(info.param); });
+                         ::testing::Combine(::testing::Values(model::CellType::kRnn, model::CellType::kGru,
+                                                              model::CellType::kLstm),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return model::cell_type_name(std::get<0>(info.param)) +
+                                  (std::get<1>(info.param) ? "_ln" : "");
+                         });
 
 // A model whose output bias makes pad, bos and unk the likeliest pieces.
 model::Seq2Seq model_that_favours_special_pieces() {

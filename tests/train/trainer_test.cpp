@@ -34,13 +34,17 @@ std::map<int64_t, double> logged_losses(const std::string& model_dir) {
 
 TEST(TrainerTest, StoppedAndResumedEqualsUninterrupted) {
   torch::set_num_threads(1);
+  for (const bool layer_norm : {false, true}) {
+  SCOPED_TRACE(layer_norm ? "with layer normalization" : "without layer normalization");
   const std::string dir = test::temp_dir();
   auto straight = copy_task(dir);
+  straight.model.layer_norm(layer_norm);
   straight.model_dir = dir + "/straight";
   straight.after_updates = 12;
   EXPECT_EQ(Trainer(straight).run().updates, 12);
 
   auto interrupted = copy_task(dir);
+  interrupted.model.layer_norm(layer_norm);
   interrupted.model_dir = dir + "/interrupted";
   interrupted.after_updates = 5;  // not a validation point
   EXPECT_EQ(Trainer(interrupted).run().updates, 5);
@@ -59,6 +63,8 @@ TEST(TrainerTest, StoppedAndResumedEqualsUninterrupted) {
   for (const auto& p : pa) EXPECT_TRUE(torch::equal(p.value(), pb[p.key()])) << p.key();
   b.meta.state.seconds = a.meta.state.seconds;  // wall-clock time is the one thing allowed to differ
   EXPECT_EQ(a.meta.state.to_json(), b.meta.state.to_json());
+  EXPECT_EQ(a.meta.options.layer_norm(), layer_norm);
+  }
 }
 
 TEST(TrainerTest, KeepsBestCheckpointsPerMetricAndTheLastOne) {

@@ -75,6 +75,11 @@ struct ModelOptions {
   /// itself, as the language-model benchmarks' models do (needs --attention none
   /// and --dim-rnn equal to --dim-emb) (--deep-output). Default true.
   TORCH_ARG(bool, deep_output) = true;
+  /// Layer normalization inside the recurrent cells of the encoder and decoder
+  /// (--layer-normalization, Marian's): each step's input product and recurrent
+  /// product normalized over their gates, times a learned gain, before the
+  /// biases and the nonlinearities. Default false.
+  TORCH_ARG(bool, layer_norm) = false;
   /// Dropout on embeddings (--dropout-emb). Default 0.1.
   TORCH_ARG(double, dropout_emb) = 0.1;
   /// Dropout between stacked recurrent layers (--dropout-rnn). Default 0.1.

@@ -10,7 +10,12 @@
 // state, and their outputs are zero. On the CPU from a zero state, each
 // direction's input projection for all time steps is one product and the
 // backward direction reads rows reversed within their lengths (an LSTM's final
-// c is then not returned); otherwise the sequence is packed.
+// c is then not returned); otherwise the sequence is packed. With layer
+// normalization every path steps through the sequence itself (LibTorch's
+// fused cells have none): each step's input product (x's share of all steps in
+// one product) and recurrent product are normalized over their gates and
+// multiplied by a learned gain (parameters ln_ih_lK, ln_hh_lK, and _reverse),
+// then the biases are added.
 #pragma once
 
 #include <torch/nn/module.h>
@@ -38,6 +43,8 @@ struct RnnStackOptions {
   TORCH_ARG(bool, bidirectional) = false;
   /// Dropout between layers. Default 0.
   TORCH_ARG(double, dropout) = 0.0;
+  /// Layer normalization of each step's input and recurrent products (ModelOptions::layer_norm). Default false.
+  TORCH_ARG(bool, layer_norm) = false;
 };
 
 /// What RnnStackImpl::project_leading prepares for the steps of a sequence.

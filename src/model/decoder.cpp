@@ -24,8 +24,9 @@ int64_t features_input(const ModelOptions& o) {
   return 0;
 }
 
-// Width of the RNN's input.
+// Width of the RNN's input (the first transition's, in the conditional decoder).
 int64_t rnn_input(const ModelOptions& o) {
+  if (o.conditional_decoder()) return o.dim_emb();
   switch (o.attention()) {
     case AttentionType::kBahdanau: return o.dim_emb() + o.memory_size();  // [e; c]
     case AttentionType::kLuongDot:
@@ -63,6 +64,12 @@ DecoderImpl::DecoderImpl(const ModelOptions& options, torch::nn::Embedding embed
                                                                      .layers(options.dec_depth())
                                                                      .dropout(options.dropout_rnn())
                                                                      .layer_norm(options.layer_norm())))) {
+  for (int64_t k = 1; k < options.dec_cell_base_depth(); ++k) {
+    transitions_.push_back(register_module(
+        "transition" + std::to_string(k),
+        make_rnn_stack(options.cell(),
+                       RnnStackOptions(options.memory_size(), options.dim_rnn()).layer_norm(options.layer_norm()))));
+  }
   if (options.attention() != AttentionType::kNone) {
     attention_ = register_module("attention", Attention(options.attention(), options.memory_size(), options.dim_rnn()));
   }
@@ -110,6 +117,12 @@ StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state)
 torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, DecoderState& state) {
   if (!attention_) return forward_sequence(previous, state);
   const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, T, E]
+  if (options_.conditional_decoder()) {  // every step through step_from (its transitions run one step each)
+    const auto e_steps = e.unbind(/*dim=*/1);
+    std::vector<torch::Tensor> features;
+    for (const auto& e_t : e_steps) features.push_back(step_from(e_t, /*projected=*/nullptr, 0, state).features);
+    return torch::stack(features, /*dim=*/1);  // [B, T, E]
+  }
   const auto projected = rnn_->project_leading(e);  // e's share of the first layer's products, all steps
   const int64_t steps = previous.size(1);
   attention_->prepare_steps(state.memory, steps);
@@ -155,6 +168,19 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
     return outputs.squeeze(1);
   };
   const int64_t attention_step = projected != nullptr ? t : -1;  // teacher forcing: the memory's step products
+  if (options_.conditional_decoder()) {
+    auto s = run_rnn({});                                                               // [B, H]
+    auto [context, weights] = attention_->forward(s, state.memory, attention_step);    // [B, M], [B, S]
+    const auto c = context.unsqueeze(1);                                                // [B, 1, M]
+    for (const auto& transition : transitions_) {
+      auto [outputs, next] = transition->forward(c, /*lengths=*/{}, state.rnn);
+      state.rnn = next;
+      s = outputs.squeeze(1);
+    }
+    out.features = torch::tanh(features_->forward(torch::cat({s, context, e}, /*dim=*/-1)));  // [B, E]
+    out.attention = weights;
+    return out;
+  }
   switch (options_.attention()) {
     case AttentionType::kBahdanau: {
       auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory, attention_step);  // [B, M], [B, S]

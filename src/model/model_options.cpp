@@ -60,6 +60,18 @@ void ModelOptions::validate() const {
   positive(dim_rnn(), "--dim-rnn");
   positive(enc_depth(), "--enc-depth");
   positive(dec_depth(), "--dec-depth");
+  positive(dec_cell_base_depth(), "--dec-cell-base-depth");
+  if (conditional_decoder()) {
+    if (attention() != AttentionType::kBahdanau) {
+      throw Error("--dec-cell-base-depth " + std::to_string(dec_cell_base_depth()) +
+                  " (the conditional decoder) attends between its transitions with --attention bahdanau, not " +
+                  attention_type_name(attention()));
+    }
+    if (dec_depth() != 1) {
+      throw Error("--dec-cell-base-depth " + std::to_string(dec_cell_base_depth()) +
+                  " deepens the decoder's one layer; it takes --dec-depth 1, not " + std::to_string(dec_depth()));
+    }
+  }
   for (const auto& [value, option] : {std::pair<double, const char*>{dropout_emb(), "--dropout-emb"},
                                       {dropout_rnn(), "--dropout-rnn"},
                                       {dropout_out(), "--dropout-out"}}) {
@@ -122,6 +134,7 @@ std::string ModelOptions::to_json() const {
                                     {"tied-embeddings", tied_output()},
                                     {"deep-output", deep_output()},
                                     {"layer-normalization", layer_norm()},
+                                    {"dec-cell-base-depth", dec_cell_base_depth()},
                                     {"dropout-emb", dropout_emb()},
                                     {"dropout-rnn", dropout_rnn()},
                                     {"dropout-out", dropout_out()}};
@@ -149,6 +162,7 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
         .tied_output(j.at("tied-embeddings").get<bool>())
         .deep_output(j.contains("deep-output") ? j.at("deep-output").get<bool>() : true)  // absent before it existed
         .layer_norm(j.value("layer-normalization", false))
+        .dec_cell_base_depth(j.value("dec-cell-base-depth", int64_t{1}))
         .dropout_emb(j.at("dropout-emb").get<double>())
         .dropout_rnn(j.at("dropout-rnn").get<double>())
         .dropout_out(j.at("dropout-out").get<double>());

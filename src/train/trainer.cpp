@@ -67,6 +67,7 @@ bool improves(eval::Metric metric, double value, const std::map<eval::Metric, do
 
 Trainer::Trainer(TrainOptions options) : options_(std::move(options)) {
   if (options_.model_dir.empty()) throw Error("--model (the model folder) is required");
+  options_.model.validate();  // before hours of vocabulary training or data reading, not after
   if (options_.model.is_language_model()) {
     if (options_.train_sets.size() != 1) throw Error("--type lm trains on one file: --train-sets FILE");
     if (options_.valid_sets.size() > 1) throw Error("--type lm validates on one file: --valid-sets FILE");

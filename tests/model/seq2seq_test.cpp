@@ -1,6 +1,7 @@
 #include "tandem/model/seq2seq.h"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <torch/torch.h>
@@ -98,20 +99,27 @@ int64_t expected_parameters(const ModelOptions& o) {
     case AttentionType::kNone:
       break;
   }
-  n += rnn(dec_in, o.dec_depth(), 1);
+  if (o.conditional_decoder()) {  // a transition on e, then transitions on the context
+    n += rnn(E, 1, 1) + (o.dec_cell_base_depth() - 1) * rnn(M, 1, 1);
+  } else {
+    n += rnn(dec_in, o.dec_depth(), 1);
+  }
   if (o.decoder_init() == DecoderInit::kBridge) n += M * o.dec_depth() * H + o.dec_depth() * H;
   n += features_in * E + E;
   n += (o.tied_output() ? 0 : o.target_vocab() * E) + o.target_vocab();
   return n;
 }
 
-using Config = std::tuple<CellType, AttentionType, bool, int64_t, bool>;  // ..., layer normalization
+// cell, attention, bidirectional encoder, depth, layer normalization, decoder transitions (--dec-cell-base-depth)
+using Config = std::tuple<CellType, AttentionType, bool, int64_t, bool, int64_t>;
 
 class Seq2SeqConfigTest : public ::testing::TestWithParam<Config> {
  protected:
   ModelOptions options() const {
-    const auto [cell, attention, bidirectional, depth, layer_norm] = GetParam();
-    return tiny(cell, attention, bidirectional, depth).layer_norm(layer_norm);
+    const auto [cell, attention, bidirectional, depth, layer_norm, transitions] = GetParam();
+    auto o = tiny(cell, attention, bidirectional, depth).layer_norm(layer_norm).dec_cell_base_depth(transitions);
+    if (transitions > 1) o.dec_depth(1);  // the conditional decoder deepens one layer
+    return o;
   }
 };
 
@@ -252,27 +260,31 @@ TEST_P(Seq2SeqConfigTest, AttentionIsADistributionOverRealPositions) {
 
 // Readable test names, e.g. gru_bahdanau_bi_1 (cell, attention, encoder, depth).
 std::string config_name(const ::testing::TestParamInfo<Config>& info) {
-  const auto& [cell, attention, bidirectional, depth, layer_norm] = info.param;
+  const auto& [cell, attention, bidirectional, depth, layer_norm, transitions] = info.param;
   std::string name = cell_type_name(cell) + "_" + attention_type_name(attention) + (bidirectional ? "_bi_" : "_uni_") +
-                     std::to_string(depth) + (layer_norm ? "_ln" : "");
+                     std::to_string(depth) + (layer_norm ? "_ln" : "") +
+                     (transitions > 1 ? "_conditional" + std::to_string(transitions) : "");
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Architectures, Seq2SeqConfigTest,
-    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false},
-                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2, false},
-                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2, false},
-                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1, false},
-                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1, false},
-                      Config{CellType::kRnn, AttentionType::kNone, false, 2, false},
-                      Config{CellType::kGru, AttentionType::kNone, true, 1, false},
-                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3, false},
-                      Config{CellType::kGru, AttentionType::kBahdanau, true, 2, true},
-                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 1, true},
-                      Config{CellType::kLstm, AttentionType::kNone, false, 2, true},
-                      Config{CellType::kRnn, AttentionType::kBahdanau, false, 1, true}),
+    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2, false, 1},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2, false, 1},
+                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1, false, 1},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1, false, 1},
+                      Config{CellType::kRnn, AttentionType::kNone, false, 2, false, 1},
+                      Config{CellType::kGru, AttentionType::kNone, true, 1, false, 1},
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3, false, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, true, 2, true, 1},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 1, true, 1},
+                      Config{CellType::kLstm, AttentionType::kNone, false, 2, true, 1},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, false, 1, true, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false, 2},
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 2, true, 3},
+                      Config{CellType::kGru, AttentionType::kBahdanau, false, 1, true, 2}),
     config_name);
 
 TEST(Seq2SeqTest, ALanguageModelIsTheDecoderStackAlone) {
@@ -369,6 +381,31 @@ TEST(Seq2SeqTest, OptionsRoundTripAndValidate) {
   EXPECT_THROW(ModelOptions(10, 10).attention(AttentionType::kLuongDot).validate(), Error);  // bidirectional
   EXPECT_THROW(ModelOptions(10, 10).dropout_emb(1.0).validate(), Error);
   EXPECT_THROW(parse_cell_type("transformer"), Error);
+  // Layer normalization and the conditional decoder round-trip; options written before them read as off.
+  const auto deep = tiny(CellType::kGru, AttentionType::kBahdanau, true, 1).layer_norm(true).dec_cell_base_depth(4);
+  EXPECT_EQ(ModelOptions::from_json(deep.to_json(), "x"), deep);
+  auto old = nlohmann::json::parse(options.to_json());
+  old.erase("layer-normalization");
+  old.erase("dec-cell-base-depth");
+  const auto read = ModelOptions::from_json(old.dump(), "old.ckpt");
+  EXPECT_FALSE(read.layer_norm());
+  EXPECT_EQ(read.dec_cell_base_depth(), 1);
+  const auto error_of = [](const ModelOptions& o) {
+    try {
+      o.validate();
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  EXPECT_NE(error_of(ModelOptions(10, 10).dec_cell_base_depth(2).attention(AttentionType::kLuongGeneral))
+                .find("--dec-cell-base-depth 2 (the conditional decoder) attends between its transitions with "
+                      "--attention bahdanau, not luong-general"),
+            std::string::npos);
+  EXPECT_NE(error_of(ModelOptions(10, 10).dec_cell_base_depth(3).dec_depth(2)).find("takes --dec-depth 1, not 2"),
+            std::string::npos);
+  EXPECT_NE(error_of(ModelOptions(10, 10).dec_cell_base_depth(0)).find("--dec-cell-base-depth"), std::string::npos);
+  EXPECT_EQ(error_of(ModelOptions(10, 10).dec_cell_base_depth(2)), "");
 }
 
 }  // namespace

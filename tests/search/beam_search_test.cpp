@@ -15,9 +15,17 @@
 namespace tandem::search {
 namespace {
 
-model::Seq2Seq random_model(model::CellType cell, uint64_t seed, bool layer_norm = false) {
+model::Seq2Seq random_model(model::CellType cell, uint64_t seed, bool layer_norm = false, int64_t transitions = 1) {
   torch::manual_seed(seed);
-  model::Seq2Seq m(model::ModelOptions(40, 40).dim_emb(8).dim_rnn(12).cell(cell).layer_norm(layer_norm).dropout_emb(0).dropout_rnn(0).dropout_out(0));
+  model::Seq2Seq m(model::ModelOptions(40, 40)
+                       .dim_emb(8)
+                       .dim_rnn(12)
+                       .cell(cell)
+                       .layer_norm(layer_norm)
+                       .dec_cell_base_depth(transitions)
+                       .dropout_emb(0)
+                       .dropout_rnn(0)
+                       .dropout_out(0));
   m->eval();
   return m;
 }
@@ -55,10 +63,14 @@ std::pair<std::vector<int32_t>, double> reference_greedy(model::Seq2Seq& m, cons
   return {out, score};
 }
 
-// A cell, with or without layer normalization.
-class BeamSearchTest : public ::testing::TestWithParam<std::tuple<model::CellType, bool>> {
+// A cell: plain (0), with layer normalization (1), or layer normalization and
+// the conditional decoder of 2 transitions (2).
+class BeamSearchTest : public ::testing::TestWithParam<std::tuple<model::CellType, int>> {
  protected:
-  model::Seq2Seq model(uint64_t seed) const { return random_model(std::get<0>(GetParam()), seed, std::get<1>(GetParam())); }
+  model::Seq2Seq model(uint64_t seed) const {
+    const int variant = std::get<1>(GetParam());
+    return random_model(std::get<0>(GetParam()), seed, variant >= 1, variant == 2 ? 2 : 1);
+  }
 };
 
 TEST_P(BeamSearchTest, BeamOneEqualsAReferenceGreedyDecoder) {
@@ -142,10 +154,11 @@ TEST_P(BeamSearchTest, ResultsDoNotDependOnTheBatch) {
 INSTANTIATE_TEST_SUITE_P(Cells, BeamSearchTest,
                          ::testing::Combine(::testing::Values(model::CellType::kRnn, model::CellType::kGru,
                                                               model::CellType::kLstm),
-                                            ::testing::Bool()),
+                                            ::testing::Values(0, 1, 2)),
                          [](const auto& info) {
+                           const int variant = std::get<1>(info.param);
                            return model::cell_type_name(std::get<0>(info.param)) +
-                                  (std::get<1>(info.param) ? "_ln" : "");
+                                  (variant == 1 ? "_ln" : variant == 2 ? "_ln_conditional" : "");
                          });
 
 // A model whose output bias makes pad, bos and unk the likeliest pieces.

@@ -34,17 +34,20 @@ std::map<int64_t, double> logged_losses(const std::string& model_dir) {
 
 TEST(TrainerTest, StoppedAndResumedEqualsUninterrupted) {
   torch::set_num_threads(1);
-  for (const bool layer_norm : {false, true}) {
-  SCOPED_TRACE(layer_norm ? "with layer normalization" : "without layer normalization");
+  // Plain; with layer normalization; with it and the conditional decoder of 3 transitions.
+  for (const int variant : {0, 1, 2}) {
+  const bool layer_norm = variant >= 1;
+  const int64_t transitions = variant == 2 ? 3 : 1;
+  SCOPED_TRACE("variant " + std::to_string(variant));
   const std::string dir = test::temp_dir();
   auto straight = copy_task(dir);
-  straight.model.layer_norm(layer_norm);
+  straight.model.layer_norm(layer_norm).dec_cell_base_depth(transitions);
   straight.model_dir = dir + "/straight";
   straight.after_updates = 12;
   EXPECT_EQ(Trainer(straight).run().updates, 12);
 
   auto interrupted = copy_task(dir);
-  interrupted.model.layer_norm(layer_norm);
+  interrupted.model.layer_norm(layer_norm).dec_cell_base_depth(transitions);
   interrupted.model_dir = dir + "/interrupted";
   interrupted.after_updates = 5;  // not a validation point
   EXPECT_EQ(Trainer(interrupted).run().updates, 5);
@@ -64,6 +67,7 @@ TEST(TrainerTest, StoppedAndResumedEqualsUninterrupted) {
   b.meta.state.seconds = a.meta.state.seconds;  // wall-clock time is the one thing allowed to differ
   EXPECT_EQ(a.meta.state.to_json(), b.meta.state.to_json());
   EXPECT_EQ(a.meta.options.layer_norm(), layer_norm);
+  EXPECT_EQ(a.meta.options.dec_cell_base_depth(), transitions);
   }
 }
 
@@ -235,7 +239,7 @@ TEST(TrainerTest, FineTuningWithAnotherShapeOrVocabularyIsAnErrorNamingBothValue
   cell.given_architecture = {"cell"};
   EXPECT_NE(error_of(cell).find("--cell lstm differs from the pretrained model's gru"), std::string::npos);
   auto lm = tune;
-  lm.model.type(model::ModelType::kLanguageModel);
+  lm.model.type(model::ModelType::kLanguageModel).attention(model::AttentionType::kNone).decoder_init(model::DecoderInit::kZeros);
   lm.train_sets = {dir + "/train.tgt"};
   lm.valid_metrics = {eval::Metric::kCrossEntropy};
   const std::string lm_error = error_of(lm);

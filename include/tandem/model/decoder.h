@@ -26,6 +26,7 @@
 #include <torch/nn/pimpl.h>
 
 #include <memory>
+#include <vector>
 
 #include "tandem/model/attention.h"
 #include "tandem/model/encoder.h"
@@ -100,7 +101,8 @@ class DecoderImpl : public torch::nn::Module {
   torch::nn::Embedding embeddings_;
   torch::nn::Dropout embedding_dropout_;
   torch::nn::Dropout output_dropout_;
-  std::shared_ptr<RnnStackImpl> rnn_;
+  std::shared_ptr<RnnStackImpl> rnn_;  // the conditional decoder's first transition
+  std::vector<std::shared_ptr<RnnStackImpl>> transitions_;  // its later ones (--dec-cell-base-depth - 1)
   Attention attention_{nullptr};
   torch::nn::Linear bridge_{nullptr};
   torch::nn::Linear features_{nullptr};

@@ -80,6 +80,14 @@ struct ModelOptions {
   /// product normalized over their gates, times a learned gain, before the
   /// biases and the nonlinearities. Default false.
   TORCH_ARG(bool, layer_norm) = false;
+  /// Transitions of the decoder's conditional cell (--dec-cell-base-depth,
+  /// Marian's; Nematus's cGRU): with N >= 2 each step is a transition on the
+  /// previous token's embedding, the attention from its state, then N - 1
+  /// transitions that read the attention's context; the last one's state is
+  /// the step's state (and the next step's start). Needs --attention bahdanau
+  /// and --dec-depth 1. 1 = the plain decoder (attention from the previous
+  /// state, then the cell on [e; context]). Default 1.
+  TORCH_ARG(int64_t, dec_cell_base_depth) = 1;
   /// Dropout on embeddings (--dropout-emb). Default 0.1.
   TORCH_ARG(double, dropout_emb) = 0.1;
   /// Dropout between stacked recurrent layers (--dropout-rnn). Default 0.1.
@@ -90,6 +98,8 @@ struct ModelOptions {
  public:
   /// True for a language model (--type lm).
   bool is_language_model() const { return type() == ModelType::kLanguageModel; }
+  /// --dec-cell-base-depth 2 or more.
+  bool conditional_decoder() const { return dec_cell_base_depth() >= 2; }
 
   /// Width of the encoder states the attention reads: dim_rnn x directions.
   int64_t memory_size() const { return dim_rnn() * (bidirectional() ? 2 : 1); }

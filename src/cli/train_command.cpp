@@ -127,6 +127,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dec-cell-base-depth", po::value<int64_t>(&m.dec_cell_base_depth())->default_value(m.dec_cell_base_depth()),
        "transitions of the decoder's conditional cell: 2 or more = Nematus's and Marian's cGRU (a transition on the "
        "previous token, attention from its state, then transitions reading the context); needs --attention bahdanau")
+      ("enc-cell-depth", po::value<int64_t>(&m.enc_cell_depth())->default_value(m.enc_cell_depth()),
+       "cells a step in each encoder layer: the layer's cell, then transitions on the state alone (deep transition)")
       ("layer-normalization", po::bool_switch(&m.layer_norm()),
        "layer normalization inside the recurrent cells (each step's input and recurrent products, as Marian's)")
       ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
@@ -291,7 +293,7 @@ int run(int argc, char** argv) {
   }
   for (const char* name : {"cell", "dim-emb", "dim-rnn", "enc-depth", "dec-depth", "enc-type", "attention", "dec-init",
                            "tied-embeddings", "deep-output", "tied-embeddings-src", "layer-normalization",
-                           "dec-cell-base-depth", "dim-vocabs"}) {
+                           "dec-cell-base-depth", "enc-cell-depth", "dim-vocabs"}) {
     if (vm.count(name) > 0 && !vm[name].defaulted()) t.given_architecture.emplace_back(name);
   }
   if (r.enc_type != "bidirectional" && r.enc_type != "unidirectional") {

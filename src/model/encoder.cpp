@@ -11,7 +11,8 @@ EncoderImpl::EncoderImpl(const ModelOptions& options, torch::nn::Embedding embed
                                                                      .layers(options.enc_depth())
                                                                      .bidirectional(options.bidirectional())
                                                                      .dropout(options.dropout_rnn())
-                                                                     .layer_norm(options.layer_norm())))),
+                                                                     .layer_norm(options.layer_norm())
+                                                                     .transitions(options.enc_cell_depth())))),
       bidirectional_(options.bidirectional()) {}
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& source, const torch::Tensor& lengths) {

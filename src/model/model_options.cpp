@@ -61,6 +61,7 @@ void ModelOptions::validate() const {
   positive(enc_depth(), "--enc-depth");
   positive(dec_depth(), "--dec-depth");
   positive(dec_cell_base_depth(), "--dec-cell-base-depth");
+  positive(enc_cell_depth(), "--enc-cell-depth");
   if (conditional_decoder()) {
     if (attention() != AttentionType::kBahdanau) {
       throw Error("--dec-cell-base-depth " + std::to_string(dec_cell_base_depth()) +
@@ -135,6 +136,7 @@ std::string ModelOptions::to_json() const {
                                     {"deep-output", deep_output()},
                                     {"layer-normalization", layer_norm()},
                                     {"dec-cell-base-depth", dec_cell_base_depth()},
+                                    {"enc-cell-depth", enc_cell_depth()},
                                     {"dropout-emb", dropout_emb()},
                                     {"dropout-rnn", dropout_rnn()},
                                     {"dropout-out", dropout_out()}};
@@ -163,6 +165,7 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
         .deep_output(j.contains("deep-output") ? j.at("deep-output").get<bool>() : true)  // absent before it existed
         .layer_norm(j.value("layer-normalization", false))
         .dec_cell_base_depth(j.value("dec-cell-base-depth", int64_t{1}))
+        .enc_cell_depth(j.value("enc-cell-depth", int64_t{1}))
         .dropout_emb(j.at("dropout-emb").get<double>())
         .dropout_rnn(j.at("dropout-rnn").get<double>())
         .dropout_out(j.at("dropout-out").get<double>());

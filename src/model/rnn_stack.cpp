@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <cmath>
 #include <string>
 #include <type_traits>
 #include <vector>
@@ -109,22 +110,36 @@ torch::Tensor reversal_within_lengths(const torch::Tensor& lengths, int64_t step
 template <typename Rnn>
 class RnnStackOf : public RnnStackImpl {
  public:
-  RnnStackOf(Rnn rnn, bool layer_norm) : rnn_(register_module("rnn", std::move(rnn))) {
-    if (!layer_norm) return;
+  RnnStackOf(Rnn rnn, bool layer_norm, int64_t transitions) : rnn_(register_module("rnn", std::move(rnn))) {
     const auto& o = rnn_->options;
     const int64_t gates = rnn_->named_parameters(/*recurse=*/false)["weight_hh_l0"].size(0);
+    const int64_t hidden = o.hidden_size();
+    const double bound = 1.0 / std::sqrt(static_cast<double>(hidden));  // LibTorch's initialization of its cells
     for (int64_t layer = 0; layer < o.num_layers(); ++layer) {
       for (int64_t dir = 0; dir < (o.bidirectional() ? 2 : 1); ++dir) {
         const std::string suffix = "_l" + std::to_string(layer) + (dir == 1 ? "_reverse" : "");
-        input_gains_.push_back(register_parameter("ln_ih" + suffix, torch::ones({gates})));
-        recurrent_gains_.push_back(register_parameter("ln_hh" + suffix, torch::ones({gates})));
+        if (layer_norm) {
+          input_gains_.push_back(register_parameter("ln_ih" + suffix, torch::ones({gates})));
+          recurrent_gains_.push_back(register_parameter("ln_hh" + suffix, torch::ones({gates})));
+        }
+        std::vector<Transition> chain;
+        for (int64_t k = 1; k < transitions; ++k) {
+          const std::string name = suffix + "_t" + std::to_string(k);
+          Transition t;
+          t.weight_hh = register_parameter("transition_weight_hh" + name, torch::empty({gates, hidden}).uniform_(-bound, bound));
+          t.bias_ih = register_parameter("transition_bias_ih" + name, torch::empty({gates}).uniform_(-bound, bound));
+          t.bias_hh = register_parameter("transition_bias_hh" + name, torch::empty({gates}).uniform_(-bound, bound));
+          if (layer_norm) t.gain = register_parameter("transition_ln_hh" + name, torch::ones({gates}));
+          chain.push_back(t);
+        }
+        transitions_.push_back(std::move(chain));
       }
     }
   }
 
   std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
                                                    const RecurrentState& state) override {
-    if (!input_gains_.empty()) return forward_normalized(inputs, lengths, state);
+    if (normalizing() || transitions_.front().size() > 0) return forward_stepped(inputs, lengths, state);
     if (!lengths.defined()) {
       auto [outputs, hx] = rnn_->forward(inputs, to_hx(rnn_, state));
       return {outputs, from_hx(hx)};
@@ -139,6 +154,7 @@ class RnnStackOf : public RnnStackImpl {
   }
 
   ProjectedInputs project_leading(const torch::Tensor& leading) override {
+    if (!transitions_.front().empty()) throw std::logic_error("project_leading: a stack with deep transitions");
     const auto params = rnn_->named_parameters(/*recurse=*/false);
     const int64_t batch = leading.size(0);
     const int64_t steps = leading.size(1);
@@ -194,13 +210,23 @@ class RnnStackOf : public RnnStackImpl {
  private:
   bool normalizing() const { return !input_gains_.empty(); }
 
-  // With layer normalization, every sequence: layer by layer and direction by
-  // direction, step by step from `state` (zeros when empty). With `lengths`,
+  // A deep transition after a layer's cell (--enc-cell-depth): a cell that
+  // reads only the state (its input products are its input bias alone).
+  struct Transition {
+    torch::Tensor weight_hh;  // [G, H]
+    torch::Tensor bias_ih;    // [G]
+    torch::Tensor bias_hh;    // [G]
+    torch::Tensor gain;       // [G] with layer normalization, else undefined
+  };
+
+  // With layer normalization or deep transitions, every sequence: layer by
+  // layer and direction by direction, step by step from `state` (zeros when
+  // empty), each step the layer's cell and then its transitions. With `lengths`,
   // the backward direction reads each row reversed within its length, a padded
   // position leaves the state as it was (so the final state is the one at the
   // row's last real position) and its output is zero.
-  std::pair<torch::Tensor, RecurrentState> forward_normalized(const torch::Tensor& inputs, const torch::Tensor& lengths,
-                                                              const RecurrentState& state) {
+  std::pair<torch::Tensor, RecurrentState> forward_stepped(const torch::Tensor& inputs, const torch::Tensor& lengths,
+                                                           const RecurrentState& state) {
     const auto& o = rnn_->options;
     const int64_t batch = inputs.size(0);
     const int64_t steps = inputs.size(1);
@@ -222,7 +248,9 @@ class RnnStackOf : public RnnStackImpl {
         const auto k = static_cast<size_t>(layer * dirs + dir);
         const auto w = layer_weights(params, layer, /*reverse=*/dir == 1);
         const auto in = dir == 0 ? x : x.gather(1, reversal.expand({batch, steps, x.size(2)}));
-        const auto gi = (normalized(torch::nn::functional::linear(in, w[0]), input_gains_[k]) + w[2]).unbind(/*dim=*/1);
+        auto input_products = torch::nn::functional::linear(in, w[0]);  // [B, T, G], every step at once
+        if (normalizing()) input_products = normalized(input_products, input_gains_[k]);
+        const auto gi = (input_products + w[2]).unbind(/*dim=*/1);
         auto h = state.defined() ? state.h[static_cast<int64_t>(k)]
                                  : torch::zeros({batch, o.hidden_size()}, inputs.options());
         torch::Tensor c;
@@ -232,8 +260,15 @@ class RnnStackOf : public RnnStackImpl {
         for (int64_t t = 0; t < steps; ++t) {
           const auto& keep = real_steps[static_cast<size_t>(t)];
           torch::Tensor next_c = c;
-          const auto gh = normalized(torch::nn::functional::linear(h, w[1]), recurrent_gains_[k]) + w[3];
-          const auto next_h = cell_step(rnn_, gi[static_cast<size_t>(t)], gh, h, &next_c);
+          auto recurrent_products = torch::nn::functional::linear(h, w[1]);
+          if (normalizing()) recurrent_products = normalized(recurrent_products, recurrent_gains_[k]);
+          auto next_h = cell_step(rnn_, gi[static_cast<size_t>(t)], recurrent_products + w[3], h, &next_c);
+          for (const auto& transition : transitions_[k]) {
+            auto products = torch::nn::functional::linear(next_h, transition.weight_hh);
+            if (normalizing()) products = normalized(products, transition.gain);
+            next_h = cell_step(rnn_, transition.bias_ih.expand_as(products), products + transition.bias_hh, next_h,
+                               &next_c);
+          }
           if (lengths.defined()) {
             h = torch::where(keep, next_h, h);  // padding keeps the state
             if (lstm) c = torch::where(keep, next_c, c);
@@ -296,13 +331,14 @@ class RnnStackOf : public RnnStackImpl {
   Rnn rnn_;
   std::vector<torch::Tensor> input_gains_;      // layer-major, direction-minor; empty without layer normalization
   std::vector<torch::Tensor> recurrent_gains_;
+  std::vector<std::vector<Transition>> transitions_;  // layer-major, direction-minor; each empty without
 };
 
 template <typename Rnn, typename RnnOptions>
 std::shared_ptr<RnnStackImpl> build(RnnOptions rnn_options, const RnnStackOptions& o) {
   rnn_options.num_layers(o.layers()).bidirectional(o.bidirectional()).batch_first(true);
   if (o.layers() > 1) rnn_options.dropout(o.dropout());
-  return std::make_shared<RnnStackOf<Rnn>>(Rnn(rnn_options), o.layer_norm());
+  return std::make_shared<RnnStackOf<Rnn>>(Rnn(rnn_options), o.layer_norm(), o.transitions());
 }
 
 }  // namespace

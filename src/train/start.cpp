@@ -37,6 +37,7 @@ std::string architecture_value(const model::ModelOptions& m, const std::string& 
   if (name == "tied-embeddings-src") return m.shared_embeddings() ? "true" : "false";
   if (name == "layer-normalization") return m.layer_norm() ? "true" : "false";
   if (name == "dec-cell-base-depth") return std::to_string(m.dec_cell_base_depth());
+  if (name == "enc-cell-depth") return std::to_string(m.enc_cell_depth());
   if (name == "dim-vocabs") return std::to_string(m.target_vocab());
   throw std::logic_error("architecture_value: unknown option " + name);
 }

@@ -49,7 +49,7 @@ TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
   const std::string data = " --train-sets " + dir + "/train.src " + dir + "/train.tgt --mini-batch 4 --cpu-threads 1 "
                            "--valid-freq 0 --disp-freq 1";
   auto r = run_program("tandem-train", "--model " + dir + "/base --vocabs " + test::sample_model_path() + data +
-                                           " --dim-emb 8 --dim-rnn 16 --layer-normalization --dec-cell-base-depth 2 --after-updates 2");
+                                           " --dim-emb 8 --dim-rnn 16 --layer-normalization --dec-cell-base-depth 2 --enc-cell-depth 2 --after-updates 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string pretrained = " --pretrained-model " + dir + "/base/model.ckpt";
   r = run_program("tandem-train", "--model " + dir + "/tuned" + pretrained + data + " --dim-rnn 32 --after-updates 2");
@@ -69,7 +69,7 @@ TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
   EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 2) << r.out;
   r = run_program("tandem-checkpoint", dir + "/tuned/model.ckpt");
   EXPECT_NE(r.out.find("\"layer-normalization\":true"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("\"dec-cell-base-depth\":2"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"dec-cell-base-depth\":2,\"enc-cell-depth\":2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("pretrained-from"), std::string::npos) << r.out;
 }
 

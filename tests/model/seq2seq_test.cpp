@@ -73,17 +73,19 @@ int64_t expected_parameters(const ModelOptions& o) {
   const int64_t H = o.dim_rnn();
   const int64_t M = o.memory_size();
   const int64_t dirs = o.bidirectional() ? 2 : 1;
-  const auto rnn = [&](int64_t input, int64_t layers, int64_t directions) {
+  const auto rnn = [&](int64_t input, int64_t layers, int64_t directions, int64_t cells = 1) {
     int64_t n = 0;
     for (int64_t l = 0; l < layers; ++l) {
       const int64_t in = l == 0 ? input : H * directions;
       n += directions * (gates * H * in + gates * H * H + 2 * gates * H);
       if (o.layer_norm()) n += directions * 2 * gates * H;  // the gains of the input and recurrent products
+      // each transition: recurrent weights, two biases, and a gain with layer normalization
+      n += directions * (cells - 1) * (gates * H * H + 2 * gates * H + (o.layer_norm() ? gates * H : 0));
     }
     return n;
   };
   int64_t n = (o.is_language_model() ? 0 : o.source_vocab() * E) + (o.shared_embeddings() ? 0 : o.target_vocab() * E);
-  if (!o.is_language_model()) n += rnn(E, o.enc_depth(), dirs);
+  if (!o.is_language_model()) n += rnn(E, o.enc_depth(), dirs, o.enc_cell_depth());
   int64_t dec_in = E;
   int64_t features_in = H + E;
   switch (o.attention()) {
@@ -110,14 +112,18 @@ int64_t expected_parameters(const ModelOptions& o) {
   return n;
 }
 
-// cell, attention, bidirectional encoder, depth, layer normalization, decoder transitions (--dec-cell-base-depth)
-using Config = std::tuple<CellType, AttentionType, bool, int64_t, bool, int64_t>;
+// cell, attention, bidirectional encoder, depth, layer normalization, decoder transitions
+// (--dec-cell-base-depth), encoder cells a step (--enc-cell-depth)
+using Config = std::tuple<CellType, AttentionType, bool, int64_t, bool, int64_t, int64_t>;
 
 class Seq2SeqConfigTest : public ::testing::TestWithParam<Config> {
  protected:
   ModelOptions options() const {
-    const auto [cell, attention, bidirectional, depth, layer_norm, transitions] = GetParam();
-    auto o = tiny(cell, attention, bidirectional, depth).layer_norm(layer_norm).dec_cell_base_depth(transitions);
+    const auto [cell, attention, bidirectional, depth, layer_norm, transitions, encoder_cells] = GetParam();
+    auto o = tiny(cell, attention, bidirectional, depth)
+                 .layer_norm(layer_norm)
+                 .dec_cell_base_depth(transitions)
+                 .enc_cell_depth(encoder_cells);
     if (transitions > 1) o.dec_depth(1);  // the conditional decoder deepens one layer
     return o;
   }
@@ -260,31 +266,35 @@ TEST_P(Seq2SeqConfigTest, AttentionIsADistributionOverRealPositions) {
 
 // Readable test names, e.g. gru_bahdanau_bi_1 (cell, attention, encoder, depth).
 std::string config_name(const ::testing::TestParamInfo<Config>& info) {
-  const auto& [cell, attention, bidirectional, depth, layer_norm, transitions] = info.param;
+  const auto& [cell, attention, bidirectional, depth, layer_norm, transitions, encoder_cells] = info.param;
   std::string name = cell_type_name(cell) + "_" + attention_type_name(attention) + (bidirectional ? "_bi_" : "_uni_") +
                      std::to_string(depth) + (layer_norm ? "_ln" : "") +
-                     (transitions > 1 ? "_conditional" + std::to_string(transitions) : "");
+                     (transitions > 1 ? "_conditional" + std::to_string(transitions) : "") +
+                     (encoder_cells > 1 ? "_encoder_cells" + std::to_string(encoder_cells) : "");
   std::replace(name.begin(), name.end(), '-', '_');
   return name;
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Architectures, Seq2SeqConfigTest,
-    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false, 1},
-                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2, false, 1},
-                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2, false, 1},
-                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1, false, 1},
-                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1, false, 1},
-                      Config{CellType::kRnn, AttentionType::kNone, false, 2, false, 1},
-                      Config{CellType::kGru, AttentionType::kNone, true, 1, false, 1},
-                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3, false, 1},
-                      Config{CellType::kGru, AttentionType::kBahdanau, true, 2, true, 1},
-                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 1, true, 1},
-                      Config{CellType::kLstm, AttentionType::kNone, false, 2, true, 1},
-                      Config{CellType::kRnn, AttentionType::kBahdanau, false, 1, true, 1},
-                      Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false, 2},
-                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 2, true, 3},
-                      Config{CellType::kGru, AttentionType::kBahdanau, false, 1, true, 2}),
+    ::testing::Values(Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false, 1, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, false, 2, false, 1, 1},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 2, false, 1, 1},
+                      Config{CellType::kLstm, AttentionType::kLuongDot, false, 1, false, 1, 1},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, true, 1, false, 1, 1},
+                      Config{CellType::kRnn, AttentionType::kNone, false, 2, false, 1, 1},
+                      Config{CellType::kGru, AttentionType::kNone, true, 1, false, 1, 1},
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 3, false, 1, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, true, 2, true, 1, 1},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 1, true, 1, 1},
+                      Config{CellType::kLstm, AttentionType::kNone, false, 2, true, 1, 1},
+                      Config{CellType::kRnn, AttentionType::kBahdanau, false, 1, true, 1, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, true, 1, false, 2, 1},
+                      Config{CellType::kLstm, AttentionType::kBahdanau, true, 2, true, 3, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, false, 1, true, 2, 1},
+                      Config{CellType::kGru, AttentionType::kBahdanau, true, 2, false, 2, 3},
+                      Config{CellType::kLstm, AttentionType::kLuongGeneral, true, 1, true, 1, 2},
+                      Config{CellType::kRnn, AttentionType::kNone, false, 1, false, 1, 2}),
     config_name);
 
 TEST(Seq2SeqTest, ALanguageModelIsTheDecoderStackAlone) {
@@ -382,14 +392,17 @@ TEST(Seq2SeqTest, OptionsRoundTripAndValidate) {
   EXPECT_THROW(ModelOptions(10, 10).dropout_emb(1.0).validate(), Error);
   EXPECT_THROW(parse_cell_type("transformer"), Error);
   // Layer normalization and the conditional decoder round-trip; options written before them read as off.
-  const auto deep = tiny(CellType::kGru, AttentionType::kBahdanau, true, 1).layer_norm(true).dec_cell_base_depth(4);
+  const auto deep =
+      tiny(CellType::kGru, AttentionType::kBahdanau, true, 1).layer_norm(true).dec_cell_base_depth(4).enc_cell_depth(3);
   EXPECT_EQ(ModelOptions::from_json(deep.to_json(), "x"), deep);
   auto old = nlohmann::json::parse(options.to_json());
   old.erase("layer-normalization");
   old.erase("dec-cell-base-depth");
+  old.erase("enc-cell-depth");
   const auto read = ModelOptions::from_json(old.dump(), "old.ckpt");
   EXPECT_FALSE(read.layer_norm());
   EXPECT_EQ(read.dec_cell_base_depth(), 1);
+  EXPECT_EQ(read.enc_cell_depth(), 1);
   const auto error_of = [](const ModelOptions& o) {
     try {
       o.validate();

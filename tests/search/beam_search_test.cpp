@@ -23,6 +23,7 @@ model::Seq2Seq random_model(model::CellType cell, uint64_t seed, bool layer_norm
                        .cell(cell)
                        .layer_norm(layer_norm)
                        .dec_cell_base_depth(transitions)
+                       .enc_cell_depth(transitions)
                        .dropout_emb(0)
                        .dropout_rnn(0)
                        .dropout_out(0));
@@ -63,8 +64,8 @@ std::pair<std::vector<int32_t>, double> reference_greedy(model::Seq2Seq& m, cons
   return {out, score};
 }
 
-// A cell: plain (0), with layer normalization (1), or layer normalization and
-// the conditional decoder of 2 transitions (2).
+// A cell: plain (0), with layer normalization (1), or layer normalization, the
+// conditional decoder of 2 transitions and 2 encoder cells a step (2).
 class BeamSearchTest : public ::testing::TestWithParam<std::tuple<model::CellType, int>> {
  protected:
   model::Seq2Seq model(uint64_t seed) const {

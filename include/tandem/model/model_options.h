@@ -88,6 +88,10 @@ struct ModelOptions {
   /// and --dec-depth 1. 1 = the plain decoder (attention from the previous
   /// state, then the cell on [e; context]). Default 1.
   TORCH_ARG(int64_t, dec_cell_base_depth) = 1;
+  /// Cells a step in each encoder layer (--enc-cell-depth, Marian's; Nematus's
+  /// deep transition): the layer's cell on its input, then N - 1 transitions on
+  /// the state alone, in each direction. Default 1.
+  TORCH_ARG(int64_t, enc_cell_depth) = 1;
   /// Dropout on embeddings (--dropout-emb). Default 0.1.
   TORCH_ARG(double, dropout_emb) = 0.1;
   /// Dropout between stacked recurrent layers (--dropout-rnn). Default 0.1.

@@ -45,6 +45,10 @@ struct RnnStackOptions {
   TORCH_ARG(double, dropout) = 0.0;
   /// Layer normalization of each step's input and recurrent products (ModelOptions::layer_norm). Default false.
   TORCH_ARG(bool, layer_norm) = false;
+  /// Cells a step in each layer (ModelOptions::enc_cell_depth): the layer's cell on
+  /// its input, then transitions - 1 cells on the state alone (a deep transition).
+  /// Default 1.
+  TORCH_ARG(int64_t, transitions) = 1;
 };
 
 /// What RnnStackImpl::project_leading prepares for the steps of a sequence.

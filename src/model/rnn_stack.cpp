@@ -85,9 +85,15 @@ torch::Tensor run_direction_steps(const Rnn& rnn, const torch::Tensor& x, const 
 
 constexpr double kLayerNormEpsilon = 1e-5;
 
-// A product [..., G] normalized over its last dimension, times `gain` [G].
+// A product [..., G] normalized over its last dimension, times `gain` [G]: in
+// float32 whatever the precision (under bfloat16 autocast the product comes in
+// bfloat16, and LibTorch's CPU kernel takes input and gain of one type), as
+// autocast keeps softmaxes and losses in float32.
 torch::Tensor normalized(const torch::Tensor& product, const torch::Tensor& gain) {
-  return torch::layer_norm(product, {product.size(-1)}, gain, /*bias=*/{}, kLayerNormEpsilon);
+  const c10::impl::ExcludeDispatchKeyGuard no_autocast(
+      c10::DispatchKeySet({c10::DispatchKey::AutocastCPU, c10::DispatchKey::AutocastCUDA}));
+  return torch::layer_norm(product.to(torch::kFloat32), {product.size(-1)}, gain.to(torch::kFloat32), /*bias=*/{},
+                           kLayerNormEpsilon);
 }
 
 // A layer's weights of one direction, in LibTorch's order: input, recurrent, input

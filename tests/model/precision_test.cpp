@@ -49,14 +49,25 @@ TEST(PrecisionTest, NamesParseAndTheScopeRestoresAutocast) {
   }
 }
 
-class PrecisionCellTest : public ::testing::TestWithParam<CellType> {};
+// A cell, plain or with layer normalization, deep transitions and the conditional decoder.
+class PrecisionCellTest : public ::testing::TestWithParam<std::tuple<CellType, bool>> {};
 
 // The same model in both precisions: close logits (bfloat16 keeps 8 bits of
 // mantissa), not equal ones (the products did run in bfloat16); a backward pass
 // from a bfloat16 forward leaves float32 gradients on float32 weights.
 TEST_P(PrecisionCellTest, BFloat16IsCloseToFloat32AndKeepsFloat32Weights) {
   torch::manual_seed(3);
-  Seq2Seq model(ModelOptions(23, 23).dim_emb(16).dim_rnn(32).cell(GetParam()).dropout_emb(0).dropout_rnn(0).dropout_out(0));
+  const bool deep = std::get<1>(GetParam());
+  Seq2Seq model(ModelOptions(23, 23)
+                    .dim_emb(16)
+                    .dim_rnn(32)
+                    .cell(std::get<0>(GetParam()))
+                    .layer_norm(deep)
+                    .dec_cell_base_depth(deep ? 2 : 1)
+                    .enc_cell_depth(deep ? 2 : 1)
+                    .dropout_emb(0)
+                    .dropout_rnn(0)
+                    .dropout_out(0));
   const auto batch = sample_batch();
   const auto reference = model->forward(batch).detach();  // [B, T, V]
   torch::Tensor low;
@@ -84,8 +95,13 @@ TEST_P(PrecisionCellTest, BFloat16IsCloseToFloat32AndKeepsFloat32Weights) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(Cells, PrecisionCellTest, ::testing::Values(CellType::kGru, CellType::kLstm, CellType::kRnn),
-                         [](const auto& info) { return cell_type_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(Cells, PrecisionCellTest,
+                         ::testing::Combine(::testing::Values(CellType::kGru, CellType::kLstm, CellType::kRnn),
+                                            ::testing::Bool()),
+                         [](const auto& info) {
+                           return cell_type_name(std::get<0>(info.param)) +
+                                  (std::get<1>(info.param) ? "_ln_conditional_deep" : "");
+                         });
 
 // The programs: training and translation in bfloat16; checkpoints stay float32.
 TEST(PrecisionProgramTest, TrainAndTranslateInBFloat16) {

@@ -17,7 +17,10 @@
 #   --beam-size N         beam of the test translation (default 5)
 #   --ensemble A,B[,...]  translate with several finished configurations at once (an ensemble
 #                         of their best checkpoints, tandem-translate --models) into
-#                         WORK/SRC-TGT/ensemble-A+B/; their vocabularies must be the same
+#                         WORK/SRC-TGT/ensemble-A+B/; their vocabularies must be the same.
+#                         The weights are chosen on val (BLEU): equal weights, each member
+#                         weighted double, and each member alone (so the ensemble is never
+#                         below its best member on val); the tries go to .../weights.txt
 #   --skip-setup          do not run tools/setup.sh (also TANDEM_SKIP_SETUP=1)
 #
 # Stages, each skipped when its output exists, so running the same command again after an
@@ -59,7 +62,7 @@ for lang in "$SRC" "$TGT"; do
   [[ "$lang" =~ ^(en|de|fr|cs)$ ]] || die "language '$lang' is not one of en de fr cs"
 done
 [[ "$SRC" != "$TGT" ]] || die "--src and --tgt are both '$SRC'"
-MODELS=()
+MODELS=() WEIGHTS=()
 if [[ -n "$ENSEMBLE" ]]; then
   IFS=, read -r -a MEMBERS <<< "$ENSEMBLE"
   (( ${#MEMBERS[@]} >= 2 )) || die "--ensemble takes two or more configurations, comma-separated"
@@ -88,6 +91,42 @@ if [[ -n "$ENSEMBLE" ]]; then
     MODELS+=("$PAIR/$member/model")
     echo "   $PAIR/$member/model"
   done
+  echo "== 3. the ensemble's weights on val (BLEU, beam $BEAM)"
+  # Candidates: "NAME|MODEL...|WEIGHT..." (a member alone has no weights).
+  CANDIDATES=("equal|${MODELS[*]}|")
+  for i in "${!MEMBERS[@]}"; do
+    weights=()
+    for j in "${!MEMBERS[@]}"; do weights+=("$([[ $i == "$j" ]] && echo 2 || echo 1)"); done
+    CANDIDATES+=("${MEMBERS[$i]}-double|${MODELS[*]}|${weights[*]}")
+  done
+  for i in "${!MEMBERS[@]}"; do CANDIDATES+=("${MEMBERS[$i]}-alone|${MODELS[$i]}|"); done
+  gzip -dc "$DATA/val.$TGT.gz" > "$RUN/val.ref"
+  mkdir -p "$RUN/val"
+  for candidate in "${CANDIDATES[@]}"; do
+    IFS='|' read -r name models weights <<< "$candidate"
+    read -r -a models <<< "$models"
+    read -r -a weights <<< "$weights"
+    out="$RUN/val/$name.hyp"
+    if [[ ! -f "$out" ]]; then
+      "$BIN/tandem-translate" --models "${models[@]}" ${weights[@]+--weights "${weights[@]}"} --beam-size "$BEAM" \
+        --normalize 1 --cpu-threads "$THREADS" --input "$DATA/val.$SRC.gz" --output "$out.tmp" --quiet
+      mv "$out.tmp" "$out"
+    fi
+    bleu=$("$BIN/tandem-bleu" "$RUN/val.ref" -i "$out" -q -b)
+    echo "   $name: val BLEU $bleu (weights ${weights[*]:-1})"
+  done | tee "$RUN/weights.txt.tmp"
+  # The best on val (the first of equals: equal weights before the others).
+  BEST_NAME=$(awk '{ gsub(":", "", $1); if (best == "" || $4 > score) { best = $1; score = $4 } } END { print best }' \
+    "$RUN/weights.txt.tmp")
+  for candidate in "${CANDIDATES[@]}"; do
+    IFS='|' read -r name models weights <<< "$candidate"
+    if [[ "$name" == "$BEST_NAME" ]]; then
+      read -r -a MODELS <<< "$models"
+      read -r -a WEIGHTS <<< "$weights"
+    fi
+  done
+  echo "   chosen: $BEST_NAME" | tee -a "$RUN/weights.txt.tmp"
+  mv "$RUN/weights.txt.tmp" "$RUN/weights.txt"
 else
 echo "== 2. vocabulary"
 # Configurations named *-char work on characters: a character vocabulary of every
@@ -133,8 +172,8 @@ echo "== 4. translation of test_2016_flickr (beam $BEAM)"
 if [[ -f "$RUN/test.hyp" ]]; then
   echo "   $RUN/test.hyp exists"
 else
-  "$BIN/tandem-translate" --models "${MODELS[@]}" --beam-size "$BEAM" --normalize 1 --cpu-threads "$THREADS" \
-    --input "$DATA/test_2016_flickr.$SRC.gz" --output "$RUN/test.hyp.tmp" --quiet
+  "$BIN/tandem-translate" --models "${MODELS[@]}" ${WEIGHTS[@]+--weights "${WEIGHTS[@]}"} --beam-size "$BEAM" \
+    --normalize 1 --cpu-threads "$THREADS" --input "$DATA/test_2016_flickr.$SRC.gz" --output "$RUN/test.hyp.tmp" --quiet
   mv "$RUN/test.hyp.tmp" "$RUN/test.hyp"
 fi
 

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 
 #include "test_support.h"
 
@@ -93,6 +95,26 @@ TEST(Multi30kRecipeTest, AnEnsembleOfFinishedConfigurationsTranslatesTheTestSet)
   EXPECT_TRUE(fs::exists(ensemble + "/bleu.json"));
   EXPECT_TRUE(fs::exists(ensemble + "/chrf.json"));
   EXPECT_NE(r.out.find("| en -> de | ensemble-a+b |"), std::string::npos) << r.out;
+  // The weights were chosen on val among equal, each member doubled and each member alone: the
+  // chosen one scores at least as well there as every other try, each member alone included.
+  const std::string tries = test::read_file(ensemble + "/weights.txt");
+  std::map<std::string, double> bleu;
+  std::istringstream try_lines(tries);
+  std::string chosen;
+  for (std::string line; std::getline(try_lines, line);) {
+    std::istringstream fields(line);
+    std::string name, val, metric;
+    double score = 0;
+    if (line.find("chosen: ") != std::string::npos) {
+      chosen = line.substr(line.find("chosen: ") + 8);
+    } else if (fields >> name >> val >> metric >> score) {
+      bleu[name.substr(0, name.size() - 1)] = score;
+    }
+  }
+  ASSERT_EQ(bleu.size(), 5u) << tries;
+  for (const char* name : {"equal", "a-double", "b-double", "a-alone", "b-alone"}) EXPECT_EQ(bleu.count(name), 1u) << name;
+  ASSERT_EQ(bleu.count(chosen), 1u) << tries;
+  for (const auto& [name, score] : bleu) EXPECT_GE(bleu[chosen], score) << name << "\n" << tries;
 }
 
 }  // namespace

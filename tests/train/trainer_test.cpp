@@ -167,14 +167,20 @@ TEST(TrainerTest, AnInfiniteGradientWithAFiniteLossSkipsTheUpdate) {
   }
 }
 
-TEST(TrainerTest, FineTuningStartsFromThePretrainedWeightsWithANewOptimizerAndRecordsWhere) {
-  const std::string dir = test::temp_dir();
+// The copy task without validation, trained for `updates` into DIR/model: a model to fine-tune.
+TrainOptions pretrained_copy_task(const std::string& dir, int64_t updates, const model::ModelOptions& model) {
   auto o = copy_task(dir);
   o.valid_freq = 0;
   o.valid_sets.clear();
-  o.after_updates = 6;
-  o.model.dim_rnn(12).cell(model::CellType::kLstm);
+  o.after_updates = updates;
+  o.model = model;
   Trainer(o).run();
+  return o;
+}
+
+TEST(TrainerTest, FineTuningStartsFromThePretrainedWeightsWithANewOptimizerAndRecordsWhere) {
+  const std::string dir = test::temp_dir();
+  const auto o = pretrained_copy_task(dir, 6, copy_task(dir).model.dim_rnn(12).cell(model::CellType::kLstm));
   const std::string pretrained = dir + "/model/model.ckpt";
   const auto before = model::load_checkpoint(pretrained, torch::kCPU);
 
@@ -213,11 +219,7 @@ TEST(TrainerTest, FineTuningStartsFromThePretrainedWeightsWithANewOptimizerAndRe
 
 TEST(TrainerTest, FineTuningWithAnotherShapeOrVocabularyIsAnErrorNamingBothValues) {
   const std::string dir = test::temp_dir();
-  auto o = copy_task(dir);
-  o.valid_freq = 0;
-  o.valid_sets.clear();
-  o.after_updates = 1;
-  Trainer(o).run();
+  const auto o = pretrained_copy_task(dir, 1, copy_task(dir).model);
   auto tune = o;
   tune.model_dir = dir + "/tuned";
   tune.pretrained_model = dir + "/model/model.ckpt";

@@ -2,6 +2,7 @@
 # and recipes/lm/run.sh (not run on its own).
 #
 #   multi30k_data ROOT WORK LANG...   # sets DATA to the folder holding train/val/test_2016_flickr.LANG.gz
+#   multi30k_vocab BIN PAIR DATA SRC TGT CONFIG THREADS   # sets VOCAB (trained once in PAIR)
 #
 # DATA (when already set, e.g. from --data-dir) is used as it is; else ../shared/data/multi30k
 # next to the checkout; else the files are downloaded into WORK/data from the upstream repository.
@@ -35,4 +36,29 @@ multi30k_data() {
     fi
   done
   echo "   $DATA: ${#files[@]} files, checksums match"
+}
+
+# The joint vocabulary of a language pair, trained once in PAIR and shared by its configurations.
+# Configurations named *-char work on characters: a character vocabulary of every character of
+# the training text (--vocab-size is then only an upper bound). Sets VOCAB.
+multi30k_vocab() {
+  local bin="$1" pair="$2" data="$3" src="$4" tgt="$5" config="$6" threads="$7"
+  local args=(--vocab-size 8000) kind="joint unigram model, 8000 pieces"
+  VOCAB="$pair/vocab.spm"
+  if [[ "$config" == *-char ]]; then
+    VOCAB="$pair/vocab-char.spm" args=(--model-type char --vocab-size 1000) kind="joint character model"
+  fi
+  mkdir -p "$pair"
+  exec 9> "$pair/.vocab.lock"
+  flock 9  # two configurations started together share one vocabulary, trained once
+  if [[ -f "$VOCAB" ]]; then
+    echo "   $VOCAB exists"
+  else
+    "$bin/tandem-vocab" --input "$data/train.$src.gz" "$data/train.$tgt.gz" "${args[@]}" \
+      --model "$VOCAB.tmp" --cpu-threads "$threads" > "$VOCAB.log" 2>&1 \
+      || { flock -u 9; cat "$VOCAB.log" >&2; die "vocabulary training failed"; }
+    mv "$VOCAB.tmp" "$VOCAB"
+    echo "   $VOCAB: $kind"
+  fi
+  flock -u 9
 }

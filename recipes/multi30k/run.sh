@@ -129,24 +129,7 @@ if [[ -n "$ENSEMBLE" ]]; then
   mv "$RUN/weights.txt.tmp" "$RUN/weights.txt"
 else
 echo "== 2. vocabulary"
-# Configurations named *-char work on characters: a character vocabulary of every
-# character of the training text (--vocab-size is then only an upper bound).
-VOCAB="$PAIR/vocab.spm" VOCAB_ARGS=(--vocab-size 8000) VOCAB_KIND="joint unigram model, 8000 pieces"
-if [[ "$CONFIG" == *-char ]]; then
-  VOCAB="$PAIR/vocab-char.spm" VOCAB_ARGS=(--model-type char --vocab-size 1000) VOCAB_KIND="joint character model"
-fi
-exec 9> "$PAIR/.vocab.lock"
-flock 9  # two configurations started together share one vocabulary, trained once
-if [[ -f "$VOCAB" ]]; then
-  echo "   $VOCAB exists"
-else
-  "$BIN/tandem-vocab" --input "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" "${VOCAB_ARGS[@]}" \
-    --model "$VOCAB.tmp" --cpu-threads "$THREADS" > "$VOCAB.log" 2>&1 \
-    || { cat "$VOCAB.log" >&2; die "vocabulary training failed"; }
-  mv "$VOCAB.tmp" "$VOCAB"
-  echo "   $VOCAB: $VOCAB_KIND"
-fi
-flock -u 9
+multi30k_vocab "$BIN" "$PAIR" "$DATA" "$SRC" "$TGT" "$CONFIG" "$THREADS"
 
 echo "== 3. training ($CONFIG, at most $MINUTES minutes; log: $RUN/model/train.log)"
 if [[ -f "$RUN/train.done" ]]; then

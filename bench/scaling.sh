@@ -5,10 +5,10 @@
 #
 # Multi30k en->de, the sizes of bench/compare.sh, the 300-update model it caches.
 # Parts (all by default; --only "length beam" picks some):
-#   efficiency  torch::mm rate of this machine (tandem-bench mm, 2048^3, float32 and
-#               bfloat16), training target tokens/s in each (60 updates, 5 left out), the model's
+#   efficiency  the fastest product rate of this machine (tandem-bench mm --candidates,
+#               2048^3, float32 and bfloat16: every kernel the CPU runs), training target tokens/s in each (60 updates, 5 left out), the model's
 #               FLOPs per target token (tandem-bench flops, mean training
-#               sentence lengths), achieved GFLOP/s and its share of the mm rate of its type
+#               sentence lengths), achieved GFLOP/s and its share of that peak
 #   length      translation time against source length 10..200 pieces
 #               (32 sentences cut from test_2016_flickr's pieces, beam 5, one batch)
 #   beam        against beam size 1..16 (first 256 test sentences, mini-batch 64)
@@ -78,10 +78,19 @@ PY
       "$BIN/tandem-bench" flops -m "$MODEL" --source-length "$src" --target-length "$tgt" | sed 's/^/  /'
       mflop=$("$BIN/tandem-bench" flops -m "$MODEL" --source-length "$src" --target-length "$tgt" |
         awk '/^training/ {print $2}')
-      # Each precision against the product rate of its own type (bfloat16: oneDNN's).
+      # Each precision against the fastest product kernel of its type that this machine runs
+      # (tandem-bench mm --candidates: every OpenBLAS core type and oneDNN), not against the
+      # kernel in use: an environment's OPENBLAS_CORETYPE=Haswell on Zen 5 halves the rate
+      # of the kernel in use, and dividing by it overstated the share (issue 29). On a GPU,
+      # torch::mm's rate.
       for precision in float32 bfloat16; do
-        peak=$("$BIN/tandem-bench" mm --dtype "$precision" --cpu-threads "$THREADS" --device "$DEVICE" 2> /dev/null |
-          awk '{print $6}')
+        if [[ "$DEVICE" == cpu ]]; then
+          peak=$("$BIN/tandem-bench" mm --candidates --rounds 2 --dtype "$precision" --cpu-threads "$THREADS" 2> /dev/null |
+            awk '/^peak/ {print $3}')
+        else
+          peak=$("$BIN/tandem-bench" mm --dtype "$precision" --cpu-threads "$THREADS" --device "$DEVICE" 2> /dev/null |
+            awk '{print $6}')
+        fi
         rate=$(timed_training_rate 60 "$precision")
         python3 - "$precision" "$peak" "$rate" "$mflop" <<'PY'
 import sys

@@ -1,8 +1,10 @@
 // tandem-bench: the figures bench/ scripts need from inside LibTorch.
 #include <torch/torch.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <iostream>
 #include <numeric>
 #include <string>
@@ -16,6 +18,7 @@
 #include "tandem/model/flops.h"
 #include "tandem/model/checkpoint.h"
 #include "tandem/util/allocator.h"
+#include "tandem/util/cpu_kernels.h"
 #include "tandem/util/cpu_threads.h"
 #include "train/fused_adam.h"
 #include "cli/option_parsers.h"
@@ -26,12 +29,18 @@ namespace {
 constexpr const char* kProgram = "tandem-bench";
 constexpr const char* kUsage =
     "Usage: tandem-bench mm [--size N] [--dtype float32|bfloat16] [--seconds S] [--cpu-threads N] [--device D]\n"
+    "                       [--candidates [--rounds R]]\n"
     "       tandem-bench flops -m CHECKPOINT --source-length S --target-length T\n"
     "       tandem-bench allreduce [--megabytes M] [--repeats R]   (under torchrun's variables, as tandem-train)\n"
     "       tandem-bench adam [--parameters M] [--rounds R] [--cpu-threads N]\n"
     "mm: the rate of a large square matrix product (torch::mm) on this machine, in\n"
     "    GFLOP/s (2 N^3 operations a product; the mean over --seconds after warm-up):\n"
-    "    the peak that training's rate is compared with.\n"
+    "    the rate of the kernels Tandem's programs use. --candidates (CPU): every\n"
+    "    kernel this CPU runs for the type, in R alternating rounds (the best round of\n"
+    "    each): OpenBLAS's core types (float32) and oneDNN's products, and which one\n"
+    "    the programs use; the last line gives the peak (the fastest candidate), which\n"
+    "    training's rate is compared with (bench/scaling.sh), and the share of it that\n"
+    "    the kernels in use reach.\n"
     "flops: the model's floating-point operations per target token, by part, for\n"
     "    sentences of S source and T target tokens (eos included; corpus means),\n"
     "    forward and for training (see include/tandem/model/flops.h for the rules).\n"
@@ -44,18 +53,109 @@ constexpr const char* kUsage =
     "Example: tandem-bench mm --cpu-threads 2; tandem-bench flops -m model/model.ckpt "
     "--source-length 14.1 --target-length 15.3";
 
+// GFLOP/s of `product` (one size^3 product a call) over `seconds` after a warm-up.
+double product_rate(const std::function<void()>& product, const std::function<void()>& sync, int64_t size,
+                    double seconds, int64_t* products = nullptr, double* elapsed_out = nullptr) {
+  for (int i = 0; i < 3; ++i) product();
+  sync();
+  using Clock = std::chrono::steady_clock;
+  const auto start = Clock::now();
+  int64_t count = 0;
+  double elapsed = 0;
+  do {
+    for (int i = 0; i < 4; ++i) product();
+    count += 4;
+    sync();
+    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
+  } while (elapsed < seconds);
+  if (products != nullptr) *products = count;
+  if (elapsed_out != nullptr) *elapsed_out = elapsed;
+  const double n = static_cast<double>(size);
+  return 2.0 * n * n * n * static_cast<double>(count) / elapsed / 1e9;
+}
+
+// One kernel for the product: `use` makes it the one torch::mm runs (false: this
+// machine lacks it), `product` multiplies.
+struct MmCandidate {
+  std::string name;
+  std::function<bool()> use;
+  std::function<void()> product;
+  bool in_use = false;
+  double best = 0;
+};
+
+// --candidates: every product kernel this CPU runs for `type`, measured in
+// alternating rounds; OpenBLAS's choice is restored afterwards.
+void mm_candidates(const torch::Tensor& a, const torch::Tensor& b, double seconds, int rounds) {
+  const std::string in_use = util::openblas_core();
+  const bool float32 = a.scalar_type() == torch::kFloat32;
+  std::vector<MmCandidate> candidates;
+  const auto mm = [a, b] { torch::mm(a, b); };
+  if (float32) {
+    for (const auto& core : util::openblas_core_candidates(util::cpu_vector_features())) {
+      candidates.push_back({"OpenBLAS " + core, [core] { return util::use_openblas_core(core); }, mm});
+    }
+    const bool listed = std::any_of(candidates.begin(), candidates.end(),
+                                    [&](const MmCandidate& c) { return c.name == "OpenBLAS " + in_use; });
+    if (!in_use.empty() && !listed) {
+      candidates.push_back({"OpenBLAS " + in_use, [in_use] { return util::use_openblas_core(in_use); }, mm});
+    }
+    for (auto& c : candidates) c.in_use = c.name == "OpenBLAS " + in_use;
+    if (in_use.empty()) candidates.push_back({"LibTorch's BLAS", [] { return true; }, mm, true});
+  } else {
+    candidates.push_back({"oneDNN (torch::mm)", [] { return true; }, mm, true});
+  }
+  if (at::hasMKLDNN()) {
+    // oneDNN's inner-product primitive on a oneDNN tensor: a x b^T, the same work.
+    const auto a_onednn = a.to_mkldnn();
+    candidates.push_back({"oneDNN (mkldnn_linear)", [] { return true; },
+                          [a_onednn, b] { torch::mkldnn_linear(a_onednn, b); }});
+  }
+  const auto sync = [] {};  // CPU products return when done
+  for (int round = 0; round < rounds; ++round) {
+    for (auto& c : candidates) {
+      if (!c.use()) {
+        c.best = -1;
+        continue;
+      }
+      c.best = std::max(c.best, product_rate(c.product, sync, a.size(0), seconds));
+    }
+  }
+  if (!in_use.empty()) util::use_openblas_core(in_use);
+  const auto peak = *std::max_element(candidates.begin(), candidates.end(),
+                                      [](const MmCandidate& x, const MmCandidate& y) { return x.best < y.best; });
+  const auto used = std::find_if(candidates.begin(), candidates.end(), [](const MmCandidate& c) { return c.in_use; });
+  const std::string type = float32 ? "float32" : "bfloat16";
+  std::printf("mm %s %lldx%lld, %d thread(s), best of %d round(s) of %.1f s:\n", type.c_str(),
+              static_cast<long long>(a.size(0)), static_cast<long long>(a.size(0)), at::get_num_threads(), rounds,
+              seconds);
+  for (const auto& c : candidates) {
+    if (c.best < 0) {
+      std::printf("  %-26s not in this OpenBLAS\n", c.name.c_str());
+    } else {
+      std::printf("  %-26s %8.1f GFLOP/s%s\n", c.name.c_str(), c.best, c.in_use ? "  <- Tandem's programs" : "");
+    }
+  }
+  std::printf("peak %s %.1f GFLOP/s (%s); in use %s: %.1f%% of the peak\n", type.c_str(), peak.best, peak.name.c_str(),
+              used->name.c_str(), 100 * used->best / peak.best);
+}
+
 int mm(int argc, char** argv) {
   int64_t size = 2048;
   std::string dtype = "float32";
   std::string device_name = "cpu";
   double seconds = 3;
   int threads = 0;
+  int rounds = 2;
   bool quiet = false;
+  bool candidates = false;
   po::options_description options("Options");
   options.add_options()("help,h", "show this help")
       ("size", po::value<int64_t>(&size)->default_value(size), "rows = columns = inner size")
       ("dtype", po::value<std::string>(&dtype)->default_value(dtype), "float32 or bfloat16")
-      ("seconds", defaulted(&seconds), "time spent measuring")
+      ("seconds", defaulted(&seconds), "time spent measuring (each candidate each round with --candidates)")
+      ("candidates", po::bool_switch(&candidates), "measure every kernel this CPU runs for the type")
+      ("rounds", defaulted(&rounds), "rounds over the candidates (the best of each counts)")
       ("device", po::value<std::string>(&device_name)->default_value(device_name), "cpu, cuda or cuda:N");
   add_cpu_threads_option(options, &threads);
   add_quiet_option(options, &quiet);
@@ -63,29 +163,25 @@ int mm(int argc, char** argv) {
   if (print_help_if_asked(vm, kUsage, options)) return 0;
   po::notify(vm);
   if (size < 1) throw Error("--size must be at least 1");
+  if (rounds < 1) throw Error("--rounds must be at least 1");
   if (dtype != "float32" && dtype != "bfloat16") throw Error("--dtype must be float32 or bfloat16");
   util::set_torch_threads(announce_cpu_threads(kProgram, threads, quiet), quiet);
   const auto device = parse_device(device_name);
+  if (candidates && !device.is_cpu()) throw Error("--candidates measures the CPU's kernels; leave out --device");
   const auto type = dtype == "float32" ? torch::kFloat32 : torch::kBFloat16;
   const auto a = torch::randn({size, size}).to(device, type);
   const auto b = torch::randn({size, size}).to(device, type);
-  const auto sync = [&] { (void)a.sum().item<float>(); };  // waits for a GPU too
-  for (int i = 0; i < 3; ++i) torch::mm(a, b);
-  sync();
-  using Clock = std::chrono::steady_clock;
-  const auto start = Clock::now();
+  if (candidates) {
+    mm_candidates(a, b, seconds, rounds);
+    return 0;
+  }
   int64_t products = 0;
   double elapsed = 0;
-  do {
-    for (int i = 0; i < 4; ++i) torch::mm(a, b);
-    products += 4;
-    sync();
-    elapsed = std::chrono::duration<double>(Clock::now() - start).count();
-  } while (elapsed < seconds);
-  const double flops = 2.0 * static_cast<double>(size) * static_cast<double>(size) * static_cast<double>(size);
+  const double rate = product_rate([&] { torch::mm(a, b); }, [&] { (void)a.sum().item<float>(); },  // waits for a GPU too
+                                   size, seconds, &products, &elapsed);
   std::printf("mm %s %lldx%lld on %s: %.1f GFLOP/s (%lld products in %.2f s)\n", dtype.c_str(),
-              static_cast<long long>(size), static_cast<long long>(size), device.str().c_str(),
-              flops * static_cast<double>(products) / elapsed / 1e9, static_cast<long long>(products), elapsed);
+              static_cast<long long>(size), static_cast<long long>(size), device.str().c_str(), rate,
+              static_cast<long long>(products), elapsed);
   return 0;
 }
 

@@ -5,8 +5,10 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
+#include <vector>
 
 #include "tandem/util/cpu_threads.h"
 
@@ -16,6 +18,7 @@ namespace {
 const CpuVectorFeatures kNone;
 const CpuVectorFeatures kAvx2{/*avx2_fma=*/true, /*avx512=*/false};
 const CpuVectorFeatures kAvx512{/*avx2_fma=*/true, /*avx512=*/true};
+const CpuVectorFeatures kAvx512Bf16{/*avx2_fma=*/true, /*avx512=*/true, /*avx512_bf16=*/true};
 
 // Linking Tandem changes no kernel choice until a program calls
 // use_best_cpu_kernels(): checked in a fresh process of this test binary (the
@@ -61,6 +64,49 @@ TEST(CpuKernelsTest, OpenBlasGetsTheWidestKernelsTheCpuRunsAndOnlyThose) {
   EXPECT_EQ(better_openblas_core("", kAvx512), "");  // not OpenBLAS
   EXPECT_EQ(aten_capability_for(kAvx512), "avx512");
   EXPECT_EQ(aten_capability_for(kAvx2), "");
+}
+
+TEST(CpuKernelsTest, TheCandidatesAreTheCoreTypesTheCpuRuns) {
+  EXPECT_TRUE(openblas_core_candidates(kNone).empty());
+  EXPECT_EQ(openblas_core_candidates(kAvx2), (std::vector<std::string>{"Haswell", "Zen"}));
+  EXPECT_EQ(openblas_core_candidates(kAvx512), (std::vector<std::string>{"Haswell", "Zen", "SkylakeX"}));
+  EXPECT_EQ(openblas_core_candidates(kAvx512Bf16),
+            (std::vector<std::string>{"Haswell", "Zen", "SkylakeX", "Cooperlake"}));
+  // The choice for a CPU is always among its candidates (or OpenBLAS's own).
+  for (const auto& cpu : {kAvx2, kAvx512, kAvx512Bf16}) {
+    for (const std::string own : {"Prescott", "Haswell", "Zen"}) {
+      const std::string better = better_openblas_core(own, cpu);
+      const auto candidates = openblas_core_candidates(cpu);
+      if (!better.empty()) {
+        EXPECT_NE(std::find(candidates.begin(), candidates.end(), better), candidates.end()) << better;
+      }
+    }
+  }
+}
+
+// tandem-bench mm --candidates switches OpenBLAS between its kernels in one process:
+// each candidate this CPU runs is taken, computes correctly, and the switch back holds;
+// a core OpenBLAS lacks changes nothing; the user's variable is left as it was.
+TEST(CpuKernelsTest, OpenBlasSwitchesToEachCandidateAndBack) {
+  set_torch_threads(1);
+  const std::string before = openblas_core();
+  if (before.empty()) GTEST_SKIP() << "the BLAS is not OpenBLAS";
+  const char* user = std::getenv("OPENBLAS_CORETYPE");
+  const std::string user_value = user == nullptr ? "<unset>" : user;
+  const auto a = torch::randn({300, 200}, torch::dtype(torch::kFloat64));
+  const auto b = torch::randn({200, 100}, torch::dtype(torch::kFloat64));
+  for (const auto& core : openblas_core_candidates(cpu_vector_features())) {
+    ASSERT_TRUE(use_openblas_core(core)) << core;
+    EXPECT_EQ(openblas_core(), core);
+    const auto product = torch::mm(a.to(torch::kFloat32), b.to(torch::kFloat32));
+    EXPECT_TRUE(torch::allclose(product.to(torch::kFloat64), torch::mm(a, b), 1e-4, 1e-3)) << core;
+  }
+  EXPECT_FALSE(use_openblas_core("NoSuchCore"));
+  ASSERT_TRUE(use_openblas_core(before));
+  EXPECT_FALSE(use_openblas_core("NoSuchCore"));
+  EXPECT_EQ(openblas_core(), before) << "a failed switch keeps the kernels in use";
+  const char* after = std::getenv("OPENBLAS_CORETYPE");
+  EXPECT_EQ(after == nullptr ? "<unset>" : std::string(after), user_value);
 }
 
 TEST(CpuKernelsTest, ProgramsThatSetTheirThreadsComputeWithTheCpusKernels) {

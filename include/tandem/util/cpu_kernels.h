@@ -29,6 +29,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 namespace tandem::util {
 
@@ -36,6 +37,7 @@ namespace tandem::util {
 struct CpuVectorFeatures {
   bool avx2_fma = false;  ///< AVX2 and FMA (OpenBLAS's Haswell kernels)
   bool avx512 = false;    ///< AVX-512 F, CD, BW, DQ and VL (its SkylakeX kernels, LibTorch's avx512)
+  bool avx512_bf16 = false;  ///< and AVX512-BF16 (its Cooperlake kernels)
 };
 
 /// This CPU's features (with the operating system's support for their registers).
@@ -48,6 +50,18 @@ std::string better_openblas_core(const std::string& current, const CpuVectorFeat
 
 /// The kernel family OpenBLAS uses now ("" when the BLAS is not OpenBLAS).
 std::string openblas_core();
+
+/// The OpenBLAS core types whose kernels this CPU runs and that are candidates for
+/// float32 products: Haswell and Zen (AVX2 and FMA), SkylakeX (AVX-512), Cooperlake
+/// (AVX-512 with BF16); empty on a CPU without AVX2. `tandem-bench mm --candidates`
+/// measures each of them against the choice of better_openblas_core.
+std::vector<std::string> openblas_core_candidates(const CpuVectorFeatures& cpu);
+
+/// Re-initialises OpenBLAS with `core`'s kernels, as OPENBLAS_CORETYPE=core would at
+/// load time. Returns whether OpenBLAS now runs them: false when the BLAS is not
+/// OpenBLAS or this OpenBLAS lacks the core or the CPU cannot run it (OpenBLAS then
+/// keeps or picks its own). Only while no other thread multiplies matrices.
+bool use_openblas_core(const std::string& core);
 
 /// The ATEN_CPU_CAPABILITY Tandem sets for a CPU ("" for LibTorch's own choice).
 std::string aten_capability_for(const CpuVectorFeatures& cpu);

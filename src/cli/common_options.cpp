@@ -64,7 +64,8 @@ int run_guarded(const std::string& program, int argc, char** argv, const std::fu
 void add_precision_option(po::options_description& options, std::string* precision) {
   options.add_options()("precision", po::value<std::string>(precision)->default_value(*precision),
                         "matrix products in float32 or bfloat16 (weights, and in training gradients and "
-                        "optimizer state, stay float32)");
+                        "optimizer state, stay float32); for translation on the CPU also int8 (weights "
+                        "quantized to int8 when the model loads)");
 }
 
 void add_quiet_option(po::options_description& options, bool* quiet) {

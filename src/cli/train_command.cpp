@@ -309,6 +309,10 @@ int run(int argc, char** argv) {
   t.valid_metrics = parse_metrics(r.valid_metrics);
   t.device = parse_device(r.device);
   t.precision = model::parse_precision(r.precision);
+  if (t.precision == model::Precision::kInt8) {
+    throw Error("--precision int8 is for translation (tandem-translate, tandem-server, tandem-score); "
+                "train in float32 or bfloat16");
+  }
   t.after_seconds = r.after_minutes * 60.0;
   parse_valid_freq(r.valid_freq, t);
   t.batching.shuffle = !r.no_shuffle;

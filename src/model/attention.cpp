@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tandem/error.h"
+#include "tandem/model/int8.h"
 
 namespace tandem::model {
 namespace {
@@ -34,7 +35,7 @@ AttentionImpl::AttentionImpl(AttentionType type, int64_t memory_size, int64_t qu
 }
 
 AttentionMemory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& mask) {
-  return {values, key_ ? key_->forward(values) : values, mask, {}, {}, {}};  // keys [B, S, K]
+  return {values, key_ ? model::linear(values, key_) : values, mask, {}, {}, {}};  // keys [B, S, K]
 }
 
 void AttentionImpl::prepare_steps(AttentionMemory& memory, int64_t steps) const {
@@ -57,7 +58,7 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tens
   const int64_t G = N / B;
   torch::Tensor scores;  // [B, G, S]
   if (type_ == AttentionType::kBahdanau) {
-    const auto projected = stepped ? memory.step_query->linear(query, step) : query_->forward(query);  // [N, Q]
+    const auto projected = stepped ? memory.step_query->linear(query, step) : model::linear(query, query_);  // [N, Q]
     const auto q = projected.view({B, G, 1, -1});                                                       // [B, G, 1, Q]
     // tanh(keys + q) is [B, G, S, Q]: in search, taken whole it outgrows the
     // caches (65 MB at 200 source pieces, beam 5, 32 sentences), so it is taken

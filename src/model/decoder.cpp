@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "tandem/error.h"
+#include "tandem/model/int8.h"
 
 namespace tandem::model {
 namespace {
@@ -95,7 +96,7 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded) {
   const int64_t hidden = options_.dim_rnn();
   DecoderState state;
   if (bridge_) {
-    state.rnn.h = torch::tanh(bridge_->forward(encoded.final))  // [B, L x H]
+    state.rnn.h = torch::tanh(model::linear(encoded.final, bridge_))  // [B, L x H]
                       .view({batch, layers, hidden})            // [B, L, H]
                       .transpose(0, 1)                          // [L, B, H]
                       .contiguous();
@@ -139,7 +140,7 @@ torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, Decode
       contexts.push_back(context);
     }
     const auto inputs = torch::cat({torch::stack(states, 1), torch::stack(contexts, 1), e}, /*dim=*/-1);
-    return torch::tanh(features_->forward(inputs));  // [B, T, E], as step_from's [s; context; e]
+    return torch::tanh(model::linear(inputs, features_));  // [B, T, E], as step_from's [s; context; e]
   }
   std::vector<torch::Tensor> features;
   features.reserve(static_cast<size_t>(steps));
@@ -177,7 +178,7 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
       state.rnn = next;
       s = outputs.squeeze(1);
     }
-    out.features = torch::tanh(features_->forward(torch::cat({s, context, e}, /*dim=*/-1)));  // [B, E]
+    out.features = torch::tanh(model::linear(torch::cat({s, context, e}, /*dim=*/-1), features_));  // [B, E]
     out.attention = weights;
     return out;
   }
@@ -185,7 +186,7 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
     case AttentionType::kBahdanau: {
       auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory, attention_step);  // [B, M], [B, S]
       const auto s = run_rnn(context);                                                                // [B, H]
-      out.features = torch::tanh(features_->forward(torch::cat({s, context, e}, /*dim=*/-1)));  // [B, E]
+      out.features = torch::tanh(model::linear(torch::cat({s, context, e}, /*dim=*/-1), features_));  // [B, E]
       out.attention = weights;
       break;
     }
@@ -193,14 +194,14 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
     case AttentionType::kLuongGeneral: {
       const auto s = run_rnn(state.feed);                                 // [B, H]
       auto [context, weights] = attention_->forward(s, state.memory, attention_step);  // [B, M], [B, S]
-      out.features = torch::tanh(features_->forward(torch::cat({context, s}, /*dim=*/-1)));  // [B, E]
+      out.features = torch::tanh(model::linear(torch::cat({context, s}, /*dim=*/-1), features_));  // [B, E]
       out.attention = weights;
       state.feed = out.features;
       break;
     }
     case AttentionType::kNone: {
       const auto s = run_rnn({});  // [B, H]
-      out.features = features_ ? torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1))) : s;  // [B, E]
+      out.features = features_ ? torch::tanh(model::linear(torch::cat({s, e}, /*dim=*/-1), features_)) : s;  // [B, E]
       break;
     }
   }
@@ -213,11 +214,11 @@ torch::Tensor DecoderImpl::forward_sequence(const torch::Tensor& previous, Decod
   auto [s, next] = rnn_->forward(e, /*lengths=*/{}, state.rnn);                    // [B, T, H]
   state.rnn = next;
   if (!features_) return s;                                                         // [B, T, H = E]
-  return torch::tanh(features_->forward(torch::cat({s, e}, /*dim=*/-1)));           // [B, T, E]
+  return torch::tanh(model::linear(torch::cat({s, e}, /*dim=*/-1), features_));           // [B, T, E]
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& features) {
-  return torch::nn::functional::linear(output_dropout_->forward(features), output_weight_, output_bias_);
+  return model::linear(output_dropout_->forward(features), output_weight_, output_bias_);
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& features, const torch::Tensor& rows) {

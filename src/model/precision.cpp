@@ -3,20 +3,35 @@
 #include <ATen/autocast_mode.h>
 
 #include "tandem/error.h"
+#include "tandem/model/int8.h"
 
 namespace tandem::model {
 
 Precision parse_precision(const std::string& name) {
   if (name == "float32") return Precision::kFloat32;
   if (name == "bfloat16") return Precision::kBFloat16;
-  throw Error("unknown --precision '" + name + "'; use float32 or bfloat16");
+  if (name == "int8") return Precision::kInt8;
+  throw Error("unknown --precision '" + name + "'; use float32, bfloat16 or int8");
 }
 
 std::string precision_name(Precision precision) {
-  return precision == Precision::kBFloat16 ? "bfloat16" : "float32";
+  switch (precision) {
+    case Precision::kBFloat16:
+      return "bfloat16";
+    case Precision::kInt8:
+      return "int8";
+    case Precision::kFloat32:
+      break;
+  }
+  return "float32";
 }
 
 PrecisionScope::PrecisionScope(Precision precision, torch::Device device) {
+  if (precision == Precision::kInt8) {
+    if (!device.is_cpu()) throw Error("--precision int8 runs on the CPU; on " + device.str() + " use bfloat16");
+    int8_ = std::make_unique<Int8Scope>();
+    return;
+  }
   if (precision != Precision::kBFloat16) return;
   active_ = true;
   cuda_ = device.is_cuda();

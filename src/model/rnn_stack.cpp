@@ -7,6 +7,8 @@
 #include <type_traits>
 #include <vector>
 
+#include "tandem/model/int8.h"
+
 namespace tandem::model {
 namespace {
 
@@ -145,7 +147,10 @@ class RnnStackOf : public RnnStackImpl {
 
   std::pair<torch::Tensor, RecurrentState> forward(const torch::Tensor& inputs, const torch::Tensor& lengths,
                                                    const RecurrentState& state) override {
-    if (normalizing() || transitions_.front().size() > 0) return forward_stepped(inputs, lengths, state);
+    // int8 products (translation): the stepped path, whose products go through model::linear.
+    if (normalizing() || transitions_.front().size() > 0 || int8_products()) {
+      return forward_stepped(inputs, lengths, state);
+    }
     if (!lengths.defined()) {
       auto [outputs, hx] = rnn_->forward(inputs, to_hx(rnn_, state));
       return {outputs, from_hx(hx)};
@@ -254,7 +259,7 @@ class RnnStackOf : public RnnStackImpl {
         const auto k = static_cast<size_t>(layer * dirs + dir);
         const auto w = layer_weights(params, layer, /*reverse=*/dir == 1);
         const auto in = dir == 0 ? x : x.gather(1, reversal.expand({batch, steps, x.size(2)}));
-        auto input_products = torch::nn::functional::linear(in, w[0]);  // [B, T, G], every step at once
+        auto input_products = model::linear(in, w[0]);  // [B, T, G], every step at once
         if (normalizing()) input_products = normalized(input_products, input_gains_[k]);
         const auto gi = (input_products + w[2]).unbind(/*dim=*/1);
         auto h = state.defined() ? state.h[static_cast<int64_t>(k)]
@@ -266,11 +271,11 @@ class RnnStackOf : public RnnStackImpl {
         for (int64_t t = 0; t < steps; ++t) {
           const auto& keep = real_steps[static_cast<size_t>(t)];
           torch::Tensor next_c = c;
-          auto recurrent_products = torch::nn::functional::linear(h, w[1]);
+          auto recurrent_products = model::linear(h, w[1]);
           if (normalizing()) recurrent_products = normalized(recurrent_products, recurrent_gains_[k]);
           auto next_h = cell_step(rnn_, gi[static_cast<size_t>(t)], recurrent_products + w[3], h, &next_c);
           for (const auto& transition : transitions_[k]) {
-            auto products = torch::nn::functional::linear(next_h, transition.weight_hh);
+            auto products = model::linear(next_h, transition.weight_hh);
             if (normalizing()) products = normalized(products, transition.gain);
             next_h = cell_step(rnn_, transition.bias_ih.expand_as(products), products + transition.bias_hh, next_h,
                                &next_c);

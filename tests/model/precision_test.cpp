@@ -27,7 +27,7 @@ TEST(PrecisionTest, NamesParseAndTheScopeRestoresAutocast) {
     parse_precision("half");
     FAIL();
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("use float32 or bfloat16"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("use float32, bfloat16 or int8"), std::string::npos);
   }
   EXPECT_FALSE(at::autocast::is_cpu_enabled());
   {
@@ -124,7 +124,7 @@ TEST(PrecisionProgramTest, TrainAndTranslateInBFloat16) {
   EXPECT_EQ(r.exit_code, 0) << r.err;
   r = test::run_program("tandem-translate", "-m " + dir + "/m --precision half --cpu-threads 1", input);
   EXPECT_EQ(r.exit_code, 1);
-  EXPECT_NE(r.err.find("unknown --precision 'half'; use float32 or bfloat16"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("unknown --precision 'half'; use float32, bfloat16 or int8"), std::string::npos) << r.err;
 }
 
 }  // namespace

@@ -1,5 +1,7 @@
 // Numeric precision of the matrix products (--precision, Marian's option name).
 //
+// int8 (translation and scoring on the CPU): see int8.h.
+//
 // bfloat16: inside a PrecisionScope, LibTorch's autocast runs matrix products
 // (linear, matmul, bmm, the recurrent cells' products) in bfloat16 on
 // float32 weights, each weight cast once per scope; everything else, and the
@@ -15,18 +17,22 @@
 
 #include <torch/torch.h>
 
+#include <memory>
 #include <string>
 
 namespace tandem::model {
 
-enum class Precision { kFloat32, kBFloat16 };
+class Int8Scope;
 
-/// "float32" or "bfloat16"; throws tandem::Error naming the choices otherwise.
+enum class Precision { kFloat32, kBFloat16, kInt8 };
+
+/// "float32", "bfloat16" or "int8"; throws tandem::Error naming the choices otherwise.
 Precision parse_precision(const std::string& name);
 std::string precision_name(Precision precision);
 
-/// Autocast to bfloat16 on `device` for the scope's lifetime (nothing for float32).
-/// Scopes nest; autocast state is per thread.
+/// Autocast to bfloat16 on `device` for the scope's lifetime (nothing for float32;
+/// for int8, an Int8Scope: int8 products through model::linear, CPU only, no
+/// gradients: translation and scoring). Scopes nest; the state is per thread.
 class PrecisionScope {
  public:
   PrecisionScope(Precision precision, torch::Device device);
@@ -39,6 +45,7 @@ class PrecisionScope {
   bool cuda_ = false;
   bool was_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
+  std::unique_ptr<class Int8Scope> int8_;
 };
 
 }  // namespace tandem::model

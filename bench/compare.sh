@@ -3,7 +3,7 @@
 #
 #   bench/compare.sh [--data-dir DIR] [--threads N] [--device cpu|cuda] [--peer-blas same|installed]
 #                    [--rounds N] [--batches N] [--updates N]
-#                    [--precisions "float32 bfloat16"] [--shortlist FIRST,BEST]
+#                    [--precisions "float32 bfloat16 int8"] [--shortlist FIRST,BEST]
 #
 # Same data (Multi30k en->de, joint 8000-piece SentencePiece model), same sizes
 # (emb 256, rnn 512, bidirectional GRU encoder, Bahdanau attention, GRU decoder,
@@ -14,18 +14,19 @@
 #   beam 5   model loading excluded for both (each program times its own loop)
 #   first    seconds from start to the first translated line, one-line input
 #            (loading included: what a user waits for)
-# and the peak resident memory of every run. With --precisions "float32 bfloat16"
+# and the peak resident memory of every run. With --precisions "float32 bfloat16 int8"
 # (the default) Tandem's train, beam 1 and beam 5 figures are also measured with
-# --precision bfloat16 (rows train/bf16, ...), against the same reference figure.
+# --precision bfloat16 (rows train/bf16, ...), and beam 1 and beam 5 with --precision
+# int8 (rows beam1/int8, ...; int8 is for translation), against the same reference figure.
 # With --shortlist FIRST,BEST (default 100,100; "none" for no rows) the beam 1 and
 # beam 5 figures are also measured over a shortlist built from the training pairs
-# (tandem-corpus --write-shortlist; rows beam1/sl, beam5/sl; with bfloat16 too:
-# beam1/bf16+sl, ...). Translation uses models trained
+# (tandem-corpus --write-shortlist; rows beam1/sl, beam5/sl; with the other precisions
+# too: beam1/bf16+sl, beam1/int8+sl, ...). Translation uses models trained
 # --updates updates by each system (cached in bench/work). Prints one table per
 # round and the medians. Ratios: Tandem / reference, except for 'first', where
 # lower is better and the ratio is reference / Tandem (above 1: Tandem is faster).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
-ROUNDS=2 BATCHES=60 UPDATES=300 PRECISIONS="float32 bfloat16" SHORTLIST="100,100"
+ROUNDS=2 BATCHES=60 UPDATES=300 PRECISIONS="float32 bfloat16 int8" SHORTLIST="100,100"
 set -- "${EXTRA_ARGS[@]+"${EXTRA_ARGS[@]}"}"
 while (($#)); do
   case "$1" in
@@ -95,14 +96,14 @@ peer_first() {
     --load '$WORK/ref-$UPDATES.pt' --beam 5 --threads $THREADS ${PEER_DEVICE[*]} > '$WORK/first.ids' 2> /dev/null"
 }
 
+# The row name's suffix of a precision: beam5/bf16, beam5/int8 (float32: none).
+suffix() { case "$1" in float32) echo "" ;; bfloat16) echo bf16 ;; int8) echo int8 ;; esac; }
 FIGURES=() UNITS=()
 for figure in train beam1 beam5; do
   for precision in $PRECISIONS; do
-    case "$precision" in
-      float32) FIGURES+=("$figure") ;;
-      bfloat16) FIGURES+=("$figure/bf16") ;;
-      *) echo "unknown precision $precision" >&2; exit 1 ;;
-    esac
+    [[ "$precision" =~ ^(float32|bfloat16|int8)$ ]] || { echo "unknown precision $precision" >&2; exit 1; }
+    [[ $figure == train && $precision == int8 ]] && continue  # int8 translates only
+    if [[ $precision == float32 ]]; then FIGURES+=("$figure"); else FIGURES+=("$figure/$(suffix "$precision")"); fi
     [[ $figure == train ]] && UNITS+=("target tok/s") || UNITS+=("sent/s")
   done
 done
@@ -111,7 +112,7 @@ if [[ "$SHORTLIST" != none ]]; then
     --vocabs "$WORK/joint8k.spm" --write-shortlist "$WORK/shortlist-joint8k.txt" --cpu-threads "$THREADS" > /dev/null
   for figure in beam1 beam5; do
     for precision in $PRECISIONS; do
-      [[ $precision == float32 ]] && FIGURES+=("$figure/sl") || FIGURES+=("$figure/bf16+sl")
+      [[ $precision == float32 ]] && FIGURES+=("$figure/sl") || FIGURES+=("$figure/$(suffix "$precision")+sl")
       UNITS+=("sent/s")
     done
   done
@@ -131,14 +132,14 @@ for ((round = 1; round <= ROUNDS; ++round)); do
       train) t=$(tandem_train); p=$(peer_train) ;;
       beam1) t=$(tandem_translate 1); p=$(peer_translate 1) ;;
       beam5) t=$(tandem_translate 5); p=$(peer_translate 5) ;;
-      # bfloat16 rows: against the reference's float32 figure of this round (measured once).
+      # The other precisions' rows: against the reference's float32 figure of this round (measured once).
       train/bf16) t=$(tandem_train bfloat16); p=${PEER_FIGURE[train]:-$(peer_train)} ;;
-      beam1/bf16) t=$(tandem_translate 1 bfloat16); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
-      beam5/bf16) t=$(tandem_translate 5 bfloat16); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
-      beam1/sl) t=$(tandem_translate 1 float32 sl); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
-      beam5/sl) t=$(tandem_translate 5 float32 sl); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
-      beam1/bf16+sl) t=$(tandem_translate 1 bfloat16 sl); p=${PEER_FIGURE[beam1]:-$(peer_translate 1)} ;;
-      beam5/bf16+sl) t=$(tandem_translate 5 bfloat16 sl); p=${PEER_FIGURE[beam5]:-$(peer_translate 5)} ;;
+      beam[15]/*)
+        beam=${figure:4:1} variant=${figure#beam?/} precision=float32 sl=""
+        [[ $variant == bf16* ]] && precision=bfloat16
+        [[ $variant == int8* ]] && precision=int8
+        [[ $variant == *sl ]] && sl=sl
+        t=$(tandem_translate "$beam" "$precision" $sl); p=${PEER_FIGURE[beam$beam]:-$(peer_translate "$beam")} ;;
       first) t=$(tandem_first); p=$(peer_first) ;;
     esac
     PEER_FIGURE[$figure]="$p"

@@ -2,7 +2,10 @@
 # A/B training rate of two builds in one sitting, 1 thread, the same batches and seed:
 #
 #   A=/path/to/old/build/bin B=build/bin bench/ab_training.sh      # CFGS="GRU LSTM" ROUNDS=2 UPDATES=25
+#   A=build/bin B=build/bin A_ENV="TANDEM_FUSED_CELLS=0" bench/ab_training.sh   # one build, two settings
 #
+# A_ENV and B_ENV: variables (NAME=VALUE, space-separated) set for A's or B's runs only.
+# PRECISION=bfloat16 trains both in bfloat16.
 # GRU: compare.sh's sizes (GRU, Bahdanau, emb 256, rnn 512, 64 sentences);
 # LSTM: the Multi30k recipe's (LSTM, Luong general, tied embeddings). Prints
 # target tokens/s over updates 6..UPDATES and the loss at the last update, A and
@@ -16,10 +19,11 @@ trap 'rm -rf "$OUT"' EXIT
 GRU=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --dim-rnn 512 --mini-batch 64)
 LSTM=(--cell lstm --enc-type bidirectional --attention luong-general --dim-emb 256 --dim-rnn 512 --mini-batch 64
       --tied-embeddings 1 --tied-embeddings-src)
-run() {  # BIN NAME SIZES...
-  local bin=$1 name=$2; shift 2
+run() {  # BIN NAME ENV SIZES...
+  local bin=$1 name=$2 vars=$3; shift 3
   rm -rf "$OUT/m"
-  "$bin/tandem-train" --model "$OUT/m" --train-sets "$W/train.en" "$W/train.de" --vocabs "$W/joint8k.spm" "$@" \
+  # shellcheck disable=SC2086
+  env $vars "$bin/tandem-train" --precision "${PRECISION:-float32}" --model "$OUT/m" --train-sets "$W/train.en" "$W/train.de" --vocabs "$W/joint8k.spm" "$@" \
     --learn-rate 3e-4 --after-updates "${UPDATES:-25}" --disp-freq 1 --valid-freq 0 --cpu-threads 1 --seed 1 \
     --data-cache none 2> "$OUT/$name.log"
   python3 - "$OUT/m/train.log.jsonl" "$name" <<'PY'
@@ -32,7 +36,7 @@ PY
 for cfg in ${CFGS:-GRU LSTM}; do
   declare -n sizes=$cfg
   for _ in $(seq "${ROUNDS:-2}"); do
-    run "$A" "A-$cfg" "${sizes[@]}"
-    run "$B" "B-$cfg" "${sizes[@]}"
+    run "$A" "A-$cfg" "${A_ENV:-}" "${sizes[@]}"
+    run "$B" "B-$cfg" "${B_ENV:-}" "${sizes[@]}"
   done
 done

@@ -17,6 +17,8 @@
 #   LibTorch's own OpenMP threads. This script also makes it the active BLAS.
 # - libsentencepiece-dev: loaded in a link namespace of its own (see
 #   src/vocab/spm_shim/spm_shim.h), because its protobuf clashes with LibTorch's.
+# - libsleef-dev: the vector exp and tanh of ATen's Vectorized types, which the
+#   fused recurrent cells are written with (src/model/fused_cells_kernels.cpp).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,7 +27,7 @@ BUILD_DIR="${TANDEM_BUILD_DIR:-$ROOT/build}"
 PACKAGES=(
   g++ make cmake pkg-config python3 iproute2
   libtorch-dev libgloo-dev libopenblas0-openmp
-  libsentencepiece-dev sentencepiece
+  libsentencepiece-dev sentencepiece libsleef-dev
   libboost-program-options-dev libboost-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev
   libicu-dev zlib1g-dev nlohmann-json3-dev libcpp-httplib-dev

@@ -7,6 +7,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "model/fused_cells.h"
 #include "tandem/model/int8.h"
 
 namespace tandem::model {
@@ -41,7 +42,8 @@ torch::Tensor run_direction(const torch::nn::LSTM&, const torch::Tensor& x, cons
 }
 
 // One step of a cell from its input gates `gi` and recurrent gates `gh` [B, G]
-// (products and biases), as LibTorch's cells compute it. `c` in: the LSTM's
+// (products and biases), as LibTorch's cells compute it: GRU and LSTM through
+// the fused kernels where they apply (model/fused_cells.h). `c` in: the LSTM's
 // memory cell, out: the next one.
 torch::Tensor cell_step(const torch::nn::RNN&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor&,
                         torch::Tensor*) {
@@ -49,6 +51,7 @@ torch::Tensor cell_step(const torch::nn::RNN&, const torch::Tensor& gi, const to
 }
 torch::Tensor cell_step(const torch::nn::GRU&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h,
                         torch::Tensor*) {
+  if (fused::applies(gi, gh, h)) return fused::gru(gi, gh, h);
   const auto i = gi.chunk(3, /*dim=*/1);
   const auto g = gh.chunk(3, /*dim=*/1);
   const auto r = torch::sigmoid(i[0] + g[0]);
@@ -58,6 +61,11 @@ torch::Tensor cell_step(const torch::nn::GRU&, const torch::Tensor& gi, const to
 }
 torch::Tensor cell_step(const torch::nn::LSTM&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor&,
                         torch::Tensor* c) {
+  if (fused::applies(gi, gh, *c)) {
+    auto [h, c_next] = fused::lstm(gi, gh, *c);
+    *c = c_next;
+    return h;
+  }
   const auto g = (gi + gh).chunk(4, /*dim=*/1);  // i, f, g, o
   *c = torch::sigmoid(g[1]) * *c + torch::sigmoid(g[0]) * torch::tanh(g[2]);
   return torch::sigmoid(g[3]) * torch::tanh(*c);

@@ -8,8 +8,9 @@
 //   0.3.21 does not know Intel's Emerald Rapids (family 6, model 207), and there
 //   float32 products ran 5x slower than with its AVX-512 "SkylakeX" kernels
 //   (`tandem-bench mm`, 1 thread: 32 against 159 GFLOP/s). On AMD's Zen 5 (family
-//   26) it picks its AVX2 "Haswell" kernels: 87-91 against 158-176 GFLOP/s with
-//   SkylakeX (1 thread, 1024^3).
+//   26) it picks its AVX-512 "Cooperlake" kernels by itself; an environment's
+//   OPENBLAS_CORETYPE=Haswell (this project's machines set it) halves the rate:
+//   106 against 202 GFLOP/s (1 thread, 2048^3, `tandem-bench mm --candidates`).
 // - LibTorch 1.13 (Debian's build carries AVX2 and AVX-512 variants of its
 //   element-wise kernels) ran its AVX2 variants on the same CPU; with
 //   ATEN_CPU_CAPABILITY=avx512 training was 6% faster, translations identical.

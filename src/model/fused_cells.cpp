@@ -1,0 +1,157 @@
+#include "model/fused_cells.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#include "model/fused_cells_kernels.h"
+#include "tandem/util/cpu_kernels.h"
+
+namespace tandem::model::fused {
+namespace {
+
+using torch::autograd::AutogradContext;
+using torch::autograd::variable_list;
+
+enum class Capability { kDefault, kAvx2, kAvx512 };
+
+Capability chosen() {
+  static const Capability c = [] {
+    const auto cpu = util::cpu_vector_features();
+    // LibTorch's own variable narrows the choice as it narrows LibTorch's kernels.
+    const char* aten = std::getenv("ATEN_CPU_CAPABILITY");
+    const std::string limit = aten == nullptr ? "" : aten;
+    if (cpu.avx512 && (limit.empty() || limit == "avx512")) return Capability::kAvx512;
+    if (cpu.avx2_fma && limit != "default") return Capability::kAvx2;
+    return Capability::kDefault;
+  }();
+  return c;
+}
+
+#define TANDEM_DISPATCH(function, ...)          \
+  switch (chosen()) {                           \
+    case Capability::kAvx512:                   \
+      AVX512::function(__VA_ARGS__);            \
+      break;                                    \
+    case Capability::kAvx2:                     \
+      AVX2::function(__VA_ARGS__);              \
+      break;                                    \
+    case Capability::kDefault:                  \
+      DEFAULT::function(__VA_ARGS__);           \
+      break;                                    \
+  }
+
+torch::Tensor float32(const torch::Tensor& t) { return t.to(torch::kFloat32).contiguous(); }
+
+class LstmStep : public torch::autograd::Function<LstmStep> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& gi, const torch::Tensor& gh,
+                               const torch::Tensor& c) {
+    const int64_t rows = c.size(0);
+    const int64_t hidden = c.size(1);
+    auto act = torch::empty_like(gi);
+    auto c_next = torch::empty_like(c);
+    auto tanh_c = torch::empty_like(c);
+    auto h = torch::empty_like(c);
+    TANDEM_DISPATCH(lstm_forward,
+                    LstmForward{gi.data_ptr<float>(), gh.data_ptr<float>(), c.data_ptr<float>(), act.data_ptr<float>(),
+                                c_next.data_ptr<float>(), tanh_c.data_ptr<float>(), h.data_ptr<float>()},
+                    rows, hidden);
+    ctx->save_for_backward({act, c, tanh_c});
+    return {h, c_next};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& c = saved[1];
+    const int64_t rows = c.size(0);
+    const int64_t hidden = c.size(1);
+    const auto dh = grads[0].defined() ? grads[0].contiguous() : torch::zeros_like(c);
+    const auto dc_next = grads[1].defined() ? grads[1].contiguous() : torch::Tensor();
+    auto dgates = torch::empty_like(saved[0]);
+    auto dc = torch::empty_like(c);
+    TANDEM_DISPATCH(lstm_backward,
+                    LstmBackward{dh.data_ptr<float>(), dc_next.defined() ? dc_next.data_ptr<float>() : nullptr,
+                                 saved[0].data_ptr<float>(), c.data_ptr<float>(), saved[2].data_ptr<float>(),
+                                 dgates.data_ptr<float>(), dc.data_ptr<float>()},
+                    rows, hidden);
+    return {dgates, dgates, dc};  // gi and gh are summed: one gradient for both, as an addition's
+  }
+};
+
+class GruStep : public torch::autograd::Function<GruStep> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& gi, const torch::Tensor& gh,
+                               const torch::Tensor& h) {
+    const int64_t rows = h.size(0);
+    const int64_t hidden = h.size(1);
+    auto act = torch::empty_like(gi);
+    auto h_next = torch::empty_like(h);
+    TANDEM_DISPATCH(gru_forward,
+                    GruForward{gi.data_ptr<float>(), gh.data_ptr<float>(), h.data_ptr<float>(), act.data_ptr<float>(),
+                               h_next.data_ptr<float>()},
+                    rows, hidden);
+    ctx->save_for_backward({act, gh, h});
+    return {h_next};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& h = saved[2];
+    const int64_t rows = h.size(0);
+    const int64_t hidden = h.size(1);
+    const auto dh_next = grads[0].contiguous();
+    auto dgi = torch::empty_like(saved[0]);
+    auto dgh = torch::empty_like(saved[0]);
+    auto dh = torch::empty_like(h);
+    TANDEM_DISPATCH(gru_backward,
+                    GruBackward{dh_next.data_ptr<float>(), saved[0].data_ptr<float>(), saved[1].data_ptr<float>(),
+                                h.data_ptr<float>(), dgi.data_ptr<float>(), dgh.data_ptr<float>(),
+                                dh.data_ptr<float>()},
+                    rows, hidden);
+    return {dgi, dgh, dh};
+  }
+};
+
+#undef TANDEM_DISPATCH
+
+bool turned_off() {
+  static const bool off = [] {
+    const char* v = std::getenv("TANDEM_FUSED_CELLS");
+    return v != nullptr && std::strcmp(v, "0") == 0;
+  }();
+  return off;
+}
+
+}  // namespace
+
+bool applies(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& state) {
+  return !turned_off() && state.defined() && state.dim() == 2 && gi.dim() == 2 && gh.dim() == 2 &&
+         state.device().is_cpu() && gi.device().is_cpu() && gh.device().is_cpu() &&
+         state.scalar_type() == torch::kFloat32 &&
+         (gi.scalar_type() == torch::kFloat32 || gi.scalar_type() == torch::kBFloat16) &&
+         (gh.scalar_type() == torch::kFloat32 || gh.scalar_type() == torch::kBFloat16) &&
+         gi.size(0) == state.size(0) && gh.size(0) == state.size(0);
+}
+
+std::pair<torch::Tensor, torch::Tensor> lstm(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& c) {
+  const auto out = LstmStep::apply(float32(gi), float32(gh), float32(c));
+  return {out[0], out[1]};
+}
+
+torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h) {
+  return GruStep::apply(float32(gi), float32(gh), float32(h))[0];
+}
+
+const char* capability() {
+  switch (chosen()) {
+    case Capability::kAvx512:
+      return "AVX512";
+    case Capability::kAvx2:
+      return "AVX2";
+    case Capability::kDefault:
+      break;
+  }
+  return "DEFAULT";
+}
+
+}  // namespace tandem::model::fused

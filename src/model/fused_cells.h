@@ -1,0 +1,30 @@
+// GRU and LSTM steps with their element-wise work fused (issue 29): one pass over
+// the step's rows forward (gates, nonlinearities, state update) and one backward,
+// with ATen's vectorized types at the CPU's widest capability, instead of about
+// ten of LibTorch's element-wise kernels forward and twenty backward. Gradients
+// equal those of LibTorch's ops to rounding (tests/model/fused_cells_test.cpp).
+//
+// On the CPU in float32 only (bfloat16 products are widened first; the cells'
+// state is float32 under autocast anyway); elsewhere callers keep LibTorch's ops.
+// TANDEM_FUSED_CELLS=0 in the environment turns it off (for A/B measurements).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <utility>
+
+namespace tandem::model::fused {
+
+/// Whether the fused step takes these tensors (CPU, state float32, not turned off).
+bool applies(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& state);
+
+/// LSTM: gates gi + gh [B, 4H] (i, f, g, o), memory cell c [B, H] -> (h, c_next).
+std::pair<torch::Tensor, torch::Tensor> lstm(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& c);
+
+/// GRU: input and recurrent products gi, gh [B, 3H] (r, z, n), state h [B, H] -> h_next.
+torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h);
+
+/// The capability the kernels run with: "AVX512", "AVX2" or "DEFAULT".
+const char* capability();
+
+}  // namespace tandem::model::fused

@@ -1,0 +1,140 @@
+// The fused cells' loops for one CPU capability: CMake compiles this file three
+// times, with CPU_CAPABILITY = DEFAULT, AVX2 or AVX512 and the matching compiler
+// flags, as LibTorch compiles its own kernels; ATen's Vectorized<float> (with
+// SLEEF's exp and tanh) gives the vector width. Each step's element-wise work is
+// one pass over its rows: gates, state update and the values backward needs.
+#include <ATen/Parallel.h>
+#include <ATen/cpu/vec/vec.h>
+
+#include "model/fused_cells_kernels.h"
+
+namespace tandem::model::fused::CPU_CAPABILITY {
+namespace {
+
+using Vec = at::vec::Vectorized<float>;
+
+inline Vec sigmoid(const Vec& x) { return Vec(1.0f) / (Vec(1.0f) + x.neg().exp()); }
+
+// f(column, count) over [0, n) a vector at a time, the last one partial.
+template <typename F>
+inline void columns(int64_t n, const F& f) {
+  const int64_t width = Vec::size();
+  for (int64_t j = 0; j < n; j += width) f(j, static_cast<int>(std::min(width, n - j)));
+}
+
+inline Vec load(const float* p, int count) { return count == Vec::size() ? Vec::loadu(p) : Vec::loadu(p, count); }
+inline void store(const Vec& v, float* p, int count) {
+  if (count == Vec::size()) {
+    v.store(p);
+  } else {
+    v.store(p, count);
+  }
+}
+
+// Rows in parallel (LibTorch's threads), about 16k elements a task.
+template <typename F>
+inline void rows_of(int64_t rows, int64_t hidden, const F& f) {
+  const int64_t grain = std::max<int64_t>(1, 16384 / std::max<int64_t>(1, hidden));
+  at::parallel_for(0, rows, grain, [&](int64_t begin, int64_t end) {
+    for (int64_t b = begin; b < end; ++b) f(b);
+  });
+}
+
+}  // namespace
+
+void lstm_forward(const LstmForward& a, int64_t rows, int64_t H) {
+  rows_of(rows, H, [&](int64_t b) {
+    const float* gi = a.gi + b * 4 * H;
+    const float* gh = a.gh + b * 4 * H;
+    float* act = a.act + b * 4 * H;
+    const int64_t row = b * H;
+    columns(H, [&](int64_t j, int n) {
+      const Vec i = sigmoid(load(gi + j, n) + load(gh + j, n));
+      const Vec f = sigmoid(load(gi + H + j, n) + load(gh + H + j, n));
+      const Vec g = (load(gi + 2 * H + j, n) + load(gh + 2 * H + j, n)).tanh();
+      const Vec o = sigmoid(load(gi + 3 * H + j, n) + load(gh + 3 * H + j, n));
+      const Vec c = f * load(a.c + row + j, n) + i * g;
+      const Vec tc = c.tanh();
+      store(i, act + j, n);
+      store(f, act + H + j, n);
+      store(g, act + 2 * H + j, n);
+      store(o, act + 3 * H + j, n);
+      store(c, a.c_next + row + j, n);
+      store(tc, a.tanh_c + row + j, n);
+      store(o * tc, a.h + row + j, n);
+    });
+  });
+}
+
+void lstm_backward(const LstmBackward& a, int64_t rows, int64_t H) {
+  const Vec one(1.0f);
+  rows_of(rows, H, [&](int64_t b) {
+    const float* act = a.act + b * 4 * H;
+    float* dg = a.dgates + b * 4 * H;
+    const int64_t row = b * H;
+    columns(H, [&](int64_t j, int n) {
+      const Vec i = load(act + j, n);
+      const Vec f = load(act + H + j, n);
+      const Vec g = load(act + 2 * H + j, n);
+      const Vec o = load(act + 3 * H + j, n);
+      const Vec tc = load(a.tanh_c + row + j, n);
+      const Vec dh = load(a.dh + row + j, n);
+      Vec dc = dh * o * (one - tc * tc);
+      if (a.dc_next != nullptr) dc = dc + load(a.dc_next + row + j, n);
+      store(dc * g * i * (one - i), dg + j, n);
+      store(dc * load(a.c + row + j, n) * f * (one - f), dg + H + j, n);
+      store(dc * i * (one - g * g), dg + 2 * H + j, n);
+      store(dh * tc * o * (one - o), dg + 3 * H + j, n);
+      store(dc * f, a.dc + row + j, n);
+    });
+  });
+}
+
+void gru_forward(const GruForward& a, int64_t rows, int64_t H) {
+  rows_of(rows, H, [&](int64_t b) {
+    const float* gi = a.gi + b * 3 * H;
+    const float* gh = a.gh + b * 3 * H;
+    float* act = a.act + b * 3 * H;
+    const int64_t row = b * H;
+    columns(H, [&](int64_t j, int n) {
+      const Vec r = sigmoid(load(gi + j, n) + load(gh + j, n));
+      const Vec z = sigmoid(load(gi + H + j, n) + load(gh + H + j, n));
+      const Vec candidate = (load(gi + 2 * H + j, n) + r * load(gh + 2 * H + j, n)).tanh();
+      const Vec h = load(a.h + row + j, n);
+      store(r, act + j, n);
+      store(z, act + H + j, n);
+      store(candidate, act + 2 * H + j, n);
+      store(candidate + z * (h - candidate), a.h_next + row + j, n);
+    });
+  });
+}
+
+void gru_backward(const GruBackward& a, int64_t rows, int64_t H) {
+  const Vec one(1.0f);
+  rows_of(rows, H, [&](int64_t b) {
+    const float* act = a.act + b * 3 * H;
+    const float* gh = a.gh + b * 3 * H;
+    float* dgi = a.dgi + b * 3 * H;
+    float* dgh = a.dgh + b * 3 * H;
+    const int64_t row = b * H;
+    columns(H, [&](int64_t j, int n) {
+      const Vec r = load(act + j, n);
+      const Vec z = load(act + H + j, n);
+      const Vec candidate = load(act + 2 * H + j, n);
+      const Vec h = load(a.h + row + j, n);
+      const Vec dh = load(a.dh_next + row + j, n);
+      const Vec dn = dh * (one - z) * (one - candidate * candidate);  // through tanh
+      const Vec dz = dh * (h - candidate) * z * (one - z);
+      const Vec dr = dn * load(gh + 2 * H + j, n) * r * (one - r);
+      store(dr, dgi + j, n);
+      store(dz, dgi + H + j, n);
+      store(dn, dgi + 2 * H + j, n);
+      store(dr, dgh + j, n);
+      store(dz, dgh + H + j, n);
+      store(dn * r, dgh + 2 * H + j, n);
+      store(dh * z, a.dh + row + j, n);
+    });
+  });
+}
+
+}  // namespace tandem::model::fused::CPU_CAPABILITY

@@ -1,0 +1,61 @@
+// The fused recurrent cells' loops, compiled once for each CPU capability
+// (fused_cells_kernels.cpp with CPU_CAPABILITY = DEFAULT, AVX2, AVX512; see
+// CMakeLists.txt) and chosen at run time by fused_cells.cpp. Row-major float32
+// buffers, `rows` x `hidden` (gates: rows x G*hidden, in LibTorch's order).
+#pragma once
+
+#include <cstdint>
+
+namespace tandem::model::fused {
+
+struct LstmForward {
+  const float* gi;  // [rows, 4H] input products and bias (i, f, g, o)
+  const float* gh;  // [rows, 4H] recurrent products and bias
+  const float* c;   // [rows, H] memory cell before the step
+  float* act;       // [rows, 4H] out: sigmoid(i), sigmoid(f), tanh(g), sigmoid(o)
+  float* c_next;    // [rows, H] out: f c + i g
+  float* tanh_c;    // [rows, H] out: tanh(c_next)
+  float* h;         // [rows, H] out: o tanh(c_next)
+};
+
+struct LstmBackward {
+  const float* dh;      // [rows, H]
+  const float* dc_next; // [rows, H] or nullptr (zero)
+  const float* act;     // as saved by the forward step
+  const float* c;
+  const float* tanh_c;
+  float* dgates;        // [rows, 4H] out: the gradient of gi and of gh (they are summed)
+  float* dc;            // [rows, H] out
+};
+
+struct GruForward {
+  const float* gi;  // [rows, 3H] input products and bias (r, z, n)
+  const float* gh;  // [rows, 3H] recurrent products and bias
+  const float* h;   // [rows, H] state before the step
+  float* act;       // [rows, 3H] out: r, z, n
+  float* h_next;    // [rows, H] out: n + z (h - n)
+};
+
+struct GruBackward {
+  const float* dh_next;  // [rows, H]
+  const float* act;      // as saved by the forward step
+  const float* gh;       // the forward step's recurrent products (their n part)
+  const float* h;        // the state before the step
+  float* dgi;            // [rows, 3H] out
+  float* dgh;            // [rows, 3H] out
+  float* dh;             // [rows, H] out
+};
+
+#define TANDEM_FUSED_KERNELS(capability)                                                   \
+  namespace capability {                                                                   \
+  void lstm_forward(const LstmForward& a, int64_t rows, int64_t hidden);                  \
+  void lstm_backward(const LstmBackward& a, int64_t rows, int64_t hidden);                \
+  void gru_forward(const GruForward& a, int64_t rows, int64_t hidden);                    \
+  void gru_backward(const GruBackward& a, int64_t rows, int64_t hidden);                  \
+  }
+TANDEM_FUSED_KERNELS(DEFAULT)
+TANDEM_FUSED_KERNELS(AVX2)
+TANDEM_FUSED_KERNELS(AVX512)
+#undef TANDEM_FUSED_KERNELS
+
+}  // namespace tandem::model::fused

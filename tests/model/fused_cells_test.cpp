@@ -1,0 +1,142 @@
+// The fused GRU and LSTM steps against LibTorch's element-wise ops.
+#include "model/fused_cells.h"
+
+#include <gtest/gtest.h>
+#include <torch/torch.h>
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <string>
+
+namespace tandem::model {
+namespace {
+
+// LibTorch's ops for the same steps (rnn_stack.cpp's cell_step without the fused path).
+std::pair<torch::Tensor, torch::Tensor> lstm_ops(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& c) {
+  const auto g = (gi + gh).chunk(4, 1);
+  const auto c_next = torch::sigmoid(g[1]) * c + torch::sigmoid(g[0]) * torch::tanh(g[2]);
+  return {torch::sigmoid(g[3]) * torch::tanh(c_next), c_next};
+}
+torch::Tensor gru_ops(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h) {
+  const auto i = gi.chunk(3, 1);
+  const auto g = gh.chunk(3, 1);
+  const auto r = torch::sigmoid(i[0] + g[0]);
+  const auto z = torch::sigmoid(i[1] + g[1]);
+  const auto n = torch::tanh(i[2] + r * g[2]);
+  return n + z * (h - n);
+}
+
+void expect_close(const torch::Tensor& fused, const torch::Tensor& ops, const std::string& what) {
+  ASSERT_TRUE(fused.defined()) << what;
+  EXPECT_EQ(fused.sizes(), ops.sizes()) << what;
+  EXPECT_TRUE(torch::allclose(fused, ops, 1e-5, 1e-6)) << what << ": largest gap " << (fused - ops).abs().max().item<float>();
+}
+
+// Hidden sizes that fill whole vectors (16, 512) and leave a partial one (13, 37);
+// rows that split over threads; gradients through h, c and both of their uses.
+class FusedCellTest : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(FusedCellTest, LstmStepAndGradientsEqualLibTorchsOps) {
+  const int64_t hidden = GetParam();
+  torch::manual_seed(hidden);
+  const auto gi = (3 * torch::randn({9, 4 * hidden})).requires_grad_();
+  const auto gh = torch::randn({9, 4 * hidden}).requires_grad_();
+  const auto c = torch::randn({9, hidden}).requires_grad_();
+  ASSERT_TRUE(fused::applies(gi, gh, c));
+  const auto [h1, c1] = fused::lstm(gi, gh, c);
+  const auto [h2, c2] = lstm_ops(gi, gh, c);
+  expect_close(h1, h2, "h");
+  expect_close(c1, c2, "c");
+  const auto wh = torch::randn({9, hidden});
+  const auto wc = torch::randn({9, hidden});
+  const auto grads = [&](const torch::Tensor& h, const torch::Tensor& cn) {
+    return torch::autograd::grad({(h * wh).sum() + (cn * wc).sum()}, {gi, gh, c}, {}, /*retain_graph=*/true);
+  };
+  const auto fused_grads = grads(h1, c1);
+  const auto ops_grads = grads(h2, c2);
+  expect_close(fused_grads[0], ops_grads[0], "d gi");
+  expect_close(fused_grads[1], ops_grads[1], "d gh");
+  expect_close(fused_grads[2], ops_grads[2], "d c");
+  // Only h used (c_next's gradient undefined), as at a sequence's last step.
+  const auto only_h = torch::autograd::grad({(h1 * wh).sum()}, {gi, c});
+  const auto only_h_ops = torch::autograd::grad({(h2 * wh).sum()}, {gi, c});
+  expect_close(only_h[0], only_h_ops[0], "d gi, h only");
+  expect_close(only_h[1], only_h_ops[1], "d c, h only");
+}
+
+TEST_P(FusedCellTest, GruStepAndGradientsEqualLibTorchsOps) {
+  const int64_t hidden = GetParam();
+  torch::manual_seed(hidden + 1);
+  const auto gi = (3 * torch::randn({9, 3 * hidden})).requires_grad_();
+  const auto gh = torch::randn({9, 3 * hidden}).requires_grad_();
+  const auto h = torch::randn({9, hidden}).requires_grad_();
+  ASSERT_TRUE(fused::applies(gi, gh, h));
+  const auto fused_h = fused::gru(gi, gh, h);
+  const auto ops_h = gru_ops(gi, gh, h);
+  expect_close(fused_h, ops_h, "h");
+  const auto w = torch::randn({9, hidden});
+  const auto fused_grads = torch::autograd::grad({(fused_h * w).sum()}, {gi, gh, h});
+  const auto ops_grads = torch::autograd::grad({(ops_h * w).sum()}, {gi, gh, h});
+  expect_close(fused_grads[0], ops_grads[0], "d gi");
+  expect_close(fused_grads[1], ops_grads[1], "d gh");
+  expect_close(fused_grads[2], ops_grads[2], "d h");
+}
+
+INSTANTIATE_TEST_SUITE_P(Hidden, FusedCellTest, ::testing::Values(13, 16, 37, 512));
+
+// Two steps chained, the second reading the first's state: the gradient reaches the
+// first step's gates through both (what a sequence's backward does); and bfloat16
+// products (autocast) are widened and give float32 states.
+TEST(FusedCellChainTest, ChainedStepsAndBFloat16Products) {
+  torch::manual_seed(5);
+  const int64_t hidden = 24;
+  const auto gi = torch::randn({2, 6, 4 * hidden}).requires_grad_();
+  const auto w_hh = (0.3 * torch::randn({4 * hidden, hidden})).requires_grad_();
+  const auto run = [&](bool use_fused) {
+    auto h = torch::zeros({6, hidden});
+    auto c = torch::zeros({6, hidden});
+    torch::Tensor total = torch::zeros({});
+    for (int t = 0; t < 2; ++t) {
+      const auto gh = torch::mm(h, w_hh.t());
+      std::tie(h, c) = use_fused ? fused::lstm(gi[t], gh, c) : lstm_ops(gi[t], gh, c);
+      total = total + h.sum() * (t + 1);
+    }
+    return std::make_pair(total, torch::autograd::grad({total}, {gi, w_hh}));
+  };
+  const auto [fused_total, fused_grads] = run(true);
+  const auto [ops_total, ops_grads] = run(false);
+  expect_close(fused_total, ops_total, "sum");
+  expect_close(fused_grads[0], ops_grads[0], "d gi");
+  expect_close(fused_grads[1], ops_grads[1], "d w_hh");
+  const auto low = torch::randn({3, 3 * hidden}).to(torch::kBFloat16);
+  const auto state = torch::randn({3, hidden});
+  ASSERT_TRUE(fused::applies(low, low, state));
+  const auto out = fused::gru(low, low, state);
+  EXPECT_EQ(out.scalar_type(), torch::kFloat32);
+  expect_close(out, gru_ops(low.to(torch::kFloat32), low.to(torch::kFloat32), state), "bfloat16 products");
+  EXPECT_FALSE(fused::applies(low, low, state.to(torch::kFloat64)));
+  EXPECT_FALSE(fused::applies(low, low, torch::Tensor()));
+  EXPECT_NE(std::string(fused::capability()).size(), 0u);
+}
+
+// The AVX2 and generic kernels pass the same tests: the suite again in fresh
+// processes of this binary with ATEN_CPU_CAPABILITY narrowing the choice.
+TEST(FusedCellCapabilityTest, EveryCapabilityPassesTheSameTests) {
+  const char* limit = std::getenv("ATEN_CPU_CAPABILITY");
+  if (std::getenv("TANDEM_FUSED_CHILD") != nullptr) {
+    const std::string expected = std::string(limit) == "avx2" ? "AVX2" : "DEFAULT";
+    EXPECT_EQ(std::string(fused::capability()), expected);
+    return;
+  }
+  for (const std::string capability : {"avx2", "default"}) {
+    const std::string command = "env ATEN_CPU_CAPABILITY=" + capability + " TANDEM_FUSED_CHILD=1 timeout 120 /proc/" +
+                                std::to_string(::getpid()) +
+                                "/exe --gtest_filter='*FusedCell*' > /dev/null 2>&1";
+    EXPECT_EQ(std::system(command.c_str()), 0)
+        << "run: ATEN_CPU_CAPABILITY=" << capability << " TANDEM_FUSED_CHILD=1 tandem_tests --gtest_filter='*FusedCell*'";
+  }
+}
+
+}  // namespace
+}  // namespace tandem::model

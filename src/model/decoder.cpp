@@ -2,6 +2,7 @@
 
 #include <torch/torch.h>
 
+#include <optional>
 #include <vector>
 
 #include "tandem/error.h"
@@ -118,23 +119,22 @@ StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state)
 torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, DecoderState& state) {
   if (!attention_) return forward_sequence(previous, state);
   const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, T, E]
-  if (options_.conditional_decoder()) {  // every step through step_from (its transitions run one step each)
-    const auto e_steps = e.unbind(/*dim=*/1);
-    std::vector<torch::Tensor> features;
-    for (const auto& e_t : e_steps) features.push_back(step_from(e_t, /*projected=*/nullptr, 0, state).features);
-    return torch::stack(features, /*dim=*/1);  // [B, T, E]
-  }
-  const auto projected = rnn_->project_leading(e);  // e's share of the first layer's products, all steps
   const int64_t steps = previous.size(1);
-  attention_->prepare_steps(state.memory, steps);
-  if (options_.attention() == AttentionType::kBahdanau) {
+  // e's share of the first layer's products, all steps (not with the conditional
+  // decoder: its transitions run one step each, through step_from).
+  std::optional<ProjectedInputs> projected;
+  if (!options_.conditional_decoder()) {
+    projected = rnn_->project_leading(e);
+    attention_->prepare_steps(state.memory, steps);
+  }
+  if (projected && options_.attention() == AttentionType::kBahdanau) {
     // Bahdanau's features do not feed back: the steps run the attention and the
     // RNN, and the feature layer takes all positions in one product after them.
     std::vector<torch::Tensor> states;
     std::vector<torch::Tensor> contexts;
     for (int64_t t = 0; t < steps; ++t) {
       auto [context, weights] = attention_->forward(state.rnn.h[-1], state.memory, t);  // [B, M], [B, S]
-      auto [s, next] = rnn_->step_projected(projected, t, context, state.rnn);          // [B, H]
+      auto [s, next] = rnn_->step_projected(*projected, t, context, state.rnn);         // [B, H]
       state.rnn = next;
       states.push_back(s);
       contexts.push_back(context);
@@ -147,7 +147,8 @@ torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, Decode
   // unbind, not select: select's backward writes a full-size [B, T, E] gradient per step
   const auto e_steps = e.unbind(/*dim=*/1);
   for (int64_t t = 0; t < steps; ++t) {
-    features.push_back(step_from(e_steps[static_cast<size_t>(t)], &projected, t, state).features);  // [B, E]
+    const auto& e_t = e_steps[static_cast<size_t>(t)];
+    features.push_back(step_from(e_t, projected ? &*projected : nullptr, projected ? t : 0, state).features);  // [B, E]
   }
   return torch::stack(features, /*dim=*/1);  // [B, T, E]
 }

@@ -116,8 +116,8 @@ std::string use_best_cpu_kernels() {
              " choice (it does not know this CPU's model)";
     } else if (user != nullptr && !core.empty()) {
       // The user's choice wins, but narrower kernels than the CPU runs are worth a word.
-      blas = "OpenBLAS's " + before + " kernels, as OPENBLAS_CORETYPE=" + user + " asks; this CPU also runs its " +
-             core + " kernels (compared by tandem-bench mm --candidates; unset OPENBLAS_CORETYPE to use them)";
+      blas = "OpenBLAS's " + before + " kernels, as OPENBLAS_CORETYPE=" + user + " asks (this CPU also runs its " +
+             core + " kernels; tandem-bench mm --candidates compares them)";
     }
     const std::string aten = aten_capability.empty() ? "" : "LibTorch's " + aten_capability + " kernels";
     if (blas.empty() && aten.empty()) return;

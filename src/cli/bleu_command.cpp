@@ -290,11 +290,16 @@ int paired_bootstrap(const BleuCommandOptions& o, const std::vector<std::vector<
     if (text.size() < width) text += std::string(width - text.size(), ' ');
     return text;
   };
-  std::string header = pad("system", 32);
+  // The system column fits the longest name (a path can be long) and a space after it.
+  size_t name_width = 32;
+  for (size_t s = 0; s < systems.size(); ++s) {
+    name_width = std::max(name_width, o.inputs[s].size() + (s == 0 ? 10 : 0) + 2);
+  }
+  std::string header = pad("system", name_width);
   for (const auto& metric : metrics) header += pad(metric.name + " (mean ± 95% CI)", 28) + pad("p-value", 10);
   std::cout << header << "\n";
   for (size_t s = 0; s < systems.size(); ++s) {
-    std::string row = pad((s == 0 ? "Baseline: " : "") + o.inputs[s], 32);
+    std::string row = pad((s == 0 ? "Baseline: " : "") + o.inputs[s], name_width);
     for (const auto& per_metric : results) {
       const auto& r = per_metric[s];
       row += pad(eval::fixed_decimals(r.score, o.width) + " (" + eval::fixed_decimals(r.mean, o.width) + " ± " +

@@ -115,7 +115,8 @@ TEST(ChrfTest, TandemBleuPrintsBothMetricsAndComparesSystems) {
   r = test::run_program("tandem-bleu", paired);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("1000 resamples, seed 12345"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("Baseline: " + dir + "/bad"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("Baseline: " + dir + "/bad "), std::string::npos) << r.out;  // a space after a long name
+  EXPECT_NE(r.out.find(dir + "/good "), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("0.0010*"), std::string::npos) << r.out;  // good is better in every resample
   // Reproducible for a seed, and the seed matters.
   EXPECT_EQ(test::run_program("tandem-bleu", paired).out, r.out);

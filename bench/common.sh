@@ -42,10 +42,16 @@ mkdir -p "$WORK"
 KERNEL_NOTE=$("$BIN/tandem-bench" mm --size 64 --seconds 0 --cpu-threads 1 2>&1 | grep "^CPU kernels: " || true)
 TANDEM_BLAS_CORE=$(sed -n "s/.*OpenBLAS's \([A-Za-z0-9]*\) kernels.*/\1/p" <<< "$KERNEL_NOTE")
 TANDEM_ATEN_CAPABILITY=$(sed -n "s/.*LibTorch's \([a-z0-9]*\) kernels.*/\1/p" <<< "$KERNEL_NOTE")
+# INSTALLED_ENV: what `env` needs to undo those exports (the reference as a user runs it).
+INSTALLED_ENV=()
 case "$PEER_BLAS" in
   same)
-    [[ -n "$TANDEM_BLAS_CORE" && -z "${OPENBLAS_CORETYPE:-}" ]] && export OPENBLAS_CORETYPE="$TANDEM_BLAS_CORE"
-    [[ -n "$TANDEM_ATEN_CAPABILITY" && -z "${ATEN_CPU_CAPABILITY:-}" ]] && export ATEN_CPU_CAPABILITY="$TANDEM_ATEN_CAPABILITY" ;;
+    if [[ -n "$TANDEM_BLAS_CORE" && -z "${OPENBLAS_CORETYPE:-}" ]]; then
+      export OPENBLAS_CORETYPE="$TANDEM_BLAS_CORE" && INSTALLED_ENV+=(-u OPENBLAS_CORETYPE)
+    fi
+    if [[ -n "$TANDEM_ATEN_CAPABILITY" && -z "${ATEN_CPU_CAPABILITY:-}" ]]; then
+      export ATEN_CPU_CAPABILITY="$TANDEM_ATEN_CAPABILITY" && INSTALLED_ENV+=(-u ATEN_CPU_CAPABILITY)
+    fi ;;
   installed) ;;
   *) echo "--peer-blas takes same or installed" >&2; exit 1 ;;
 esac

@@ -23,7 +23,9 @@
 # (tandem-corpus --write-shortlist; rows beam1/sl, beam5/sl; with the other precisions
 # too: beam1/bf16+sl, beam1/int8+sl, ...). Translation uses models trained
 # --updates updates by each system (cached in bench/work). Prints one table per
-# round and the medians. Ratios: Tandem / reference, except for 'first', where
+# round and the medians; then, where --peer-blas same (the default) gave the reference
+# Tandem's kernels, its train, beam 1 and beam 5 once more with the kernels its libraries
+# pick when they load, as a user runs it. Ratios: Tandem / reference, except for 'first', where
 # lower is better and the ratio is reference / Tandem (above 1: Tandem is faster).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 ROUNDS=2 BATCHES=60 UPDATES=300 PRECISIONS="float32 bfloat16 int8" SHORTLIST="100,100"
@@ -55,8 +57,9 @@ rss_mb() { echo $(($(tail -n 1 "$WORK/rss") / 1024)); }
 json_field() { tail -n 1 "$1" | python3 -c "import json, sys; print('%.1f' % json.load(sys.stdin)['$2'])"; }
 
 tandem_train() { echo "$(timed_training_rate "$BATCHES" "${1:-float32}") $(rss_mb)"; }
+PEER_ENV=()  # env's arguments for the reference's runs (the installed kernels' rows: INSTALLED_ENV)
 peer_train() {
-  timed "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
+  timed env "${PEER_ENV[@]+"${PEER_ENV[@]}"}" "$PYTHON" "$PEER" train --src "$WORK/train.en.ids" --tgt "$WORK/train.de.ids" --vocab 8000 \
     --batches "$BATCHES" --threads "$THREADS" "${PEER_DEVICE[@]}" 2> "$WORK/peer.log" > /dev/null
   echo "$(json_field "$WORK/peer.log" target_tokens_per_s) $(rss_mb)"
 }
@@ -69,7 +72,7 @@ tandem_translate() {  # BEAM [PRECISION [sl]]
   echo "$(grep -o '[0-9.]* sentences/s' "$WORK/tandem-decode.log" | tail -n 1 | cut -d' ' -f1 | xargs printf %.1f) $(rss_mb)"
 }
 peer_translate() {  # BEAM
-  timed "$PYTHON" "$PEER" decode --src "$WORK/test_2016_flickr.en.ids" --vocab 8000 \
+  timed env "${PEER_ENV[@]+"${PEER_ENV[@]}"}" "$PYTHON" "$PEER" decode --src "$WORK/test_2016_flickr.en.ids" --vocab 8000 \
     --load "$WORK/ref-$UPDATES.pt" --beam "$1" --threads "$THREADS" "${PEER_DEVICE[@]}" > "$WORK/ref.ids" 2> "$WORK/ref-decode.log"
   echo "$(json_field "$WORK/ref-decode.log" sentences_per_s) $(rss_mb)"
 }
@@ -159,3 +162,21 @@ for figure in "${FIGURES[@]}"; do
   printf "  %-14s %-18s %-18s %-10s %s / %s\n" "$figure" "$tm" "$pm" "$r" "$(median "${RESULT[$figure,tr]}")" \
     "$(median "${RESULT[$figure,pr]}")"
 done
+# The reference as a user runs it, with the kernels its libraries pick when they load, where
+# --peer-blas same gave it Tandem's (one measurement each, after the medians).
+if ((${#INSTALLED_ENV[@]})); then
+  PEER_ENV=("${INSTALLED_ENV[@]}")
+  echo "reference with its installed kernels (env ${INSTALLED_ENV[*]}), against the medians above"
+  for figure in train beam1 beam5; do
+    case "$figure" in
+      train) p=$(peer_train) ;;
+      beam1) p=$(peer_translate 1) ;;
+      beam5) p=$(peer_translate 5) ;;
+    esac
+    read -r pv pr <<< "$p"
+    tm=$(median "${RESULT[$figure,t]}")
+    printf "  %-14s %-18s %-18s %-10s %s\n" "$figure" "$tm" "$pv" "$(ratio "$tm" "$pv")" "reference peak RSS $pr MB"
+  done
+else
+  echo "reference with its installed kernels: the same as above (nothing was exported for it)"
+fi

@@ -22,8 +22,12 @@ void add_model_program_options(po::options_description& options, ModelProgramOpt
 Translator start_translator(const std::string& program, const ModelProgramOptions& c, bool keep_freed_memory) {
   if (keep_freed_memory) util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(program, c.threads, c.quiet), c.quiet);
-  auto translator = Translator::load(c.models, parse_device(c.device), c.weights);
-  translator.set_precision(model::parse_precision(c.precision));
+  const auto precision = model::parse_precision(c.precision);
+  const auto device = parse_device(c.device);
+  // int8's requirements (the CPU, oneDNN's quantized engine) checked before the model loads.
+  if (precision == model::Precision::kInt8) model::PrecisionScope check(precision, device);
+  auto translator = Translator::load(c.models, device, c.weights);
+  translator.set_precision(precision);
   return translator;
 }
 

@@ -1,9 +1,15 @@
-// --precision bfloat16: matrix products in bfloat16 on float32 weights.
+// --precision bfloat16: matrix products in bfloat16 on float32 weights; --precision
+// int8 (translation): int8 weights, activations quantized per product (model/int8.h).
 #include "tandem/model/precision.h"
+#include "tandem/model/int8.h"
 
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
 #include <torch/torch.h>
+
+#include <algorithm>
+#include <string>
+#include <vector>
 
 #include "tandem/data/batch.h"
 #include "tandem/error.h"
@@ -17,6 +23,10 @@ namespace {
 
 data::Batch sample_batch() {
   return data::make_batch({{5, 6, 7, 8}, {9, 10}, {11, 12, 13}}, {{14, 15, 16}, {17, 18, 19, 20}, {21}}, torch::kCPU);
+}
+
+double relative_gap(const torch::Tensor& a, const torch::Tensor& b) {
+  return (a - b).abs().max().item<double>() / std::max(b.abs().max().item<double>(), 1e-6);
 }
 
 TEST(PrecisionTest, NamesParseAndTheScopeRestoresAutocast) {
@@ -55,19 +65,25 @@ class PrecisionCellTest : public ::testing::TestWithParam<std::tuple<CellType, b
 // The same model in both precisions: close logits (bfloat16 keeps 8 bits of
 // mantissa), not equal ones (the products did run in bfloat16); a backward pass
 // from a bfloat16 forward leaves float32 gradients on float32 weights.
-TEST_P(PrecisionCellTest, BFloat16IsCloseToFloat32AndKeepsFloat32Weights) {
+// The test's model for a cell (plain, or with every new part: layer normalization,
+// the conditional decoder, deep transitions), without dropout.
+Seq2Seq cell_model(const std::tuple<CellType, bool>& param) {
   torch::manual_seed(3);
-  const bool deep = std::get<1>(GetParam());
-  Seq2Seq model(ModelOptions(23, 23)
-                    .dim_emb(16)
-                    .dim_rnn(32)
-                    .cell(std::get<0>(GetParam()))
-                    .layer_norm(deep)
-                    .dec_cell_base_depth(deep ? 2 : 1)
-                    .enc_cell_depth(deep ? 2 : 1)
-                    .dropout_emb(0)
-                    .dropout_rnn(0)
-                    .dropout_out(0));
+  const bool deep = std::get<1>(param);
+  return Seq2Seq(ModelOptions(23, 23)
+                     .dim_emb(16)
+                     .dim_rnn(32)
+                     .cell(std::get<0>(param))
+                     .layer_norm(deep)
+                     .dec_cell_base_depth(deep ? 2 : 1)
+                     .enc_cell_depth(deep ? 2 : 1)
+                     .dropout_emb(0)
+                     .dropout_rnn(0)
+                     .dropout_out(0));
+}
+
+TEST_P(PrecisionCellTest, BFloat16IsCloseToFloat32AndKeepsFloat32Weights) {
+  Seq2Seq model = cell_model(GetParam());
   const auto batch = sample_batch();
   const auto reference = model->forward(batch).detach();  // [B, T, V]
   torch::Tensor low;
@@ -93,6 +109,29 @@ TEST_P(PrecisionCellTest, BFloat16IsCloseToFloat32AndKeepsFloat32Weights) {
     EXPECT_EQ(p.value().grad().scalar_type(), torch::kFloat32) << p.key();
     EXPECT_TRUE(torch::isfinite(p.value().grad()).all().item<bool>()) << p.key();
   }
+}
+
+// int8 (translation): the search's path, the encoder's states and a decoder step's
+// logits, close to float32's and not equal; padding stays zero.
+TEST_P(PrecisionCellTest, Int8SearchIsCloseToFloat32) {
+  Seq2Seq model = cell_model(GetParam());
+  model->eval();
+  torch::NoGradGuard no_grad;
+  const auto batch = sample_batch();
+  const auto run = [&](Precision precision) {
+    PrecisionScope scope(precision, torch::kCPU);
+    const auto encoded = model->encode(batch.source, batch.source_lengths);
+    auto state = model->start(encoded);
+    model->step(torch::tensor({1, 1, 1}, torch::kLong), state);
+    const auto second = model->step(torch::tensor({7, 8, 9}, torch::kLong), state);
+    return std::make_pair(encoded.memory, model->logits(second.features));
+  };
+  const auto [memory, logits] = run(Precision::kFloat32);
+  const auto [memory8, logits8] = run(Precision::kInt8);
+  EXPECT_GT(relative_gap(memory8, memory), 0.0);
+  EXPECT_LT(relative_gap(memory8, memory), 0.05);
+  EXPECT_LT(relative_gap(logits8, logits), 0.05);
+  EXPECT_TRUE(torch::equal(memory8.eq(0), memory.eq(0))) << "padding stays zero";
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, PrecisionCellTest,
@@ -125,6 +164,72 @@ TEST(PrecisionProgramTest, TrainAndTranslateInBFloat16) {
   r = test::run_program("tandem-translate", "-m " + dir + "/m --precision half --cpu-threads 1", input);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("unknown --precision 'half'; use float32, bfloat16 or int8"), std::string::npos) << r.err;
+}
+
+// Inside a scope, without gradients: close to float32 (one scale per output row,
+// 8 bits), not equal (the products did run in int8), for every row count (a few
+// rows are padded to a power of two) and for 3-D inputs. Outside a scope or with
+// gradients on: exactly torch's linear.
+TEST(Int8Test, LinearIsCloseInsideAScopeAndExactOutside) {
+  torch::manual_seed(1);
+  const auto weight = torch::randn({40, 24});
+  const auto bias = torch::randn({40});
+  for (const auto& shape : std::vector<std::vector<int64_t>>{{1, 24}, {5, 24}, {64, 24}, {70, 24}, {3, 7, 24}}) {
+    const auto x = torch::randn(shape);
+    const auto exact = torch::nn::functional::linear(x, weight, bias);
+    EXPECT_TRUE(torch::equal(model::linear(x, weight, bias), exact));
+    torch::NoGradGuard no_grad;
+    Int8Scope int8;
+    EXPECT_TRUE(int8_products());
+    const auto low = model::linear(x, weight, bias);
+    EXPECT_EQ(low.sizes(), exact.sizes());
+    EXPECT_EQ(low.scalar_type(), torch::kFloat32);
+    EXPECT_GT(relative_gap(low, exact), 0.0);
+    EXPECT_LT(relative_gap(low, exact), 0.03) << x.sizes();
+    const auto no_bias = model::linear(x, weight);
+    EXPECT_LT(relative_gap(no_bias, torch::nn::functional::linear(x, weight)), 0.03);
+    {
+      torch::AutoGradMode with_grad(true);
+      EXPECT_TRUE(torch::equal(model::linear(x, weight, bias), exact)) << "gradients need the float32 product";
+    }
+  }
+  EXPECT_FALSE(int8_products());
+}
+
+// The packed weights are kept while the tensor is unchanged: a weight changed in
+// place (a new version) is packed again.
+TEST(Int8Test, AChangedWeightIsPackedAgain) {
+  torch::manual_seed(2);
+  const auto weight = torch::randn({16, 8});
+  const auto x = torch::randn({4, 8});
+  torch::NoGradGuard no_grad;
+  Int8Scope int8;
+  const auto before = model::linear(x, weight);
+  weight.mul_(-2);
+  const auto after = model::linear(x, weight);
+  EXPECT_LT(relative_gap(after, before * -2), 0.03);
+  EXPECT_LT(relative_gap(after, torch::nn::functional::linear(x, weight)), 0.03);
+}
+
+// The programs: tandem-translate and tandem-score take --precision int8 (a line out
+// for every line in); tandem-train refuses it, naming what to use.
+TEST(Int8ProgramTest, TranslateAndScoreInInt8TrainRefuses) {
+  const std::string dir = test::temp_dir();
+  const std::string text = test::sample_model_path() + ".txt";
+  const std::string train = "--model " + dir + "/m -t " + text + " " + text + " --vocabs " + test::sample_model_path() +
+                            " --dim-emb 8 --dim-rnn 16 --after-updates 3 --cpu-threads 1 --quiet";
+  auto r = test::run_program("tandem-train", train + " --precision int8");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--precision int8 is for translation"), std::string::npos) << r.err;
+  r = test::run_program("tandem-train", train);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string input = "Ein Mann fährt.\n\nZwei Hunde.\n";
+  r = test::run_program("tandem-translate", "-m " + dir + "/m --precision int8 -b 3 --cpu-threads 1 --quiet", input);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(std::count(r.out.begin(), r.out.end(), '\n'), 3) << r.out;
+  r = test::run_program("tandem-score", "-m " + dir + "/m --precision int8 -t " + text + " " + text +
+                                            " --summary --cpu-threads 1");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
 }
 
 }  // namespace

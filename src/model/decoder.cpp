@@ -223,6 +223,9 @@ torch::Tensor DecoderImpl::logits(const torch::Tensor& features) {
 }
 
 torch::Tensor DecoderImpl::logits(const torch::Tensor& features, const torch::Tensor& rows) {
+  // In int8 the whole output layer (its weights packed once) is cheaper than the
+  // shortlisted rows' float32 product with their weights gathered every step.
+  if (int8_products()) return logits(features).index_select(-1, rows);  // [..., R]
   return torch::nn::functional::linear(output_dropout_->forward(features), output_weight_.index_select(0, rows),
                                        output_bias_.index_select(0, rows));  // [..., R]
 }

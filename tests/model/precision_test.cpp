@@ -132,6 +132,18 @@ TEST_P(PrecisionCellTest, Int8SearchIsCloseToFloat32) {
   EXPECT_LT(relative_gap(memory8, memory), 0.05);
   EXPECT_LT(relative_gap(logits8, logits), 0.05);
   EXPECT_TRUE(torch::equal(memory8.eq(0), memory.eq(0))) << "padding stays zero";
+  // A shortlist's logits in int8: the full int8 layer's columns, close to float32's.
+  const auto rows = torch::tensor({0, 4, 9, 22}, torch::kLong);
+  const auto features = torch::randn({3, 16});
+  torch::Tensor full8;
+  torch::Tensor short8;
+  {
+    PrecisionScope scope(Precision::kInt8, torch::kCPU);
+    full8 = model->logits(features);
+    short8 = model->logits(features, rows);
+  }
+  EXPECT_TRUE(torch::equal(short8, full8.index_select(-1, rows)));
+  EXPECT_LT(relative_gap(short8, model->logits(features, rows)), 0.05);
 }
 
 INSTANTIATE_TEST_SUITE_P(Cells, PrecisionCellTest,

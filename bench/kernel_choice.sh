@@ -25,18 +25,23 @@ while (($#)); do
 done
 [[ -x "$BIN/tandem-bench" ]] || { echo "no $BIN/tandem-bench: build first (tools/setup.sh)" >&2; exit 1; }
 echo "$(date -u +%F) $(git -C "$ROOT" rev-parse --short HEAD), $THREADS thread(s), $(nproc) cores: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), flags:$(grep -m1 -o -w -E 'avx2|avx512f|avx512_bf16|amx_tile' /proc/cpuinfo | sort -u | tr '\n' ' '| sed 's/^/ /'); load $(cut -d' ' -f1-3 /proc/loadavg)"
-measure() { "$BIN/tandem-bench" mm --candidates --cpu-threads "$THREADS" --rounds "$ROUNDS" --seconds "$SECONDS_EACH" "$@" 2>&1 | grep -v "^tandem-bench: "; }
+# measure DTYPE [ENV ARGUMENT...]: tandem-bench's candidates for DTYPE, under `env ENV ARGUMENT...`.
+measure() {
+  local dtype=$1
+  shift
+  env "$@" "$BIN/tandem-bench" mm --candidates --cpu-threads "$THREADS" --rounds "$ROUNDS" --seconds "$SECONDS_EACH" \
+    --dtype "$dtype" 2>&1 | grep -v "^tandem-bench: "
+}
 status=0
 if [[ -n "${OPENBLAS_CORETYPE:-}" ]]; then
   echo "== float32, the environment's OPENBLAS_CORETYPE=$OPENBLAS_CORETYPE"
-  measure --dtype float32
+  measure float32
 fi
 echo "== float32, Tandem's choice (OPENBLAS_CORETYPE unset)"
-own=$(env -u OPENBLAS_CORETYPE "$BIN/tandem-bench" mm --candidates --cpu-threads "$THREADS" --rounds "$ROUNDS" \
-  --seconds "$SECONDS_EACH" --dtype float32 2>&1 | grep -v "^tandem-bench: ")
+own=$(measure float32 -u OPENBLAS_CORETYPE)
 echo "$own"
 echo "== bfloat16"
-bf16=$(measure --dtype bfloat16)
+bf16=$(measure bfloat16)
 echo "$bf16"
 for result in "$own" "$bf16"; do
   share=$(sed -n 's/^peak .*: \([0-9.]*\)% of the peak$/\1/p' <<< "$result")

@@ -3,6 +3,7 @@
 #
 #   multi30k_data ROOT WORK LANG...   # sets DATA to the folder holding train/val/test_2016_flickr.LANG.gz
 #   multi30k_vocab BIN PAIR DATA SRC TGT CONFIG THREADS   # sets VOCAB (trained once in PAIR)
+#   multi30k_config HERE CONFIG   # sets INI to HERE/configs/CONFIG.ini, or stops naming the choices
 #
 # DATA (when already set, e.g. from --data-dir) is used as it is; else ../shared/data/multi30k
 # next to the checkout; else the files are downloaded into WORK/data from the upstream repository.
@@ -61,4 +62,10 @@ multi30k_vocab() {
     echo "   $VOCAB: $kind"
   fi
   flock -u 9
+}
+
+# The configuration file of a name; a name without one stops the script, listing the names.
+multi30k_config() {
+  INI="$1/configs/$2.ini"
+  [[ -f "$INI" ]] || die "no configuration '$2' (files: $(cd "$1/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
 }

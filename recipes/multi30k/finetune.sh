@@ -32,6 +32,8 @@ BIN="$ROOT/build/bin"
 SRC=en TGT=de CONFIG=lstm-luong-ema-bf16 DATA="${MULTI30K_DATA:-}" WORK="${TANDEM_MULTI30K_WORK:-$HERE/work}"
 UPDATES=2000 THREADS=0 BEAM=5 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
 die() { echo "multi30k finetune: $*" >&2; exit 1; }
+# shellcheck source=data.sh
+source "$HERE/data.sh"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --src) SRC="$2"; shift 2 ;;
@@ -48,15 +50,12 @@ while [[ $# -gt 0 ]]; do
   esac
 done
 [[ "$UPDATES" =~ ^[1-9][0-9]*$ ]] || die "--updates takes a positive count of updates, not '$UPDATES'"
-INI="$HERE/configs/$CONFIG.ini"
-[[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
+multi30k_config "$HERE" "$CONFIG"
 [[ "$CONFIG" != *-char ]] || die "a character configuration is not measured here: choose a subword one"
 
 if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
 
 echo "== data ($SRC -> $TGT)"
-# shellcheck source=data.sh
-source "$HERE/data.sh"
 multi30k_data "$ROOT" "$WORK" "$SRC" "$TGT"
 PAIR="$WORK/$SRC-$TGT"
 OUT="$PAIR/finetune-$CONFIG-$UPDATES"

@@ -42,6 +42,8 @@ BIN="$ROOT/build/bin"
 SRC=en TGT=de CONFIG=gru-bahdanau DATA="${MULTI30K_DATA:-}" WORK="${TANDEM_MULTI30K_WORK:-$HERE/work}"
 MINUTES=120 THREADS=0 BEAM=5 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}" ENSEMBLE=""
 die() { echo "multi30k: $*" >&2; exit 1; }
+# shellcheck source=data.sh
+source "$HERE/data.sh"
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --src) SRC="$2"; shift 2 ;;
@@ -68,8 +70,7 @@ if [[ -n "$ENSEMBLE" ]]; then
   (( ${#MEMBERS[@]} >= 2 )) || die "--ensemble takes two or more configurations, comma-separated"
   CONFIG="ensemble-$(IFS=+; echo "${MEMBERS[*]}")"
 else
-  INI="$HERE/configs/$CONFIG.ini"
-  [[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
+  multi30k_config "$HERE" "$CONFIG"
 fi
 
 if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
@@ -79,8 +80,6 @@ RUN="$PAIR/$CONFIG"
 mkdir -p "$RUN"
 
 echo "== 1. data ($SRC -> $TGT)"
-# shellcheck source=data.sh
-source "$HERE/data.sh"
 multi30k_data "$ROOT" "$WORK" "$SRC" "$TGT"
 
 if [[ -n "$ENSEMBLE" ]]; then

@@ -45,7 +45,7 @@ class PrecisionScope {
   bool cuda_ = false;
   bool was_enabled_ = false;
   at::ScalarType previous_dtype_ = at::kBFloat16;
-  std::unique_ptr<class Int8Scope> int8_;
+  std::unique_ptr<Int8Scope> int8_;  // with Precision::kInt8
 };
 
 }  // namespace tandem::model

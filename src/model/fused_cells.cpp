@@ -112,8 +112,6 @@ class GruStep : public torch::autograd::Function<GruStep> {
   }
 };
 
-#undef TANDEM_DISPATCH
-
 bool turned_off() {
   static const bool off = [] {
     const char* v = std::getenv("TANDEM_FUSED_CELLS");
@@ -121,6 +119,46 @@ bool turned_off() {
   }();
   return off;
 }
+
+class CrossEntropyRows : public torch::autograd::Function<CrossEntropyRows> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& logits, const torch::Tensor& target,
+                               int64_t pad, double smoothing) {
+    const int64_t rows = logits.size(0);
+    const auto options = logits.options();
+    auto lse = torch::empty({rows}, options);
+    auto loss = torch::empty({rows}, options);
+    auto nll = torch::empty({rows}, options);
+    TANDEM_DISPATCH(cross_entropy_forward,
+                    CrossEntropyForward{logits.data_ptr<float>(), target.data_ptr<int64_t>(), pad,
+                                        static_cast<float>(smoothing), lse.data_ptr<float>(), loss.data_ptr<float>(),
+                                        nll.data_ptr<float>()},
+                    rows, logits.size(1));
+    ctx->save_for_backward({logits, target, lse});
+    ctx->saved_data["pad"] = pad;
+    ctx->saved_data["smoothing"] = smoothing;
+    ctx->mark_non_differentiable({nll});
+    return {loss, nll};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& logits = saved[0];
+    const auto grad = grads[0].defined() ? grads[0].to(torch::kFloat32).contiguous()
+                                         : torch::zeros({logits.size(0)}, logits.options());
+    auto dlogits = torch::empty_like(logits);
+    TANDEM_DISPATCH(cross_entropy_backward,
+                    CrossEntropyBackward{logits.data_ptr<float>(), saved[1].data_ptr<int64_t>(),
+                                         ctx->saved_data["pad"].toInt(),
+                                         static_cast<float>(ctx->saved_data["smoothing"].toDouble()),
+                                         saved[2].data_ptr<float>(), grad.data_ptr<float>(),
+                                         dlogits.data_ptr<float>()},
+                    logits.size(0), logits.size(1));
+    return {dlogits, torch::Tensor(), torch::Tensor(), torch::Tensor()};
+  }
+};
+
+#undef TANDEM_DISPATCH
 
 }  // namespace
 
@@ -140,6 +178,23 @@ std::pair<torch::Tensor, torch::Tensor> lstm(const torch::Tensor& gi, const torc
 
 torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h) {
   return GruStep::apply(float32(gi), float32(gh), float32(h))[0];
+}
+
+bool cross_entropy_applies(const torch::Tensor& logits) {
+  return !turned_off() && logits.device().is_cpu() && logits.dim() >= 1 && logits.size(-1) > 0 &&
+         (logits.scalar_type() == torch::kFloat32 || logits.scalar_type() == torch::kBFloat16);
+}
+
+std::pair<torch::Tensor, torch::Tensor> cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
+                                                      int64_t pad, double smoothing) {
+  if (target.numel() > 0) {  // the kernels index the logits by target: never outside them
+    const auto [low, high] = torch::aminmax(target);
+    TORCH_CHECK(low.item<int64_t>() >= 0 && high.item<int64_t>() < logits.size(-1), "cross entropy: a target id (",
+                low.item<int64_t>(), " to ", high.item<int64_t>(), ") outside the ", logits.size(-1), " classes");
+  }
+  const auto out = CrossEntropyRows::apply(float32(logits.reshape({-1, logits.size(-1)})),
+                                           target.reshape({-1}).to(torch::kInt64).contiguous(), pad, smoothing);
+  return {out[0].view(target.sizes()), out[1].view(target.sizes())};
 }
 
 const char* capability() {

@@ -6,7 +6,8 @@
 //
 // On the CPU in float32 only (bfloat16 products are widened first; the cells'
 // state is float32 under autocast anyway); elsewhere callers keep LibTorch's ops.
-// TANDEM_FUSED_CELLS=0 in the environment turns it off (for A/B measurements).
+// TANDEM_FUSED_CELLS=0 in the environment turns it off (for A/B measurements), and
+// the fused softmax cross entropy below with it.
 #pragma once
 
 #include <torch/torch.h>
@@ -23,6 +24,16 @@ std::pair<torch::Tensor, torch::Tensor> lstm(const torch::Tensor& gi, const torc
 
 /// GRU: input and recurrent products gi, gh [B, 3H] (r, z, n), state h [B, H] -> h_next.
 torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h);
+
+/// Whether fused::cross_entropy takes these logits (CPU, float32 or bfloat16, not turned off).
+bool cross_entropy_applies(const torch::Tensor& logits);
+
+/// Softmax cross entropy of each row of logits [..., V] against target [...]: (loss, nll),
+/// both [...] float32; loss = (1 - smoothing) nll + smoothing (logsumexp - mean logit), with
+/// its gradient (one pass over the logits forward, one backward); nll without. Rows whose
+/// target is `pad` give 0 and no gradient. Equal to log_softmax's figures to rounding.
+std::pair<torch::Tensor, torch::Tensor> cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
+                                                      int64_t pad, double smoothing);
 
 /// The capability the kernels run with: "AVX512", "AVX2" or "DEFAULT".
 const char* capability();

@@ -6,6 +6,10 @@
 #include <ATen/Parallel.h>
 #include <ATen/cpu/vec/vec.h>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
 #include "model/fused_cells_kernels.h"
 
 namespace tandem::model::fused::CPU_CAPABILITY {
@@ -134,6 +138,85 @@ void gru_backward(const GruBackward& a, int64_t rows, int64_t H) {
       store(dn * r, dgh + 2 * H + j, n);
       store(dh * z, a.dh + row + j, n);
     });
+  });
+}
+
+namespace {
+
+// Largest element of x[0, n).
+inline float row_max(const float* x, int64_t n) {
+  const int64_t width = Vec::size();
+  int64_t j = 0;
+  float best = -std::numeric_limits<float>::infinity();
+  if (n >= width) {
+    Vec m = Vec::loadu(x);
+    for (j = width; j + width <= n; j += width) {
+      const Vec v = Vec::loadu(x + j);
+      m = Vec::blendv(m, v, v > m);  // (not vec::maximum: GCC 12 sees its AVX-512 intrinsic as uninitialized)
+    }
+    float lanes[Vec::size()];
+    m.store(lanes);
+    for (int k = 0; k < width; ++k) best = std::max(best, lanes[k]);
+  }
+  for (; j < n; ++j) best = std::max(best, x[j]);
+  return best;
+}
+
+inline float sum_of(const Vec& v) {
+  float lanes[Vec::size()];
+  v.store(lanes);
+  float s = 0;
+  for (int k = 0; k < Vec::size(); ++k) s += lanes[k];
+  return s;
+}
+
+}  // namespace
+
+void cross_entropy_forward(const CrossEntropyForward& a, int64_t rows, int64_t V) {
+  rows_of(rows, V, [&](int64_t b) {
+    const float* x = a.logits + b * V;
+    const float top = row_max(x, V);
+    const int64_t width = Vec::size();
+    Vec exps(0.0f), values(0.0f);
+    const Vec shift(top);
+    int64_t j = 0;
+    for (; j + width <= V; j += width) {
+      const Vec v = Vec::loadu(x + j);
+      exps = exps + (v - shift).exp();
+      values = values + v;
+    }
+    float sum_exp = sum_of(exps), sum = sum_of(values);
+    for (; j < V; ++j) {
+      sum_exp += std::exp(x[j] - top);
+      sum += x[j];
+    }
+    const float lse = top + std::log(sum_exp);
+    a.lse[b] = lse;
+    const int64_t t = a.target[b];
+    if (t == a.pad) {
+      a.loss[b] = a.nll[b] = 0.0f;
+      return;
+    }
+    const float nll = lse - x[t];
+    a.nll[b] = nll;
+    a.loss[b] = a.smoothing > 0.0f ? (1.0f - a.smoothing) * nll + a.smoothing * (lse - sum / static_cast<float>(V))
+                                   : nll;
+  });
+}
+
+void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t V) {
+  rows_of(rows, V, [&](int64_t b) {
+    float* d = a.dlogits + b * V;
+    const int64_t t = a.target[b];
+    if (t == a.pad) {
+      std::fill(d, d + V, 0.0f);
+      return;
+    }
+    const float* x = a.logits + b * V;
+    const float g = a.grad[b];
+    const Vec scale(g), lse(a.lse[b]), uniform(g * a.smoothing / static_cast<float>(V));
+    columns(V, [&](int64_t j, int n) { store((load(x + j, n) - lse).exp() * scale - uniform, d + j, n); });
+    d[t] -= g * (1.0f - a.smoothing);
   });
 }
 

@@ -46,12 +46,36 @@ struct GruBackward {
   float* dh;             // [rows, H] out
 };
 
+// Softmax cross entropy over rows of `classes` logits (train/loss.h). A row whose
+// target is `pad` predicts nothing: loss and nll 0, gradient 0.
+struct CrossEntropyForward {
+  const float* logits;    // [rows, classes]
+  const int64_t* target;  // [rows]
+  int64_t pad;
+  float smoothing;        // label smoothing: that share of the target spread evenly
+  float* lse;             // [rows] out: log of the sum of exp(logits)
+  float* loss;            // [rows] out: (1 - smoothing) nll + smoothing (lse - mean logit)
+  float* nll;             // [rows] out: lse - logit of the target
+};
+
+struct CrossEntropyBackward {
+  const float* logits;    // as in the forward pass
+  const int64_t* target;
+  int64_t pad;
+  float smoothing;
+  const float* lse;       // as the forward pass wrote it
+  const float* grad;      // [rows] the gradient of each row's loss
+  float* dlogits;         // [rows, classes] out: grad (softmax - smoothed one-hot)
+};
+
 #define TANDEM_FUSED_KERNELS(capability)                                                   \
   namespace capability {                                                                   \
   void lstm_forward(const LstmForward& a, int64_t rows, int64_t hidden);                  \
   void lstm_backward(const LstmBackward& a, int64_t rows, int64_t hidden);                \
   void gru_forward(const GruForward& a, int64_t rows, int64_t hidden);                    \
   void gru_backward(const GruBackward& a, int64_t rows, int64_t hidden);                  \
+  void cross_entropy_forward(const CrossEntropyForward& a, int64_t rows, int64_t classes); \
+  void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t classes); \
   }
 TANDEM_FUSED_KERNELS(DEFAULT)
 TANDEM_FUSED_KERNELS(AVX2)

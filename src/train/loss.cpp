@@ -2,11 +2,20 @@
 
 #include <torch/torch.h>
 
+#include "model/fused_cells.h"
 #include "tandem/vocab/special_ids.h"
 
 namespace tandem::train {
 
 LossResult cross_entropy(const torch::Tensor& logits, const torch::Tensor& target, double label_smoothing) {
+  if (model::fused::cross_entropy_applies(logits)) {  // one pass each way, no [..., V] log-probabilities kept
+    const auto [loss, nll] = model::fused::cross_entropy(logits, target, vocab::kPadId, label_smoothing);
+    LossResult result;
+    result.loss = loss.sum();
+    result.nll = nll.sum();
+    result.tokens = target.ne(vocab::kPadId).sum().item<int64_t>();
+    return result;
+  }
   const auto log_probs = torch::log_softmax(logits.to(torch::kFloat32), /*dim=*/-1);  // [..., V]
   const auto real = target.ne(vocab::kPadId);                                          // [...]
   const auto nll = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1);             // [...]

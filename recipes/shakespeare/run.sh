@@ -11,6 +11,8 @@
 #   --data-dir DIR        input.txt, plain or .gz (default ../shared/data/tinyshakespeare, else downloaded)
 #   --work DIR            where everything goes (default recipes/shakespeare/work)
 #   --threads N           CPU threads (default: all cores)
+#   --precision P         float32 (default) or bfloat16: the products of training in bfloat16 (weights,
+#                         gradients and the loss stay float32); its work folder is NAME-bfloat16
 #   --skip-setup          do not run tools/setup.sh (also TANDEM_SKIP_SETUP=1)
 #
 # Stages, each skipped when its output exists (training resumes from its last checkpoint):
@@ -27,7 +29,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 BIN="$ROOT/build/bin"
 UPSTREAM="https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
 
-CONFIG=char-lstm MINUTES=0 DATA="" WORK="${TANDEM_SHAKESPEARE_WORK:-$HERE/work}" THREADS=0 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
+CONFIG=char-lstm PRECISION=float32 MINUTES=0 DATA="" WORK="${TANDEM_SHAKESPEARE_WORK:-$HERE/work}" THREADS=0 SKIP_SETUP="${TANDEM_SKIP_SETUP:-0}"
 die() { echo "shakespeare: $*" >&2; exit 1; }
 while [[ $# -gt 0 ]]; do
   case "$1" in
@@ -36,6 +38,7 @@ while [[ $# -gt 0 ]]; do
     --data-dir) DATA="$2"; shift 2 ;;
     --work) WORK="$2"; shift 2 ;;
     --threads) THREADS="$2"; shift 2 ;;
+    --precision) PRECISION="$2"; shift 2 ;;
     --skip-setup) SKIP_SETUP=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option '$1' (see --help)" ;;
@@ -43,6 +46,7 @@ while [[ $# -gt 0 ]]; do
 done
 INI="$HERE/configs/$CONFIG.ini"
 [[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
+[[ "$PRECISION" == float32 || "$PRECISION" == bfloat16 ]] || die "--precision must be float32 or bfloat16, got '$PRECISION'"
 
 if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
 
@@ -81,12 +85,13 @@ fi
 echo "   $VOCAB"
 
 RUN="$WORK/$CONFIG"
-echo "== 3. training ($CONFIG; log: $RUN/train.log)"
+[[ "$PRECISION" == float32 ]] || RUN="$WORK/$CONFIG-$PRECISION"
+echo "== 3. training ($CONFIG in $PRECISION; log: $RUN/train.log)"
 mkdir -p "$RUN"
 [[ -f "$RUN/model/model.ckpt" ]] && echo "   resuming from $RUN/model/model.ckpt"
 echo "start $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/train.log"
 "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --after-time "$MINUTES" --cpu-threads "$THREADS" \
-  --train-sets "$D/train.txt" --valid-sets "$D/valid.txt" --vocabs "$VOCAB" --disp-freq 50 \
+  --precision "$PRECISION" --train-sets "$D/train.txt" --valid-sets "$D/valid.txt" --vocabs "$VOCAB" --disp-freq 50 \
   2>&1 | tee -a "$RUN/train.log" | grep --line-buffered -E "^(valid|stopped|error|interrupted)" | sed "s/^/   /"
 echo "end $(date -u +%FT%TZ), load $(cut -d' ' -f1-3 /proc/loadavg)" >> "$RUN/train.log"
 

@@ -36,6 +36,11 @@ TEST(StreamLmRecipesTest, BadOptionsAreClearErrors) {
   r = test::run_recipe("shakespeare", dir + "/w3", "--config gpt");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.out.find("no configuration 'gpt'"), std::string::npos) << r.out;
+  for (const std::string recipe : {"ptb", "shakespeare"}) {
+    r = test::run_recipe(recipe, dir + "/w4", "--precision float16");
+    EXPECT_EQ(r.exit_code, 1) << recipe;
+    EXPECT_NE(r.out.find("--precision must be float32 or bfloat16, got 'float16'"), std::string::npos) << r.out;
+  }
 }
 
 TEST(StreamLmRecipesTest, PtbRunsEndToEndAndScoresEveryTestToken) {
@@ -53,11 +58,14 @@ TEST(StreamLmRecipesTest, ShakespeareRunsEndToEnd) {
   TANDEM_REQUIRE_SHARED(!fs::exists(kShared / "tinyshakespeare" / "input.txt.gz"),
                         "Tiny Shakespeare at " + kShared.string());
   const std::string work = test::temp_dir() + "/w";
-  auto r = test::run_recipe("shakespeare", work, "--config char-lstm-small --train-minutes 0.05 --threads 2");
+  // In bfloat16 (the PTB run above is float32): its own work folder.
+  auto r = test::run_recipe("shakespeare", work,
+                            "--config char-lstm-small --train-minutes 0.05 --threads 2 --precision bfloat16");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("train.txt 1059598 characters, valid.txt 55796"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("char-lstm-small in bfloat16"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("nats) over"), std::string::npos) << r.out;
-  const auto samples = test::read_file(work + "/char-lstm-small/samples-1.0.txt");
+  const auto samples = test::read_file(work + "/char-lstm-small-bfloat16/samples-1.0.txt");
   EXPECT_EQ(samples.rfind("ROMEO:", 0), 0u) << samples;
 }
 

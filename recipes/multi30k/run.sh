@@ -19,8 +19,9 @@
 #                         of their best checkpoints, tandem-translate --models) into
 #                         WORK/SRC-TGT/ensemble-A+B/; their vocabularies must be the same.
 #                         The weights are chosen on val (BLEU): equal weights, each member
-#                         weighted double, and each member alone (so the ensemble is never
-#                         below its best member on val); the tries go to .../weights.txt
+#                         weighted double, each member alone (so the ensemble is never
+#                         below its best member on val) and, with three or more members,
+#                         each member left out; the tries go to .../weights.txt
 #   --skip-setup          do not run tools/setup.sh (also TANDEM_SKIP_SETUP=1)
 #
 # Stages, each skipped when its output exists, so running the same command again after an
@@ -99,6 +100,13 @@ if [[ -n "$ENSEMBLE" ]]; then
     CANDIDATES+=("${MEMBERS[$i]}-double|${MODELS[*]}|${weights[*]}")
   done
   for i in "${!MEMBERS[@]}"; do CANDIDATES+=("${MEMBERS[$i]}-alone|${MODELS[$i]}|"); done
+  if (( ${#MEMBERS[@]} >= 3 )); then  # each member left out, at equal weights
+    for i in "${!MEMBERS[@]}"; do
+      others=()
+      for j in "${!MEMBERS[@]}"; do [[ $i == "$j" ]] || others+=("${MODELS[$j]}"); done
+      CANDIDATES+=("without-${MEMBERS[$i]}|${others[*]}|")
+    done
+  fi
   gzip -dc "$DATA/val.$TGT.gz" > "$RUN/val.ref"
   mkdir -p "$RUN/val"
   for candidate in "${CANDIDATES[@]}"; do

@@ -71,19 +71,19 @@ TEST(Multi30kRecipeTest, AnEnsembleOfFinishedConfigurationsTranslatesTheTestSet)
   std::string text;
   for (const auto& s : test::sample_sentences()) text += s + "\n";
   test::write_file(dir + "/train.txt", text);
-  // Two tiny finished "configurations" a and b (sharing a vocabulary), as the recipe leaves them.
-  for (const std::string member : {"a", "b"}) {
+  // Three tiny finished "configurations" a, b and c (sharing a vocabulary), as the recipe leaves them.
+  for (const std::string member : {"a", "b", "c"}) {
     const std::string run = work + "/en-de/" + member;
     const auto t = test::run_program(
         "tandem-train", "--model " + run + "/model --train-sets " + dir + "/train.txt " + dir + "/train.txt --vocabs " +
                             test::sample_model_path() + " --dim-emb 8 --dim-rnn 8 --after-updates 2 --valid-freq 0 " +
-                            "--cpu-threads 1 --quiet --seed " + (member == "a" ? "1" : "2"));
+                            "--cpu-threads 1 --quiet --seed " + std::to_string(member[0] - 'a' + 1));
     ASSERT_EQ(t.exit_code, 0) << t.err;
     test::write_file(run + "/train.done", "done");
   }
-  auto r = test::run_recipe("multi30k", work, "--data-dir " + data.string() + " --ensemble a,c --threads 1");
+  auto r = test::run_recipe("multi30k", work, "--data-dir " + data.string() + " --ensemble a,d --threads 1");
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.out.find("configuration 'c' has not finished training"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("configuration 'd' has not finished training"), std::string::npos) << r.out;
   r = test::run_recipe("multi30k", work, "--data-dir " + data.string() + " --ensemble a,b --threads 1 --beam-size 1");
   ASSERT_EQ(r.exit_code, 0) << r.out;
   const std::string ensemble = work + "/en-de/ensemble-a+b";
@@ -97,24 +97,32 @@ TEST(Multi30kRecipeTest, AnEnsembleOfFinishedConfigurationsTranslatesTheTestSet)
   EXPECT_NE(r.out.find("| en -> de | ensemble-a+b |"), std::string::npos) << r.out;
   // The weights were chosen on val among equal, each member doubled and each member alone: the
   // chosen one scores at least as well there as every other try, each member alone included.
-  const std::string tries = test::read_file(ensemble + "/weights.txt");
-  std::map<std::string, double> bleu;
-  std::istringstream try_lines(tries);
-  std::string chosen;
-  for (std::string line; std::getline(try_lines, line);) {
-    std::istringstream fields(line);
-    std::string name, val, metric;
-    double score = 0;
-    if (line.find("chosen: ") != std::string::npos) {
-      chosen = line.substr(line.find("chosen: ") + 8);
-    } else if (fields >> name >> val >> metric >> score) {
-      bleu[name.substr(0, name.size() - 1)] = score;
+  const auto check_tries = [](const std::string& folder, const std::vector<std::string>& names) {
+    const std::string tries = test::read_file(folder + "/weights.txt");
+    std::map<std::string, double> bleu;
+    std::istringstream try_lines(tries);
+    std::string chosen;
+    for (std::string line; std::getline(try_lines, line);) {
+      std::istringstream fields(line);
+      std::string name, val, metric;
+      double score = 0;
+      if (line.find("chosen: ") != std::string::npos) {
+        chosen = line.substr(line.find("chosen: ") + 8);
+      } else if (fields >> name >> val >> metric >> score) {
+        bleu[name.substr(0, name.size() - 1)] = score;
+      }
     }
-  }
-  ASSERT_EQ(bleu.size(), 5u) << tries;
-  for (const char* name : {"equal", "a-double", "b-double", "a-alone", "b-alone"}) EXPECT_EQ(bleu.count(name), 1u) << name;
-  ASSERT_EQ(bleu.count(chosen), 1u) << tries;
-  for (const auto& [name, score] : bleu) EXPECT_GE(bleu[chosen], score) << name << "\n" << tries;
+    ASSERT_EQ(bleu.size(), names.size()) << tries;
+    for (const auto& name : names) EXPECT_EQ(bleu.count(name), 1u) << name;
+    ASSERT_EQ(bleu.count(chosen), 1u) << tries;
+    for (const auto& [name, score] : bleu) EXPECT_GE(bleu[chosen], score) << name << "\n" << tries;
+  };
+  check_tries(ensemble, {"equal", "a-double", "b-double", "a-alone", "b-alone"});
+  // With three members, each one left out is tried too.
+  r = test::run_recipe("multi30k", work, "--data-dir " + data.string() + " --ensemble a,b,c --threads 1 --beam-size 1");
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  check_tries(work + "/en-de/ensemble-a+b+c", {"equal", "a-double", "b-double", "c-double", "a-alone", "b-alone",
+                                               "c-alone", "without-a", "without-b", "without-c"});
 }
 
 }  // namespace

@@ -49,11 +49,13 @@ while [[ $# -gt 0 ]]; do
 done
 INI="$HERE/configs/$CONFIG.ini"
 [[ -f "$INI" ]] || die "no configuration '$CONFIG' (files: $(cd "$HERE/configs" && ls *.ini | sed 's/\.ini//' | tr '\n' ' '))"
-[[ -z "$EPOCHS" ]] && EPOCHS="$(sed -n 's/^after-epochs *= *//p' "$INI")"
-[[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive number, got '$EPOCHS'"
+[[ -z "$EPOCHS" || "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || die "--epochs must be a positive number, got '$EPOCHS'"
 [[ "$PRECISION" == float32 || "$PRECISION" == bfloat16 ]] || die "--precision must be float32 or bfloat16, got '$PRECISION'"
 
 if [[ "$SKIP_SETUP" != 1 ]]; then "$ROOT/tools/setup.sh"; fi
+# The configuration's epochs (its includes resolved by tandem-train itself).
+[[ -z "$EPOCHS" ]] && EPOCHS="$("$BIN/tandem-train" --config "$INI" --dump-config | sed -n 's/^after-epochs = //p')"
+[[ "$EPOCHS" =~ ^[1-9][0-9]*$ ]] || die "configs/$CONFIG.ini names no after-epochs; give --epochs N"
 
 echo "== 1. data"
 mkdir -p "$WORK/data"

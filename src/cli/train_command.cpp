@@ -2,10 +2,12 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <string>
@@ -30,7 +32,9 @@ constexpr const char* kUsage =
     "       tandem-train --type lm --model DIR --train-sets FILE [--valid-sets FILE] [options]\n"
     "Trains a recurrent encoder-decoder with attention, or (--type lm) a recurrent language model. Running it again on a DIR that\n"
     "holds model.ckpt resumes exactly where it stopped. Options may also come from an\n"
-    "INI file (--config FILE, 'name = value' lines); the command line wins.\n"
+    "INI file (--config FILE [FILE...], 'name = value' lines, 'include = BASE.ini' to start from another\n"
+    "file); a later file wins over an earlier one, a file's own lines over what it includes, the command\n"
+    "line over all.\n"
     "Example: tandem-train --model m --train-sets train.en.gz train.de.gz \\\n"
     "           --valid-sets val.en.gz val.de.gz --cell gru --attention bahdanau --after-epochs 10\n"
     "Several workers: add --num-processes N on one machine, or launch it with torchrun, mpirun or srun\n"
@@ -61,7 +65,6 @@ struct RawOptions {
   std::string device = "cpu";
   std::string precision = "float32";
   std::vector<std::string> valid_metrics{"cross-entropy", "perplexity", "bleu"};
-  std::string config;
   double after_minutes = 0.0;
   bool no_shuffle = false;
   bool tied_embeddings = true;
@@ -77,7 +80,10 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
   po::options_description general("General");
   general.add_options()
       ("help,h", "show this help")
-      ("config,c", po::value<std::string>(&r.config), "INI file with options (the command line wins)")
+      ("config,c", po::value<std::vector<std::string>>()->multitoken(),
+       "INI files with options (name = value): a later file wins over an earlier one, the command line over "
+       "all; a file may start from another with a line 'include = FILE' (its path relative to the including "
+       "file; the including file's own lines win)")
       ("dump-config", "print the effective configuration as INI and exit")
       ("model,m", po::value<std::string>(&t.model_dir), "model folder (checkpoints, logs); resumes when it holds one")
       ("device", po::value<std::string>(&r.device)->default_value(r.device), "cpu, cuda or cuda:N")
@@ -201,6 +207,58 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
   return all;
 }
 
+// One --config file into vm, then the files it includes (`include = FILE`, relative
+// to its folder): values already in vm stay, so the command line and the file's own
+// lines win over what it includes, and a later include over an earlier one. `chain`
+// holds the files that include this one (a cycle is an error naming it).
+void load_config(const std::filesystem::path& path, const po::options_description& options, po::variables_map& vm,
+                 std::vector<std::string> chain) {
+  const auto shown = [&] {
+    std::string text;
+    for (const auto& file : chain) text += file + " -> ";
+    return text + path.string();
+  };
+  std::error_code ec;
+  const auto canonical = std::filesystem::weakly_canonical(path, ec).string();
+  if (std::find(chain.begin(), chain.end(), canonical) != chain.end()) {
+    throw Error(path.string() + ": the configuration includes itself (" + shown() + "); remove one include line");
+  }
+  if (chain.size() >= 16) throw Error(path.string() + ": includes nested more than 16 deep (" + shown() + ")");
+  std::ifstream in(path);
+  if (!in) {
+    throw Error(path.string() + ": cannot open the configuration file" +
+                (chain.empty() ? std::string() : " (included by " + chain.back() + ")"));
+  }
+  po::options_description with_include;
+  with_include.add(options).add_options()("include", po::value<std::vector<std::string>>(), "");
+  po::parsed_options parsed(&with_include);
+  try {
+    parsed = po::parse_config_file(in, with_include);
+  } catch (const po::error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+  std::vector<std::string> includes;
+  auto& lines = parsed.options;
+  for (auto it = lines.begin(); it != lines.end();) {
+    if (it->string_key == "include") {
+      includes.insert(includes.end(), it->value.begin(), it->value.end());
+      it = lines.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  try {
+    po::store(parsed, vm);  // values already given stay
+  } catch (const po::error& e) {
+    throw Error(path.string() + ": " + e.what());
+  }
+  chain.push_back(canonical);
+  for (auto it = includes.rbegin(); it != includes.rend(); ++it) {  // the later include wins
+    const std::filesystem::path included(*it);
+    load_config(included.is_absolute() ? included : path.parent_path() / included, options, vm, chain);
+  }
+}
+
 // The effective configuration as INI, loadable with --config.
 void dump_config(const po::variables_map& vm) {
   for (const auto& [name, value] : vm) {
@@ -266,15 +324,9 @@ int run(int argc, char** argv) {
   const auto options = describe(t, m, r);
   auto vm = parse(argc, argv, options, nullptr);
   if (print_help_if_asked(vm, kUsage, options)) return 0;
-  if (vm.count("config") > 0) {
-    const std::string path = vm["config"].as<std::string>();
-    std::ifstream in(path);
-    if (!in) throw Error(path + ": cannot open the configuration file");
-    try {
-      po::store(po::parse_config_file(in, options), vm);  // values already given on the command line stay
-    } catch (const po::error& e) {
-      throw Error(path + ": " + e.what());
-    }
+  if (vm.count("config") > 0) {  // the last file first: values already stored stay
+    const auto files = vm["config"].as<std::vector<std::string>>();
+    for (auto it = files.rbegin(); it != files.rend(); ++it) load_config(*it, options, vm, {});
   }
   po::notify(vm);
   if (vm.count("dump-config") > 0) {

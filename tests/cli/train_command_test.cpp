@@ -40,6 +40,51 @@ TEST(TrainProgramTest, TrainsResumesAndReadsAConfigFile) {
   EXPECT_NE(r.out.find("after-updates = 99"), std::string::npos) << r.out;
 }
 
+// A configuration may start from another (include = FILE, relative to its folder),
+// and several --config files merge: a later file wins, a file's own lines win over
+// what it includes, the command line over all; cycles and missing files are errors
+// that name the files.
+TEST(TrainProgramTest, ConfigFilesIncludeOthersAndMergeInOrder) {
+  const std::string dir = test::temp_dir();
+  std::filesystem::create_directories(dir + "/configs/base");
+  test::write_file(dir + "/configs/base/base.ini", "dim-emb = 8\ndim-rnn = 16\ncell = rnn\nafter-updates = 99\n");
+  test::write_file(dir + "/configs/variant.ini", "# the base with a wider state\ninclude = base/base.ini\ndim-rnn = 12\n");
+  test::write_file(dir + "/override.ini", "after-updates = 7\ncell = gru\n");
+  const auto dump = [&](const std::string& args) {
+    const auto r = run_program("tandem-train", args + " --dump-config");
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.out;
+  };
+  auto out = dump("--config " + dir + "/configs/variant.ini " + dir + "/override.ini");
+  EXPECT_NE(out.find("dim-emb = 8\n"), std::string::npos) << out;        // from the included base
+  EXPECT_NE(out.find("dim-rnn = 12\n"), std::string::npos) << out;       // the file's own line wins
+  EXPECT_NE(out.find("after-updates = 7\n"), std::string::npos) << out;  // the later file wins
+  EXPECT_NE(out.find("cell = gru\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find("include"), std::string::npos) << out;
+  out = dump("--config " + dir + "/override.ini " + dir + "/configs/variant.ini");
+  EXPECT_NE(out.find("after-updates = 99\n"), std::string::npos) << out;  // now the variant (and its base) win
+  EXPECT_NE(out.find("cell = rnn\n"), std::string::npos) << out;
+  out = dump("--config " + dir + "/configs/variant.ini --dim-rnn 20 --after-updates 3");
+  EXPECT_NE(out.find("dim-rnn = 20\n"), std::string::npos) << out;  // the command line wins over all
+  EXPECT_NE(out.find("after-updates = 3\n"), std::string::npos) << out;
+
+  test::write_file(dir + "/a.ini", "include = b.ini\ndim-emb = 4\n");
+  test::write_file(dir + "/b.ini", "include = a.ini\n");
+  auto r = run_program("tandem-train", "--config " + dir + "/a.ini --dump-config");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("includes itself"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("a.ini -> "), std::string::npos) << r.err;
+  test::write_file(dir + "/c.ini", "include = missing.ini\n");
+  r = run_program("tandem-train", "--config " + dir + "/c.ini --dump-config");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("missing.ini: cannot open the configuration file (included by "), std::string::npos) << r.err;
+  test::write_file(dir + "/d.ini", "include = base.ini\nno-such-option = 1\n");
+  r = run_program("tandem-train", "--config " + dir + "/d.ini --dump-config");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("d.ini: "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("no-such-option"), std::string::npos) << r.err;
+}
+
 TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
   const std::string dir = test::temp_dir();
   std::string text;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "tandem/error.h"
+#include "model/fused_cells.h"
 #include "tandem/model/int8.h"
 
 namespace tandem::model {
@@ -13,6 +14,11 @@ namespace {
 
 // Elements of the Bahdanau hidden tensor taken at once (1 MiB of floats).
 constexpr int64_t kAttentionChunkElements = int64_t{1} << 18;
+
+// The context, weights [B, G, S] times the values [B, S, M]: -> [B, G, M].
+torch::Tensor context_of(const torch::Tensor& weights, const AttentionMemory& memory, int64_t step) {
+  return step >= 0 ? memory.step_values->times(weights, step) : torch::bmm(weights, memory.values);
+}
 
 }  // namespace
 
@@ -35,7 +41,11 @@ AttentionImpl::AttentionImpl(AttentionType type, int64_t memory_size, int64_t qu
 }
 
 AttentionMemory AttentionImpl::prepare(const torch::Tensor& values, const torch::Tensor& mask) {
-  return {values, key_ ? model::linear(values, key_) : values, mask, {}, {}, {}};  // keys [B, S, K]
+  auto keys = key_ ? model::linear(values, key_) : values;  // [B, S, K]
+  // The fused Bahdanau scores read float32 keys: widened once here, not every step
+  // (and the steps' gradients summed in float32, then narrowed once).
+  if (type_ == AttentionType::kBahdanau && fused::attention_applies(keys)) keys = keys.to(torch::kFloat32).contiguous();
+  return {values, keys, mask, {}, {}, {}};
 }
 
 void AttentionImpl::prepare_steps(AttentionMemory& memory, int64_t steps) const {
@@ -59,6 +69,12 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tens
   torch::Tensor scores;  // [B, G, S]
   if (type_ == AttentionType::kBahdanau) {
     const auto projected = stepped ? memory.step_query->linear(query, step) : model::linear(query, query_);  // [N, Q]
+    if (fused::attention_applies(memory.keys) && fused::attention_applies(projected)) {
+      // scores and softmax in one pass over the keys, tanh(keys + q) never written
+      const auto weights = fused::additive_attention(memory.keys, projected.view({B, G, -1}), score_->weight,
+                                                     memory.mask);  // [B, G, S]
+      return {context_of(weights, memory, stepped ? step : -1).view({N, -1}), weights.view({N, -1})};
+    }
     const auto q = projected.view({B, G, 1, -1});                                                       // [B, G, 1, Q]
     // tanh(keys + q) is [B, G, S, Q]: in search, taken whole it outgrows the
     // caches (65 MB at 200 source pieces, beam 5, 32 sentences), so it is taken
@@ -78,10 +94,14 @@ std::pair<torch::Tensor, torch::Tensor> AttentionImpl::forward(const torch::Tens
     const auto q = query.view({B, G, -1});                                                 // [B, G, K]
     scores = stepped ? memory.step_keys->times(q, step) : torch::bmm(q, memory.keys.transpose(1, 2));  // [B, G, S]
   }
-  scores = scores.masked_fill(memory.mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
-  const auto weights = torch::softmax(scores, /*dim=*/-1);    // [B, G, S]
-  const auto context = stepped ? memory.step_values->times(weights, step) : torch::bmm(weights, memory.values);  // [B, G, M]
-  return {context.view({N, -1}), weights.view({N, -1})};
+  torch::Tensor weights;  // [B, G, S]
+  if (fused::attention_applies(scores)) {
+    weights = fused::masked_softmax(scores, memory.mask);
+  } else {
+    scores = scores.masked_fill(memory.mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity());
+    weights = torch::softmax(scores, /*dim=*/-1);
+  }
+  return {context_of(weights, memory, stepped ? step : -1).view({N, -1}), weights.view({N, -1})};
 }
 
 }  // namespace tandem::model

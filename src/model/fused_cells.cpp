@@ -158,6 +158,62 @@ class CrossEntropyRows : public torch::autograd::Function<CrossEntropyRows> {
   }
 };
 
+class AdditiveAttentionScores : public torch::autograd::Function<AdditiveAttentionScores> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& keys, const torch::Tensor& query,
+                               const torch::Tensor& v, const torch::Tensor& mask) {
+    const int64_t B = keys.size(0), S = keys.size(1), Q = keys.size(2), G = query.size(1);
+    auto weights = torch::empty({B, G, S}, keys.options());
+    TANDEM_DISPATCH(additive_attention_forward,
+                    AdditiveAttentionForward{keys.data_ptr<float>(), query.data_ptr<float>(), v.data_ptr<float>(),
+                                             mask.data_ptr<bool>(), weights.data_ptr<float>()},
+                    B, G, S, Q);
+    ctx->save_for_backward({keys, query, v, weights});
+    return {weights};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const auto& keys = saved[0];
+    const auto& query = saved[1];
+    const int64_t B = keys.size(0), S = keys.size(1), Q = keys.size(2), G = query.size(1);
+    const auto dweights = grads[0].to(torch::kFloat32).contiguous();
+    auto dkeys = torch::empty_like(keys);
+    auto dquery = torch::empty_like(query);
+    auto dv = torch::empty({B, Q}, keys.options());
+    TANDEM_DISPATCH(additive_attention_backward,
+                    AdditiveAttentionBackward{keys.data_ptr<float>(), query.data_ptr<float>(), saved[2].data_ptr<float>(),
+                                              saved[3].data_ptr<float>(), dweights.data_ptr<float>(),
+                                              dkeys.data_ptr<float>(), dquery.data_ptr<float>(), dv.data_ptr<float>()},
+                    B, G, S, Q);
+    return {dkeys, dquery, dv.sum(0), torch::Tensor()};
+  }
+};
+
+class MaskedSoftmax : public torch::autograd::Function<MaskedSoftmax> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& scores, const torch::Tensor& mask) {
+    const int64_t B = scores.size(0), G = scores.size(1), S = scores.size(2);
+    auto weights = torch::empty_like(scores);
+    TANDEM_DISPATCH(masked_softmax_forward,
+                    MaskedSoftmaxForward{scores.data_ptr<float>(), mask.data_ptr<bool>(), weights.data_ptr<float>()}, B,
+                    G, S);
+    ctx->save_for_backward({weights});
+    return {weights};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto weights = ctx->get_saved_variables()[0];
+    const auto dweights = grads[0].to(torch::kFloat32).contiguous();
+    auto dscores = torch::empty_like(weights);
+    TANDEM_DISPATCH(masked_softmax_backward,
+                    MaskedSoftmaxBackward{weights.data_ptr<float>(), dweights.data_ptr<float>(),
+                                          dscores.data_ptr<float>()},
+                    weights.size(0) * weights.size(1), weights.size(2));
+    return {dscores, torch::Tensor()};
+  }
+};
+
 #undef TANDEM_DISPATCH
 
 }  // namespace
@@ -195,6 +251,40 @@ std::pair<torch::Tensor, torch::Tensor> cross_entropy(const torch::Tensor& logit
   const auto out = CrossEntropyRows::apply(float32(logits.reshape({-1, logits.size(-1)})),
                                            target.reshape({-1}).to(torch::kInt64).contiguous(), pad, smoothing);
   return {out[0].view(target.sizes()), out[1].view(target.sizes())};
+}
+
+bool attention_applies(const torch::Tensor& t) {
+  static const bool attention_off = [] {
+    const char* v = std::getenv("TANDEM_FUSED_ATTENTION");
+    return v != nullptr && std::strcmp(v, "0") == 0;
+  }();
+  return !turned_off() && !attention_off && t.defined() && t.device().is_cpu() &&
+         (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16);
+}
+
+namespace {
+
+torch::Tensor checked_mask(const torch::Tensor& mask, int64_t sentences, int64_t positions) {
+  TORCH_CHECK(mask.dim() == 2 && mask.size(0) == sentences && mask.size(1) == positions, "attention: a mask of ",
+              mask.sizes(), " for ", sentences, " sentences of ", positions, " positions");
+  return mask.to(torch::kBool).contiguous();
+}
+
+}  // namespace
+
+torch::Tensor additive_attention(const torch::Tensor& keys, const torch::Tensor& query, const torch::Tensor& v,
+                                 const torch::Tensor& mask) {
+  TORCH_CHECK(keys.dim() == 3 && query.dim() == 3 && query.size(0) == keys.size(0) && query.size(2) == keys.size(2) &&
+                  v.numel() == keys.size(2),
+              "additive attention: keys ", keys.sizes(), ", queries ", query.sizes(), " and a score vector of ",
+              v.numel(), " do not fit");
+  return AdditiveAttentionScores::apply(float32(keys), float32(query), float32(v.reshape({-1})),
+                                        checked_mask(mask, keys.size(0), keys.size(1)))[0];
+}
+
+torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask) {
+  TORCH_CHECK(scores.dim() == 3, "masked softmax: scores of ", scores.sizes(), ", not [B, G, S]");
+  return MaskedSoftmax::apply(float32(scores), checked_mask(mask, scores.size(0), scores.size(2)))[0];
 }
 
 const char* capability() {

@@ -7,7 +7,8 @@
 // On the CPU in float32 only (bfloat16 products are widened first; the cells'
 // state is float32 under autocast anyway); elsewhere callers keep LibTorch's ops.
 // TANDEM_FUSED_CELLS=0 in the environment turns it off (for A/B measurements), and
-// the fused softmax cross entropy below with it.
+// the fused softmax cross entropy and attention below with it; TANDEM_FUSED_ATTENTION=0
+// turns off the attention alone.
 #pragma once
 
 #include <torch/torch.h>
@@ -34,6 +35,21 @@ bool cross_entropy_applies(const torch::Tensor& logits);
 /// target is `pad` give 0 and no gradient. Equal to log_softmax's figures to rounding.
 std::pair<torch::Tensor, torch::Tensor> cross_entropy(const torch::Tensor& logits, const torch::Tensor& target,
                                                       int64_t pad, double smoothing);
+
+/// Whether the fused attention functions below take this tensor (CPU, float32 or bfloat16, not turned off).
+bool attention_applies(const torch::Tensor& t);
+
+/// Bahdanau's attention weights in one pass over the keys: softmax over the real positions s
+/// of v . tanh(keys[b, s] + query[b, g]), with keys [B, S, Q], query [B, G, Q], v [Q] (or
+/// [1, Q]) and mask [B, S] (true at real positions); returns [B, G, S] float32, 0 at masked
+/// positions. tanh(keys + query), [B, G, S, Q], is neither kept nor written: the backward pass
+/// computes it again. Gradients for keys, query and v.
+torch::Tensor additive_attention(const torch::Tensor& keys, const torch::Tensor& query, const torch::Tensor& v,
+                                 const torch::Tensor& mask);
+
+/// Softmax over the real positions of scores [B, G, S] (mask [B, S]): masked_fill with -inf
+/// and softmax in one pass forward and one backward; float32, 0 at masked positions.
+torch::Tensor masked_softmax(const torch::Tensor& scores, const torch::Tensor& mask);
 
 /// The capability the kernels run with: "AVX512", "AVX2" or "DEFAULT".
 const char* capability();

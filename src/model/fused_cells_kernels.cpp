@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 #include "model/fused_cells_kernels.h"
 
@@ -217,6 +218,103 @@ void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t
     const Vec scale(g), lse(a.lse[b]), uniform(g * a.smoothing / static_cast<float>(V));
     columns(V, [&](int64_t j, int n) { store((load(x + j, n) - lse).exp() * scale - uniform, d + j, n); });
     d[t] -= g * (1.0f - a.smoothing);
+  });
+}
+
+
+namespace {
+
+// Softmax over the real positions of one row of scores, in place: masked
+// positions (and every position of a row without a real one) get 0.
+inline void softmax_over_real(float* w, const bool* mask, int64_t S) {
+  float top = -std::numeric_limits<float>::infinity();
+  for (int64_t s = 0; s < S; ++s) {
+    if (mask[s]) top = std::max(top, w[s]);
+  }
+  if (top == -std::numeric_limits<float>::infinity()) {
+    std::fill(w, w + S, 0.0f);
+    return;
+  }
+  float sum = 0;
+  for (int64_t s = 0; s < S; ++s) {
+    w[s] = mask[s] ? std::exp(w[s] - top) : 0.0f;
+    sum += w[s];
+  }
+  const float scale = 1.0f / sum;
+  for (int64_t s = 0; s < S; ++s) w[s] *= scale;
+}
+
+// The gradient of a softmax row's scores, w (dw - w . dw), written to ds.
+inline void softmax_row_backward(const float* w, const float* dw, float* ds, int64_t S) {
+  float dot = 0;
+  for (int64_t s = 0; s < S; ++s) dot += w[s] * dw[s];
+  for (int64_t s = 0; s < S; ++s) ds[s] = w[s] * (dw[s] - dot);
+}
+
+}  // namespace
+
+void additive_attention_forward(const AdditiveAttentionForward& a, int64_t B, int64_t G, int64_t S, int64_t Q) {
+  rows_of(B, G * S * Q, [&](int64_t b) {
+    const bool* mask = a.mask + b * S;
+    for (int64_t g = 0; g < G; ++g) {
+      const float* q = a.query + (b * G + g) * Q;
+      float* w = a.weights + (b * G + g) * S;
+      for (int64_t s = 0; s < S; ++s) {
+        if (!mask[s]) continue;  // softmax_over_real writes its 0
+        const float* k = a.keys + (b * S + s) * Q;
+        Vec sum(0.0f);
+        // A partial vector loads zeros past its end: tanh(0) v(0) adds nothing.
+        columns(Q, [&](int64_t j, int n) { sum = sum + load(a.v + j, n) * (load(k + j, n) + load(q + j, n)).tanh(); });
+        w[s] = sum_of(sum);
+      }
+      softmax_over_real(w, mask, S);
+    }
+  });
+}
+
+void additive_attention_backward(const AdditiveAttentionBackward& a, int64_t B, int64_t G, int64_t S, int64_t Q) {
+  const Vec one(1.0f);
+  rows_of(B, G * S * Q, [&](int64_t b) {
+    float* dkeys = a.dkeys + b * S * Q;
+    float* dv = a.dv + b * Q;
+    std::fill(dkeys, dkeys + S * Q, 0.0f);
+    std::fill(dv, dv + Q, 0.0f);
+    std::vector<float> dscores(static_cast<size_t>(S));
+    for (int64_t g = 0; g < G; ++g) {
+      const int64_t row = b * G + g;
+      const float* q = a.query + row * Q;
+      float* dq = a.dquery + row * Q;
+      std::fill(dq, dq + Q, 0.0f);
+      softmax_row_backward(a.weights + row * S, a.dweights + row * S, dscores.data(), S);
+      for (int64_t s = 0; s < S; ++s) {
+        const float d = dscores[static_cast<size_t>(s)];
+        if (d == 0.0f) continue;  // masked positions (weight 0) among them
+        const float* k = a.keys + (b * S + s) * Q;
+        float* dk = dkeys + s * Q;
+        const Vec ds(d);
+        columns(Q, [&](int64_t j, int n) {
+          const Vec t = (load(k + j, n) + load(q + j, n)).tanh();  // again, rather than kept: S x Q a row
+          const Vec dpre = ds * load(a.v + j, n) * (one - t * t);
+          store(load(dk + j, n) + dpre, dk + j, n);
+          store(load(dq + j, n) + dpre, dq + j, n);
+          store(load(dv + j, n) + ds * t, dv + j, n);
+        });
+      }
+    }
+  });
+}
+
+void masked_softmax_forward(const MaskedSoftmaxForward& a, int64_t B, int64_t G, int64_t S) {
+  rows_of(B * G, S, [&](int64_t row) {
+    float* w = a.weights + row * S;
+    std::copy(a.scores + row * S, a.scores + (row + 1) * S, w);
+    softmax_over_real(w, a.mask + (row / G) * S, S);
+  });
+}
+
+void masked_softmax_backward(const MaskedSoftmaxBackward& a, int64_t rows, int64_t S) {
+  rows_of(rows, S, [&](int64_t row) {
+    softmax_row_backward(a.weights + row * S, a.dweights + row * S, a.dscores + row * S, S);
   });
 }
 

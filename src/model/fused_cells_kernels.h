@@ -68,6 +68,40 @@ struct CrossEntropyBackward {
   float* dlogits;         // [rows, classes] out: grad (softmax - smoothed one-hot)
 };
 
+// Attention's scores and softmax over the real source positions (model/attention.h):
+// `sentences` x `group` query rows, each over `positions` memory rows of `width`.
+// Masked positions get weight 0; a row with no real position gets all zeros.
+struct AdditiveAttentionForward {
+  const float* keys;   // [B, S, Q] the memory's keys W_k m
+  const float* query;  // [B, G, Q] the projected queries W_q q
+  const float* v;      // [Q] the score vector
+  const bool* mask;    // [B, S] true at real positions
+  float* weights;      // [B, G, S] out: softmax over s of v . tanh(keys_s + query)
+};
+
+struct AdditiveAttentionBackward {
+  const float* keys;      // as in the forward pass
+  const float* query;
+  const float* v;
+  const float* weights;   // as the forward pass wrote them
+  const float* dweights;  // [B, G, S] the weights' gradient
+  float* dkeys;           // [B, S, Q] out
+  float* dquery;          // [B, G, Q] out
+  float* dv;              // [B, Q] out: each sentence's share of v's gradient
+};
+
+struct MaskedSoftmaxForward {
+  const float* scores;  // [B, G, S]
+  const bool* mask;     // [B, S]
+  float* weights;       // [B, G, S] out
+};
+
+struct MaskedSoftmaxBackward {
+  const float* weights;   // as the forward pass wrote them
+  const float* dweights;  // [B, G, S]
+  float* dscores;         // [B, G, S] out
+};
+
 #define TANDEM_FUSED_KERNELS(capability)                                                   \
   namespace capability {                                                                   \
   void lstm_forward(const LstmForward& a, int64_t rows, int64_t hidden);                  \
@@ -76,6 +110,12 @@ struct CrossEntropyBackward {
   void gru_backward(const GruBackward& a, int64_t rows, int64_t hidden);                  \
   void cross_entropy_forward(const CrossEntropyForward& a, int64_t rows, int64_t classes); \
   void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t classes); \
+  void additive_attention_forward(const AdditiveAttentionForward& a, int64_t sentences, int64_t group, \
+                                  int64_t positions, int64_t width);                        \
+  void additive_attention_backward(const AdditiveAttentionBackward& a, int64_t sentences, int64_t group, \
+                                   int64_t positions, int64_t width);                       \
+  void masked_softmax_forward(const MaskedSoftmaxForward& a, int64_t sentences, int64_t group, int64_t positions); \
+  void masked_softmax_backward(const MaskedSoftmaxBackward& a, int64_t rows, int64_t positions); \
   }
 TANDEM_FUSED_KERNELS(DEFAULT)
 TANDEM_FUSED_KERNELS(AVX2)

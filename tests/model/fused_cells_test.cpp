@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <cstdlib>
+#include <limits>
 #include <string>
 
 namespace tandem::model {
@@ -160,6 +161,77 @@ TEST_P(FusedCellCrossEntropyTest, LossAndGradientsEqualLogSoftmax) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Classes, FusedCellCrossEntropyTest, ::testing::Values(7, 16, 37, 1000));
+
+// Attention's fused scores and softmax against LibTorch's ops: widths that fill whole
+// vectors (16, 512) and leave a partial one (13, 37); one query row a sentence
+// (training) and four (beam search); padded positions (weight exactly 0, no
+// gradient to their keys), a sentence with one real position; bfloat16 inputs.
+class FusedCellAttentionTest : public ::testing::TestWithParam<int64_t> {};
+
+torch::Tensor padded_mask() {
+  auto mask = torch::ones({3, 7}, torch::kBool);
+  mask.index_put_({1, torch::indexing::Slice(4, torch::indexing::None)}, false);  // 4 real positions
+  mask.index_put_({2, torch::indexing::Slice(1, torch::indexing::None)}, false);  // 1 real position
+  return mask;
+}
+
+torch::Tensor softmax_ops(const torch::Tensor& scores, const torch::Tensor& mask) {
+  return torch::softmax(scores.masked_fill(mask.logical_not().unsqueeze(1), -std::numeric_limits<float>::infinity()),
+                        -1);
+}
+
+TEST_P(FusedCellAttentionTest, AdditiveScoresAndGradientsEqualLibTorchsOps) {
+  torch::manual_seed(13);
+  const int64_t width = GetParam();
+  const auto mask = padded_mask();
+  for (const int64_t group : {1, 4}) {
+    const auto keys = torch::randn({3, 7, width}).requires_grad_();
+    const auto query = torch::randn({3, group, width}).requires_grad_();
+    const auto v = (0.5 * torch::randn({1, width})).requires_grad_();
+    const auto upstream = torch::randn({3, group, 7});  // a different gradient for every weight
+    const auto fused_weights = fused::additive_attention(keys, query, v, mask);
+    const auto fused_grads = torch::autograd::grad({(fused_weights * upstream).sum()}, {keys, query, v});
+    const auto scores = torch::matmul(torch::tanh(keys.unsqueeze(1) + query.unsqueeze(2)), v.view({-1}));  // [3, G, 7]
+    const auto weights = softmax_ops(scores, mask);
+    const auto grads = torch::autograd::grad({(weights * upstream).sum()}, {keys, query, v});
+    const std::string what = "width " + std::to_string(width) + ", group " + std::to_string(group);
+    expect_close(fused_weights.detach(), weights.detach(), "weights, " + what);
+    expect_close(fused_grads[0], grads[0], "keys' gradient, " + what);
+    expect_close(fused_grads[1], grads[1], "queries' gradient, " + what);
+    expect_close(fused_grads[2], grads[2], "v's gradient, " + what);
+    EXPECT_EQ(fused_weights[1].narrow(-1, 4, 3).abs().sum().item<float>(), 0.0f) << "padded positions weigh 0";
+    EXPECT_EQ(fused_weights[2].narrow(-1, 0, 1).min().item<float>(), 1.0f) << "one real position weighs 1";
+    EXPECT_EQ(fused_grads[0][1].narrow(0, 4, 3).abs().sum().item<float>(), 0.0f) << "padded keys get no gradient";
+  }
+  const auto keys = torch::randn({3, 7, width}).to(torch::kBFloat16);
+  const auto query = torch::randn({3, 2, width}).to(torch::kBFloat16);
+  const auto v = torch::randn({width});
+  ASSERT_TRUE(fused::attention_applies(keys));
+  EXPECT_FALSE(fused::attention_applies(keys.to(torch::kFloat64)));
+  const auto widened = torch::matmul(
+      torch::tanh(keys.to(torch::kFloat32).unsqueeze(1) + query.to(torch::kFloat32).unsqueeze(2)), v);
+  expect_close(fused::additive_attention(keys, query, v, mask), softmax_ops(widened, mask), "bfloat16 inputs");
+  EXPECT_THROW(fused::additive_attention(keys, query, torch::randn({width + 1}), mask), c10::Error);
+  EXPECT_THROW(fused::additive_attention(keys, query, v, torch::ones({3, 6}, torch::kBool)), c10::Error);
+}
+
+TEST_P(FusedCellAttentionTest, MaskedSoftmaxAndGradientEqualLibTorchsOps) {
+  torch::manual_seed(17);
+  const auto mask = padded_mask();
+  const int64_t group = GetParam() % 5 + 1;  // 4, 2, 3, 3 query rows a sentence
+  const auto scores = (5.0 * torch::randn({3, group, 7})).requires_grad_();
+  const auto upstream = torch::randn({3, group, 7});
+  const auto fused_weights = fused::masked_softmax(scores, mask);
+  const auto fused_grad = torch::autograd::grad({(fused_weights * upstream).sum()}, {scores})[0];
+  const auto weights = softmax_ops(scores, mask);
+  const auto grad = torch::autograd::grad({(weights * upstream).sum()}, {scores})[0];
+  expect_close(fused_weights.detach(), weights.detach(), "weights");
+  expect_close(fused_grad, grad, "gradient");
+  expect_close(fused::masked_softmax(scores.detach().to(torch::kBFloat16), mask),
+               softmax_ops(scores.detach().to(torch::kBFloat16).to(torch::kFloat32), mask), "bfloat16 scores");
+}
+
+INSTANTIATE_TEST_SUITE_P(Width, FusedCellAttentionTest, ::testing::Values(13, 16, 37, 512));
 
 // The AVX2 and generic kernels pass the same tests: the suite again in fresh
 // processes of this binary with ATEN_CPU_CAPABILITY narrowing the choice.

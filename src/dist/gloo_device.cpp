@@ -1,7 +1,6 @@
 #include "dist/gloo_device.h"
 
 #include <arpa/inet.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -11,6 +10,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "dist/ipv4.h"
 #include "tandem/dist/communicator.h"
 #include "tandem/error.h"
 
@@ -30,18 +30,14 @@ std::vector<std::string> split_interfaces(const std::string& list) {
 }  // namespace
 
 std::string local_address_towards(const std::string& host) {
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_DGRAM;
-  addrinfo* found = nullptr;
-  const int status = ::getaddrinfo(host.c_str(), "9", &hints, &found);
-  if (status != 0 || found == nullptr) {
-    throw Error("MASTER_ADDR " + host + " does not resolve to an IPv4 address (" + ::gai_strerror(status) + ")");
-  }
+  std::string why;
+  const auto address = resolve_ipv4(host, &why);
+  if (!address) throw Error("MASTER_ADDR " + host + " does not resolve to an IPv4 address (" + why + ")");
+  if (is_loopback(*address)) return "127.0.0.1";
   sockaddr_in target{};
-  std::memcpy(&target, found->ai_addr, sizeof(target));
-  ::freeaddrinfo(found);
-  if ((ntohl(target.sin_addr.s_addr) >> 24) == 127) return "127.0.0.1";
+  target.sin_family = AF_INET;
+  target.sin_port = htons(9);  // any port: nothing is sent
+  target.sin_addr = *address;
   // A UDP socket's connect sends nothing: it only asks the routing table which
   // local address would carry the packets.
   const int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -56,9 +52,7 @@ std::string local_address_towards(const std::string& host) {
     throw Error("no route from this machine to MASTER_ADDR " + host + " (" + std::strerror(error) +
                 "); set GLOO_SOCKET_IFNAME or --distributed-interface to the interface that reaches the other machines");
   }
-  char text[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &local.sin_addr, text, sizeof(text));
-  return text;
+  return ipv4_text(local.sin_addr);
 }
 
 std::vector<std::shared_ptr<::gloo::transport::Device>> gloo_devices(const std::string& master_addr,

@@ -3,7 +3,6 @@
 #include <arpa/inet.h>
 #include <dlfcn.h>
 #include <ifaddrs.h>
-#include <netdb.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 
@@ -12,6 +11,7 @@
 #include <cstring>
 #include <mutex>
 
+#include "dist/ipv4.h"
 #include "tandem/error.h"
 
 namespace tandem::dist {
@@ -47,19 +47,12 @@ BindFunction libc_bind() {
 std::string store_listen_address(const std::string& master_addr) {
   in_addr literal{};
   const bool is_literal = ::inet_pton(AF_INET, master_addr.c_str(), &literal) == 1;
-  addrinfo hints{};
-  hints.ai_family = AF_INET;
-  hints.ai_socktype = SOCK_STREAM;
-  addrinfo* found = nullptr;
-  if (::getaddrinfo(master_addr.c_str(), nullptr, &hints, &found) != 0 || found == nullptr) return "";
-  const in_addr address = reinterpret_cast<const sockaddr_in*>(found->ai_addr)->sin_addr;
-  ::freeaddrinfo(found);
-  const bool loopback = (ntohl(address.s_addr) >> 24) == 127;
+  const auto address = resolve_ipv4(master_addr);
+  if (!address) return "";
+  const bool loopback = is_loopback(*address);
   if (loopback && !is_literal) return "";  // a name this machine maps to itself, the others perhaps not
-  if (!is_local_ipv4(address) && !loopback) return "";
-  char text[INET_ADDRSTRLEN] = {};
-  ::inet_ntop(AF_INET, &address, text, sizeof(text));
-  return text;
+  if (!is_local_ipv4(*address) && !loopback) return "";
+  return ipv4_text(*address);
 }
 
 StoreListenScope::StoreListenScope(const std::string& ipv4) {

@@ -130,6 +130,15 @@ class Search {
   // The sentences still in the batch, in row-block order: block p (rows p*K ..
   // p*K+K-1) is sentence active_[p]. A finished sentence leaves the batch.
   std::vector<int64_t> active_;
+  // With a shortlist the log-probabilities have one column per shortlisted id:
+  // column_token_[c] is column c's id, token_column_[id] its column or -1.
+  std::vector<int64_t> column_token_;
+  std::vector<int64_t> token_column_;
+  int64_t column_of(int64_t token) const {
+    if (column_token_.empty()) return token;
+    return token >= 0 && token < static_cast<int64_t>(token_column_.size()) ? token_column_[static_cast<size_t>(token)]
+                                                                               : -1;
+  }
 };
 
 Search::Search(Ensemble& ensemble, const torch::Tensor& source, const torch::Tensor& lengths, const SearchOptions& o,
@@ -165,6 +174,19 @@ Search::Search(Ensemble& ensemble, const torch::Tensor& source, const torch::Ten
   const auto expand = torch::arange(B, torch::kInt64).repeat_interleave(K).to(device_);  // [N]
   state_ = ensemble.start(source, lengths).reorder_within_sentences(expand);
   state_.output_rows = o.output_rows;
+  if (o.output_rows.defined()) {
+    const auto ids = o.output_rows.to(torch::kCPU, torch::kInt64).contiguous();
+    column_token_.assign(ids.data_ptr<int64_t>(), ids.data_ptr<int64_t>() + ids.numel());
+    token_column_.assign(static_cast<size_t>(ensemble.target_vocab()), -1);
+    for (size_t c = 0; c < column_token_.size(); ++c) {
+      const int64_t id = column_token_[c];
+      if (id < 0 || id >= ensemble.target_vocab() || token_column_[static_cast<size_t>(id)] >= 0) {
+        throw Error("beam_search: the output rows must be distinct target ids below " +
+                    std::to_string(ensemble.target_vocab()) + "; got " + std::to_string(id));
+      }
+      token_column_[static_cast<size_t>(id)] = static_cast<int64_t>(c);
+    }
+  }
   limit_.resize(static_cast<size_t>(B));
   const auto cpu_lengths = lengths.to(torch::kCPU);
   for (int64_t b = 0; b < B; ++b) {
@@ -197,27 +219,36 @@ void Search::restrict(torch::Tensor& log_probs, int64_t t) const {
   const int64_t P = static_cast<int64_t>(active_.size());
   const int64_t K = K_;
   std::vector<int64_t> forced_rows;
-  std::vector<int64_t> forced_tokens;
+  std::vector<int64_t> forced_columns;
+  std::vector<float> forced_outside;  // 0, or -inf for a prefix piece outside the shortlist
   for (int64_t p = 0; p < P; ++p) {
     const int64_t b = active_[static_cast<size_t>(p)];
     if (t >= prefix_length(b)) continue;
+    const int64_t column = column_of(prefixes_[static_cast<size_t>(b)][static_cast<size_t>(t)]);
     for (int64_t k = 0; k < K; ++k) {
       forced_rows.push_back(p * K + k);
-      forced_tokens.push_back(prefixes_[static_cast<size_t>(b)][static_cast<size_t>(t)]);
+      forced_columns.push_back(std::max<int64_t>(column, 0));
+      forced_outside.push_back(column >= 0 ? 0.0f : kNegInf);
     }
   }
   torch::Tensor forced_index;
   torch::Tensor forced_column;
   torch::Tensor forced_values;
   if (!forced_rows.empty()) {
-    forced_index = torch::tensor(forced_rows, torch::kInt64).to(device_);                  // [F]
-    forced_column = torch::tensor(forced_tokens, torch::kInt64).to(device_).unsqueeze(1);  // [F, 1]
-    forced_values = log_probs.index_select(0, forced_index).gather(1, forced_column);     // [F, 1]
+    forced_index = torch::tensor(forced_rows, torch::kInt64).to(device_);                   // [F]
+    forced_column = torch::tensor(forced_columns, torch::kInt64).to(device_).unsqueeze(1);  // [F, 1]
+    forced_values = log_probs.index_select(0, forced_index).gather(1, forced_column) +
+                    torch::tensor(forced_outside, torch::kFloat32).to(device_).unsqueeze(1);  // [F, 1]
   }
-  log_probs.select(1, vocab::kPadId).fill_(kNegInf);
-  log_probs.select(1, vocab::kBosId).fill_(kNegInf);
-  if (!o_.allow_unk) log_probs.select(1, vocab::kUnkId).fill_(kNegInf);
-  if (t == 0) log_probs.select(1, vocab::kEosId).fill_(kNegInf);
+  const auto mask = [&](int64_t token) {
+    const int64_t column = column_of(token);
+    if (column >= 0) log_probs.select(1, column).fill_(kNegInf);
+  };
+  mask(vocab::kPadId);
+  mask(vocab::kBosId);
+  if (!o_.allow_unk) mask(vocab::kUnkId);
+  if (t == 0) mask(vocab::kEosId);
+  const int64_t eos = column_of(vocab::kEosId);
   std::vector<int64_t> at_limit_rows;
   for (int64_t p = 0; p < P; ++p) {
     if (t + 1 >= limit_[static_cast<size_t>(active_[static_cast<size_t>(p)])]) {
@@ -228,7 +259,7 @@ void Search::restrict(torch::Tensor& log_probs, int64_t t) const {
     const auto rows = torch::tensor(at_limit_rows, torch::kInt64).to(device_);
     auto eos_only = torch::full({static_cast<int64_t>(at_limit_rows.size()), log_probs.size(1)}, kNegInf,
                                 log_probs.options());
-    eos_only.select(1, vocab::kEosId).copy_(log_probs.index_select(0, rows).select(1, vocab::kEosId));
+    if (eos >= 0) eos_only.select(1, eos).copy_(log_probs.index_select(0, rows).select(1, eos));
     log_probs.index_copy_(0, rows, eos_only);
   }
   if (forced_index.defined()) {
@@ -242,10 +273,20 @@ void Search::restrict(torch::Tensor& log_probs, int64_t t) const {
 std::vector<std::vector<Candidate>> Search::choose(const torch::Tensor& log_probs) {
   std::vector<int64_t> active_open(active_.size());
   for (size_t p = 0; p < active_.size(); ++p) active_open[p] = open_[static_cast<size_t>(active_[p])];
-  if (o_.sampling == Sampling::kNone) return best_candidates(log_probs, scores_, active_open, K_);
-  std::vector<at::Generator*> generators;
-  for (const int64_t b : active_) generators.push_back(&generators_[static_cast<size_t>(b)]);
-  return sample_candidates(log_probs.to(torch::kCPU), scores_.to(torch::kCPU), active_open, K_, o_, generators);
+  std::vector<std::vector<Candidate>> candidates;
+  if (o_.sampling == Sampling::kNone) {
+    candidates = best_candidates(log_probs, scores_, active_open, K_);
+  } else {
+    std::vector<at::Generator*> generators;
+    for (const int64_t b : active_) generators.push_back(&generators_[static_cast<size_t>(b)]);
+    candidates = sample_candidates(log_probs.to(torch::kCPU), scores_.to(torch::kCPU), active_open, K_, o_, generators);
+  }
+  if (!column_token_.empty()) {  // a shortlist's columns back to target ids
+    for (auto& sentence : candidates) {
+      for (auto& c : sentence) c.token = column_token_[static_cast<size_t>(c.token)];
+    }
+  }
+  return candidates;
 }
 
 // Sorts the candidates into finished hypotheses and the next rows; blocks of

@@ -72,12 +72,9 @@ torch::Tensor Ensemble::step(const torch::Tensor& previous, EnsembleState& state
   log_probs.reserve(models_.size());
   for (size_t i = 0; i < models_.size(); ++i) {
     const auto out = models_[i]->step(previous, state.states[i]);
-    if (state.output_rows.defined()) {  // the shortlist's log-probabilities, -inf elsewhere
-      const auto& rows = state.output_rows;
-      const auto sub = torch::log_softmax(models_[i]->logits(out.features, rows).to(torch::kFloat32), -1);  // [N, R]
-      log_probs.push_back(torch::full({sub.size(0), target_vocab()}, -std::numeric_limits<float>::infinity(),
-                                      sub.options())
-                              .index_copy_(1, rows, sub));  // [N, V]
+    if (state.output_rows.defined()) {  // the shortlist's columns only: never the whole vocabulary's
+      log_probs.push_back(
+          torch::log_softmax(models_[i]->logits(out.features, state.output_rows).to(torch::kFloat32), -1));  // [N, R]
     } else {
       log_probs.push_back(torch::log_softmax(models_[i]->logits(out.features).to(torch::kFloat32), /*dim=*/-1));  // [N, V]
     }

@@ -34,8 +34,9 @@ model::Seq2Seq random_model(model::CellType cell, uint64_t seed, bool layer_norm
 const std::vector<std::vector<int32_t>> kSources = {{5, 6, 7, 8}, {9}, {10, 11, 12}, {13, 14, 15, 16, 17, 18}};
 
 // A greedy decoder written here, one sentence at a time, with the search's length rules.
+// With `only` (a shortlist): every other piece's logit is -inf before the softmax.
 std::pair<std::vector<int32_t>, double> reference_greedy(model::Seq2Seq& m, const std::vector<int32_t>& ids,
-                                                         double factor) {
+                                                         double factor, const std::vector<int64_t>& only = {}) {
   torch::NoGradGuard no_grad;
   const auto [source, lengths] = data::make_source_batch({ids});
   auto state = m->start(m->encode(source, lengths));
@@ -44,7 +45,13 @@ std::pair<std::vector<int32_t>, double> reference_greedy(model::Seq2Seq& m, cons
   std::vector<int32_t> out;
   double score = 0;
   for (int64_t t = 0;; ++t) {
-    auto log_probs = torch::log_softmax(m->logits(m->step(previous, state).features), -1)[0];  // [V]
+    auto logits = m->logits(m->step(previous, state).features)[0];  // [V]
+    if (!only.empty()) {
+      auto masked = torch::full_like(logits, -std::numeric_limits<float>::infinity());
+      const auto rows = torch::tensor(only, torch::kInt64);
+      logits = masked.index_copy_(0, rows, logits.index_select(0, rows));
+    }
+    auto log_probs = torch::log_softmax(logits, -1);  // [V]
     int64_t token = 0;
     if (t + 1 >= limit) {
       token = vocab::kEosId;
@@ -380,6 +387,50 @@ TEST(BeamSearchTest, SentencesLeavingTheBatchChangeNothing) {
       }
     }
   }
+}
+
+// A shortlist's search runs over its columns only (never the whole vocabulary);
+// it equals a search whose other pieces have logit -inf, whatever the order of
+// the shortlist's ids, and gives the whole vocabulary's search when it lists
+// every piece.
+TEST(BeamSearchTest, AShortlistSearchesItsColumnsInAnyOrder) {
+  auto m = random_model(model::CellType::kGru, 41);
+  Ensemble ensemble({m}, {});
+  const auto [source, lengths] = data::make_source_batch(kSources);
+  std::vector<int64_t> whole(40);
+  for (int64_t id = 0; id < 40; ++id) whole[static_cast<size_t>(id)] = (id * 7 + 3) % 40;  // every id, shuffled
+  SearchOptions options;
+  options.beam_size = 4;
+  const auto full = beam_search(ensemble, source, lengths, options);
+  options.output_rows = torch::tensor(whole, torch::kInt64);
+  const auto listed = beam_search(ensemble, source, lengths, options);
+  ASSERT_EQ(full.size(), listed.size());
+  for (size_t i = 0; i < full.size(); ++i) {
+    ASSERT_EQ(full[i].size(), listed[i].size()) << "sentence " << i;
+    for (size_t k = 0; k < full[i].size(); ++k) {
+      EXPECT_EQ(full[i][k].tokens, listed[i][k].tokens) << "sentence " << i;
+      EXPECT_NEAR(full[i][k].score, listed[i][k].score, 1e-4);
+    }
+  }
+  // Half of the pieces (the special ones among them), in a shuffled order.
+  std::vector<int64_t> half{vocab::kEosId, 31, vocab::kPadId, 11, 25, vocab::kUnkId, 7, vocab::kBosId};
+  for (int64_t id = 12; id < 40; id += 2) half.push_back(id);
+  options.beam_size = 1;
+  options.output_rows = torch::tensor(half, torch::kInt64);
+  const auto short_greedy = beam_search(ensemble, source, lengths, options);
+  for (size_t i = 0; i < kSources.size(); ++i) {
+    const auto [tokens, score] = reference_greedy(m, kSources[i], options.max_length_factor, half);
+    ASSERT_FALSE(short_greedy[i].empty());
+    EXPECT_EQ(short_greedy[i][0].tokens, tokens) << "sentence " << i;
+    EXPECT_NEAR(short_greedy[i][0].score, score, 1e-4) << "sentence " << i;
+    for (const int32_t id : short_greedy[i][0].tokens) {
+      EXPECT_NE(std::find(half.begin(), half.end(), id), half.end()) << id << " is not in the shortlist";
+    }
+  }
+  options.output_rows = torch::tensor(std::vector<int64_t>{vocab::kEosId, 5, 5}, torch::kInt64);
+  EXPECT_THROW(beam_search(ensemble, source, lengths, options), Error);  // an id twice
+  options.output_rows = torch::tensor(std::vector<int64_t>{vocab::kEosId, 40}, torch::kInt64);
+  EXPECT_THROW(beam_search(ensemble, source, lengths, options), Error);  // outside the vocabulary
 }
 
 }  // namespace

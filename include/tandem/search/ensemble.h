@@ -20,8 +20,9 @@ namespace tandem::search {
 struct EnsembleState {
   std::vector<model::DecoderState> states;
   /// When defined: step()'s output layer covers these target ids only (a
-  /// shortlist, int64 [R] on the models' device); the others get log-probability
-  /// -inf. forced_log_probs() always uses every piece.
+  /// shortlist, int64 [R] on the models' device, each id once), and step()
+  /// returns their log-probabilities, column r for id output_rows[r] (the
+  /// others' are -inf). forced_log_probs() always uses every piece.
   torch::Tensor output_rows;
 
   /// Beam reordering that keeps rows inside their sentence (see DecoderState).
@@ -41,7 +42,8 @@ class Ensemble {
   EnsembleState start(const torch::Tensor& source, const torch::Tensor& lengths);
 
   /// One step for every row. @param previous [N] @return log-probabilities [N, V]
-  /// and, in `attention` when given, the first model's attention weights [N, S].
+  /// ([N, R] over state.output_rows when defined) and, in `attention` when given,
+  /// the first model's attention weights [N, S].
   torch::Tensor step(const torch::Tensor& previous, EnsembleState& state, torch::Tensor* attention);
 
   /// Teacher-forced log-probabilities of a batch under the ensemble.

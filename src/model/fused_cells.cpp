@@ -112,11 +112,14 @@ class GruStep : public torch::autograd::Function<GruStep> {
   }
 };
 
+// Whether the environment variable `name` is "0" (the A/B switches).
+bool set_to_zero(const char* name) {
+  const char* v = std::getenv(name);
+  return v != nullptr && std::strcmp(v, "0") == 0;
+}
+
 bool turned_off() {
-  static const bool off = [] {
-    const char* v = std::getenv("TANDEM_FUSED_CELLS");
-    return v != nullptr && std::strcmp(v, "0") == 0;
-  }();
+  static const bool off = set_to_zero("TANDEM_FUSED_CELLS");
   return off;
 }
 
@@ -254,10 +257,7 @@ std::pair<torch::Tensor, torch::Tensor> cross_entropy(const torch::Tensor& logit
 }
 
 bool attention_applies(const torch::Tensor& t) {
-  static const bool attention_off = [] {
-    const char* v = std::getenv("TANDEM_FUSED_ATTENTION");
-    return v != nullptr && std::strcmp(v, "0") == 0;
-  }();
+  static const bool attention_off = set_to_zero("TANDEM_FUSED_ATTENTION");
   return !turned_off() && !attention_off && t.defined() && t.device().is_cpu() &&
          (t.scalar_type() == torch::kFloat32 || t.scalar_type() == torch::kBFloat16);
 }

@@ -139,6 +139,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
       ("dropout-rnn", defaulted(&m.dropout_rnn()), "dropout between recurrent layers")
       ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer")
+      ("dropout-src", defaulted(&m.dropout_src()), "word dropout: zero a whole source word's embedding with this probability")
+      ("dropout-trg", defaulted(&m.dropout_trg()), "word dropout on the decoder's input words (previous target words)")
       ("init-range", defaulted(&t.init_range), "draw every weight of a new model from [-R, R]; 0 = Tandem's initialization")
       ("pretrained-model", po::value<std::string>(&t.pretrained_model),
        "fine-tune: a new run (a --model folder without model.ckpt) starts from this checkpoint's weights, "

@@ -112,13 +112,17 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded) {
   return state;
 }
 
+torch::Tensor DecoderImpl::embed(const torch::Tensor& previous) {
+  return embedding_dropout_->forward(word_dropout(embeddings_->forward(previous), options_.dropout_trg(), is_training()));
+}
+
 StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state) {
-  return step_from(embedding_dropout_->forward(embeddings_->forward(previous)), /*projected=*/nullptr, 0, state);
+  return step_from(embed(previous), /*projected=*/nullptr, 0, state);
 }
 
 torch::Tensor DecoderImpl::forward_teacher(const torch::Tensor& previous, DecoderState& state) {
   if (!attention_) return forward_sequence(previous, state);
-  const auto e = embedding_dropout_->forward(embeddings_->forward(previous));  // [B, T, E]
+  const auto e = embed(previous);  // [B, T, E]
   const int64_t steps = previous.size(1);
   // e's share of the first layer's products, all steps (not with the conditional
   // decoder: its transitions run one step each, through step_from).
@@ -211,7 +215,7 @@ StepOutput DecoderImpl::step_from(const torch::Tensor& e, const ProjectedInputs*
 
 torch::Tensor DecoderImpl::forward_sequence(const torch::Tensor& previous, DecoderState& state) {
   if (attention_) throw Error("forward_sequence: a decoder with attention runs step by step");
-  const auto e = embedding_dropout_->forward(embeddings_->forward(previous));      // [B, T, E]
+  const auto e = embed(previous);      // [B, T, E]
   auto [s, next] = rnn_->forward(e, /*lengths=*/{}, state.rnn);                    // [B, T, H]
   state.rnn = next;
   if (!features_) return s;                                                         // [B, T, H = E]

@@ -75,7 +75,9 @@ void ModelOptions::validate() const {
   }
   for (const auto& [value, option] : {std::pair<double, const char*>{dropout_emb(), "--dropout-emb"},
                                       {dropout_rnn(), "--dropout-rnn"},
-                                      {dropout_out(), "--dropout-out"}}) {
+                                      {dropout_out(), "--dropout-out"},
+                                      {dropout_src(), "--dropout-src"},
+                                      {dropout_trg(), "--dropout-trg"}}) {
     if (value < 0.0 || value >= 1.0) {
       throw Error(std::string(option) + " must be in [0, 1), got " + std::to_string(value));
     }
@@ -139,7 +141,9 @@ std::string ModelOptions::to_json() const {
                                     {"enc-cell-depth", enc_cell_depth()},
                                     {"dropout-emb", dropout_emb()},
                                     {"dropout-rnn", dropout_rnn()},
-                                    {"dropout-out", dropout_out()}};
+                                    {"dropout-out", dropout_out()},
+                                    {"dropout-src", dropout_src()},
+                                    {"dropout-trg", dropout_trg()}};
   return j.dump();
 }
 
@@ -168,7 +172,9 @@ ModelOptions ModelOptions::from_json(const std::string& json, const std::string&
         .enc_cell_depth(j.value("enc-cell-depth", int64_t{1}))
         .dropout_emb(j.at("dropout-emb").get<double>())
         .dropout_rnn(j.at("dropout-rnn").get<double>())
-        .dropout_out(j.at("dropout-out").get<double>());
+        .dropout_out(j.at("dropout-out").get<double>())
+        .dropout_src(j.value("dropout-src", 0.0))  // absent before word dropout existed
+        .dropout_trg(j.value("dropout-trg", 0.0));
     return o;
   } catch (const nlohmann::json::exception& e) {
     throw Error(origin + ": the model options are damaged (" + e.what() + "); the file is not a Tandem model");

@@ -74,7 +74,8 @@ void start_from_pretrained(const TrainOptions& o, torch::Device device, bool ver
     }
   }
   meta.options = pre.meta.options;
-  meta.options.dropout_emb(o.model.dropout_emb()).dropout_rnn(o.model.dropout_rnn()).dropout_out(o.model.dropout_out());
+  meta.options.dropout_emb(o.model.dropout_emb()).dropout_rnn(o.model.dropout_rnn()).dropout_out(o.model.dropout_out())
+      .dropout_src(o.model.dropout_src()).dropout_trg(o.model.dropout_trg());
   meta.source_vocab = pre.meta.source_vocab;
   meta.target_vocab = pre.meta.target_vocab;
   meta.state.pretrained_from = path + " (update " + std::to_string(pre.meta.state.updates) + ")";

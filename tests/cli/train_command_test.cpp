@@ -101,8 +101,8 @@ TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("--dim-rnn 32 differs from the pretrained model's 16"), std::string::npos) << r.err;
   r = run_program("tandem-train", "--model " + dir + "/tuned" + pretrained + data +
-                                      " --dim-rnn 16 --layer-normalization --dropout-rnn 0.2 --learn-rate 0.001 "
-                                      "--after-updates 2");
+                                      " --dim-rnn 16 --layer-normalization --dropout-rnn 0.2 --dropout-src 0.1 "
+                                      "--dropout-trg 0.2 --learn-rate 0.001 --after-updates 2");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("fine-tuning from " + dir + "/base/model.ckpt (update 2)"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("stopped after 2 updates"), std::string::npos) << r.err;
@@ -116,6 +116,7 @@ TEST(TrainProgramTest, FineTunesAPretrainedModelAndRefusesAnotherShape) {
   EXPECT_NE(r.out.find("\"layer-normalization\":true"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("\"dec-cell-base-depth\":2,\"enc-cell-depth\":2"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("pretrained-from"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("\"dropout-src\":0.1,\"dropout-trg\":0.2"), std::string::npos) << r.out;  // this run's
 }
 
 TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {

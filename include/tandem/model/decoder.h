@@ -9,7 +9,7 @@
 //   }
 //
 // One step (E = dim_emb, H = dim_rnn, M = encoder state width):
-//   e   = dropout(embedding(y_{t-1}))                                   [B, E]
+//   e   = dropout(word_dropout(embedding(y_{t-1})))                     [B, E]
 //   Bahdanau: c = attend(s_{t-1});  s_t = RNN([e; c], s_{t-1});  f = tanh(W [s_t; c; e])
 //   Luong:    s_t = RNN([e; f_{t-1}], s_{t-1});  c = attend(s_t);    f = tanh(W [c; s_t])
 //             (f_{t-1} is fed back: input feeding)
@@ -92,6 +92,10 @@ class DecoderImpl : public torch::nn::Module {
   torch::Tensor forward_teacher(const torch::Tensor& previous, DecoderState& state);
 
  private:
+  // The previous tokens' embeddings [..., E] through word dropout (--dropout-trg)
+  // and dropout (--dropout-emb).
+  torch::Tensor embed(const torch::Tensor& previous);
+
   // One step from the embedded previous tokens e [B, E]; `projected` holds e's
   // share of the first layer's input products at position t (forward_teacher),
   // or is null.

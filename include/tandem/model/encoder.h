@@ -19,6 +19,11 @@ struct EncoderOutput {
   torch::Tensor final;   ///< [B, M] final state of the top layer (both directions)
 };
 
+/// Word dropout (Marian's --dropout-src and --dropout-trg): in training, each
+/// position's whole vector of `embedded` ([..., E]) is zeroed with probability
+/// `p` and the others are scaled by 1 / (1 - p); otherwise `embedded` itself.
+torch::Tensor word_dropout(const torch::Tensor& embedded, double p, bool training);
+
 class EncoderImpl : public torch::nn::Module {
  public:
   /// `embeddings` belongs to the model (it may be shared with the decoder);
@@ -34,6 +39,7 @@ class EncoderImpl : public torch::nn::Module {
   torch::nn::Dropout dropout_;
   std::shared_ptr<RnnStackImpl> rnn_;
   bool bidirectional_;
+  double word_dropout_;
 };
 TORCH_MODULE(Encoder);
 

@@ -98,6 +98,13 @@ struct ModelOptions {
   TORCH_ARG(double, dropout_rnn) = 0.1;
   /// Dropout before the output layer (--dropout-out). Default 0.1.
   TORCH_ARG(double, dropout_out) = 0.1;
+  /// Word dropout on the source (--dropout-src, Marian's): in training, each
+  /// source position's whole embedding is zeroed with this probability (the
+  /// others scaled by 1 / (1 - p)), as if the word were missing. Default 0.
+  TORCH_ARG(double, dropout_src) = 0.0;
+  /// Word dropout on the decoder's input tokens (--dropout-trg, Marian's), the
+  /// same for the previous target words (and a language model's inputs). Default 0.
+  TORCH_ARG(double, dropout_trg) = 0.0;
 
  public:
   /// True for a language model (--type lm).

@@ -150,7 +150,7 @@ else
   "$BIN/tandem-train" --config "$INI" --model "$RUN/model" --cpu-threads "$THREADS" \
     --train-sets "$DATA/train.$SRC.gz" "$DATA/train.$TGT.gz" \
     --valid-sets "$DATA/val.$SRC.gz" "$DATA/val.$TGT.gz" --vocabs "$VOCAB" \
-    --valid-metrics bleu cross-entropy perplexity --valid-freq 500 --valid-beam-size 5 \
+    --valid-metrics bleu cross-entropy perplexity --valid-freq 500 --valid-beam-size 5 --valid-normalize 1 \
     --early-stopping 5 --after-time "$MINUTES" --disp-freq 100 \
     2>&1 | tee -a "$RUN/model/train.log" | grep --line-buffered -E "^(valid|stopped|error)" | sed "s/^/   /"
   echo "$(( $(date +%s) - start )) s of this run; $(tail -n 1 "$RUN/model/train.log")" > "$RUN/train.done"

@@ -139,7 +139,8 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("dropout-emb", defaulted(&m.dropout_emb()), "dropout on embeddings")
       ("dropout-rnn", defaulted(&m.dropout_rnn()), "dropout between recurrent layers")
       ("dropout-out", defaulted(&m.dropout_out()), "dropout before the output layer")
-      ("dropout-src", defaulted(&m.dropout_src()), "word dropout: zero a whole source word's embedding with this probability")
+      ("dropout-src", defaulted(&m.dropout_src()),
+       "word dropout: zero a whole source word's embedding with this probability")
       ("dropout-trg", defaulted(&m.dropout_trg()), "word dropout on the decoder's input words (previous target words)")
       ("init-range", defaulted(&t.init_range), "draw every weight of a new model from [-R, R]; 0 = Tandem's initialization")
       ("pretrained-model", po::value<std::string>(&t.pretrained_model),
@@ -168,7 +169,11 @@ po::options_description describe(train::TrainOptions& t, model::ModelOptions& m,
       ("valid-metrics", po::value<std::vector<std::string>>(&r.valid_metrics)->multitoken(),
        "cross-entropy, perplexity, bleu, chrf; the first decides early stopping (default: the first three)")
       ("valid-mini-batch", po::value<int64_t>(&t.valid_mini_batch)->default_value(t.valid_mini_batch), "sentences per validation batch")
-      ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size), "beam size of the validation translations")
+      ("valid-beam-size", po::value<int64_t>(&t.valid_beam_size)->default_value(t.valid_beam_size),
+       "beam size of the validation translations")
+      ("valid-normalize", defaulted(&t.valid_normalize),
+       "length normalization of the validation translations: scores divided by length^ALPHA, as in "
+       "tandem-translate (0 = off)")
       ("exponential-smoothing", defaulted(&t.exponential_smoothing),
        "smooth the weights: after each update smoothed += FACTOR x (weights - smoothed); validated and saved as "
        "best (Marian uses 1e-4); 0 = off")
@@ -288,6 +293,9 @@ int run(int argc, char** argv) {
   }
   t.after_seconds = r.after_minutes * 60.0;
   parse_valid_freq(r.valid_freq, t);
+  if (!(t.valid_normalize >= 0.0)) {
+    throw Error("--valid-normalize must be 0 (off) or more, got " + std::to_string(t.valid_normalize));
+  }
   t.batching.shuffle = !r.no_shuffle;
   t.batching.seed = t.seed;
   t.verbose = vm.count("quiet") == 0;

@@ -113,7 +113,8 @@ DecoderState DecoderImpl::start(const EncoderOutput& encoded) {
 }
 
 torch::Tensor DecoderImpl::embed(const torch::Tensor& previous) {
-  return embedding_dropout_->forward(word_dropout(embeddings_->forward(previous), options_.dropout_trg(), is_training()));
+  const auto words = word_dropout(embeddings_->forward(previous), options_.dropout_trg(), is_training());
+  return embedding_dropout_->forward(words);
 }
 
 StepOutput DecoderImpl::step(const torch::Tensor& previous, DecoderState& state) {

@@ -25,7 +25,8 @@ EncoderImpl::EncoderImpl(const ModelOptions& options, torch::nn::Embedding embed
       word_dropout_(options.dropout_src()) {}
 
 EncoderOutput EncoderImpl::forward(const torch::Tensor& source, const torch::Tensor& lengths) {
-  const auto embedded = dropout_->forward(word_dropout(embeddings_->forward(source), word_dropout_, is_training()));  // [B, S, E]
+  const auto words = word_dropout(embeddings_->forward(source), word_dropout_, is_training());
+  const auto embedded = dropout_->forward(words);  // [B, S, E]
   auto [memory, state] = rnn_->forward(embedded, lengths.to(torch::kCPU), {});  // [B, S, M]
   const auto& h = state.h;  // [layers x dirs, B, H]
   const auto final = bidirectional_ ? torch::cat({h[-2], h[-1]}, /*dim=*/-1) : h[-1];  // [B, M]

@@ -124,6 +124,7 @@ TrainingRun::TrainingRun(const TrainOptions& o, dist::Communicator& comm)
                                                            o.valid_sets.back(), source_tok, target_tok,
                                                            o.valid_mini_batch, o.valid_beam_size);
     validator_->set_precision(o.precision);
+    validator_->set_normalize(o.valid_normalize);
   }
   with_bleu_ = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
 

@@ -110,6 +110,7 @@ ValidationResult Validator::run(model::Seq2Seq& model, torch::Device device, boo
   TranslateOptions options;
   options.mini_batch = mini_batch_;
   options.search.beam_size = beam_size_;
+  options.search.normalize = normalize_;
   options.max_input_length = std::numeric_limits<int64_t>::max();
   std::vector<std::string> hypotheses;
   for (auto& result : translator.translate(sources_, options)) hypotheses.push_back(std::move(result.texts.front()));

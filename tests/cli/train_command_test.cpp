@@ -127,6 +127,9 @@ TEST(TrainProgramTest, BadOptionsAndFilesGiveClearErrors) {
   r = run_program("tandem-train", "--model " + dir + "/m -t a b --cell transformer");
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("transformer"), std::string::npos) << r.err;
+  r = run_program("tandem-train", "--model " + dir + "/m -t a b --valid-normalize=-1");
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("--valid-normalize must be 0 (off) or more, got -1"), std::string::npos) << r.err;
   test::write_file(dir + "/s", "a\nb\n");
   test::write_file(dir + "/t", "a\n");
   r = run_program("tandem-train", "--model " + dir + "/m -t " + dir + "/s " + dir + "/t --vocabs " +

@@ -34,7 +34,8 @@ TEST(WordDropoutTest, ZeroesWholeVectorsAndScalesTheOthers) {
   // The gradient reaches the kept positions, scaled, and not the dropped ones.
   y.sum().backward();
   const auto grad = x.grad();
-  EXPECT_TRUE(torch::allclose(grad, torch::where(y == 0, torch::zeros_like(grad), torch::full_like(grad, 1.0 / (1.0 - p)))));
+  const auto scaled = torch::full_like(grad, 1.0 / (1.0 - p));
+  EXPECT_TRUE(torch::allclose(grad, torch::where(y == 0, torch::zeros_like(grad), scaled)));
   // One step's embeddings [B, E] drop whole rows too.
   const auto step = word_dropout(torch::ones({400, 8}), 0.5, true);
   const auto per_row = step.sum(/*dim=*/1);  // 0 or 16
@@ -45,7 +46,14 @@ TEST(WordDropoutTest, ZeroesWholeVectorsAndScalesTheOthers) {
 }
 
 ModelOptions small(double src, double trg) {
-  return ModelOptions(19, 19).dim_emb(8).dim_rnn(12).dropout_emb(0).dropout_rnn(0).dropout_out(0).dropout_src(src).dropout_trg(trg);
+  return ModelOptions(19, 19)
+      .dim_emb(8)
+      .dim_rnn(12)
+      .dropout_emb(0)
+      .dropout_rnn(0)
+      .dropout_out(0)
+      .dropout_src(src)
+      .dropout_trg(trg);
 }
 
 data::Batch batch() {
@@ -62,7 +70,8 @@ bool repeatable(Seq2Seq& model, bool encoder_only) {
   model->train();
   const auto b = batch();
   if (encoder_only) {
-    return torch::equal(model->encode(b.source, b.source_lengths).memory, model->encode(b.source, b.source_lengths).memory);
+    const auto first = model->encode(b.source, b.source_lengths).memory;
+    return torch::equal(first, model->encode(b.source, b.source_lengths).memory);
   }
   return torch::equal(model->forward(b), model->forward(b));
 }

@@ -33,6 +33,7 @@ const std::map<std::string, std::string>& worker_neutral_options() {
       {"valid-metrics", "rank 0 alone validates"},
       {"valid-mini-batch", "rank 0 alone validates"},
       {"valid-beam-size", "rank 0 alone validates"},
+      {"valid-normalize", "rank 0 alone validates"},
       {"early-stopping", "rank 0 decides and sends its decision at each validation"},
       {"disp-freq", "rank 0 alone logs"},
       {"keep-last", "rank 0 alone writes checkpoints"},

@@ -112,6 +112,9 @@ struct TrainOptions {
   int64_t valid_mini_batch = 64;
   /// Beam size of the validation translations (--valid-beam-size). Default 5.
   int64_t valid_beam_size = 5;
+  /// Length normalization of the validation translations, as tandem-translate's
+  /// --normalize (--valid-normalize): scores divided by length^alpha. Default 0 (off).
+  double valid_normalize = 0.0;
   /// Translations of the validation set go to model_dir/valid.output (--valid-translation-output). Default on.
   bool keep_valid_translations = true;
   /// Seed of initialisation, dropout and shuffling. Default 1111.

@@ -53,6 +53,10 @@ class Validator {
   /// The precision of the validation's matrix products (the training's --precision).
   void set_precision(model::Precision precision) { precision_ = precision; }
 
+  /// The length normalization of the validation translations (the training's
+  /// --valid-normalize; tandem-translate's --normalize): scores divided by length^alpha.
+  void set_normalize(double alpha) { normalize_ = alpha; }
+
   /// Evaluates `model` (in eval mode, without gradients; restores train mode).
   /// With `score_translations`, BLEU and chrF of the translations are measured;
   /// `translations`, when given, receives the translation of every source line.
@@ -65,6 +69,7 @@ class Validator {
   std::optional<data::ParallelCorpus> corpus_;  // sentence by sentence
   data::TokenStream stream_;                    // or one stream (ids empty when not)
   model::Precision precision_ = model::Precision::kFloat32;
+  double normalize_ = 0.0;
   std::vector<std::string> sources_;     // every source line, raw
   std::vector<std::string> references_;  // every reference line, raw
   vocab::Tokenizer source_tokenizer_;

@@ -7,9 +7,15 @@
 # A_ENV and B_ENV: variables (NAME=VALUE, space-separated) set for A's or B's runs only.
 # PRECISION=bfloat16 trains both in bfloat16.
 # GRU: compare.sh's sizes (GRU, Bahdanau, emb 256, rnn 512, 64 sentences);
-# LSTM: the Multi30k recipe's (LSTM, Luong general, tied embeddings). Prints
-# target tokens/s over updates 6..UPDATES and the loss at the last update, A and
-# B alternating. Needs bench/work from bench/compare.sh (train.en, train.de, joint8k.spm).
+# LSTM: the Multi30k recipe's (LSTM, Luong general, tied embeddings);
+# CGRU: the recipe's conditional GRU with layer normalization (cgru-ln-bf16's sizes).
+# VALID=N validates (beam 5, on the first 300 training pairs) every N updates, as a
+# long training does: the search's allocations change the heap that later updates
+# allocate from (bench/RESULTS.md, the tensor cache); the rate is then measured over
+# the updates after the first validation. Prints target tokens/s over updates
+# 6..UPDATES (or VALID+1..UPDATES), the loss at the last update, and the process's
+# CPU seconds and peak memory, A and B alternating. Needs bench/work from
+# bench/compare.sh (train.en, train.de, joint8k.spm).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 W="$HERE/work" OUT="$(mktemp -d)"
@@ -19,18 +25,35 @@ trap 'rm -rf "$OUT"' EXIT
 GRU=(--cell gru --enc-type bidirectional --attention bahdanau --dim-emb 256 --dim-rnn 512 --mini-batch 64)
 LSTM=(--cell lstm --enc-type bidirectional --attention luong-general --dim-emb 256 --dim-rnn 512 --mini-batch 64
       --tied-embeddings 1 --tied-embeddings-src)
+CGRU=(--cell gru --dec-cell-base-depth 2 --layer-normalization --enc-type bidirectional --attention bahdanau
+      --dim-emb 256 --dim-rnn 512 --mini-batch 64 --tied-embeddings 1 --tied-embeddings-src)
+VALIDATION=(--valid-freq 0)
+if [[ -n "${VALID:-}" ]]; then
+  head -n 300 "$W/train.en" > "$OUT/valid.en" && head -n 300 "$W/train.de" > "$OUT/valid.de"
+  VALIDATION=(--valid-freq "$VALID" --valid-sets "$OUT/valid.en" "$OUT/valid.de" --valid-metrics bleu --valid-beam-size 5)
+fi
 run() {  # BIN NAME ENV SIZES...
   local bin=$1 name=$2 vars=$3; shift 3
   rm -rf "$OUT/m"
   # shellcheck disable=SC2086
-  env $vars "$bin/tandem-train" --precision "${PRECISION:-float32}" --model "$OUT/m" --train-sets "$W/train.en" "$W/train.de" --vocabs "$W/joint8k.spm" "$@" \
-    --learn-rate 3e-4 --after-updates "${UPDATES:-25}" --disp-freq 1 --valid-freq 0 --cpu-threads 1 --seed 1 \
+  /usr/bin/time -f "%U %S %M" -o "$OUT/time" env $vars "$bin/tandem-train" --precision "${PRECISION:-float32}" \
+    --model "$OUT/m" --train-sets "$W/train.en" "$W/train.de" --vocabs "$W/joint8k.spm" "$@" \
+    --learn-rate 3e-4 --after-updates "${UPDATES:-25}" --disp-freq 1 "${VALIDATION[@]}" --cpu-threads 1 --seed 1 \
     --data-cache none 2> "$OUT/$name.log"
-  python3 - "$OUT/m/train.log.jsonl" "$name" <<'PY'
+  python3 - "$OUT/m/train.log.jsonl" "$name" "${VALID:-5}" "$OUT/time" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
-a, b = rows[5], rows[-1]
-print("%-8s %7.1f tok/s  loss@%d %.6f" % (sys.argv[2], (b["target_tokens"] - a["target_tokens"]) / (b["seconds"] - a["seconds"]), b["update"], b["loss"]))
+start, every = int(sys.argv[3]), int(sys.argv[3])
+tokens = seconds = 0.0
+for before, row in zip(rows[start:], rows[start + 1:]):  # each update's own time: validations left out
+    if every > 5 and (row["update"] - 1) % every == 0:
+        continue  # this update's display window holds a validation
+    tokens += row["target_tokens"] - before["target_tokens"]
+    seconds += (row["target_tokens"] - before["target_tokens"]) / row["target_tokens_per_second"]
+b = rows[-1]
+user, system, rss = open(sys.argv[4]).read().split()[-3:]
+print("%-8s %7.1f tok/s  loss@%d %.6f  cpu %.1f s  peak %d MB" % (sys.argv[2], tokens / seconds, b["update"], b["loss"],
+      float(user) + float(system), int(rss) // 1024))
 PY
 }
 for cfg in ${CFGS:-GRU LSTM}; do

@@ -13,7 +13,6 @@
 
 #include "tandem/error.h"
 #include "tandem/eval/bleu.h"
-#include "tandem/translator.h"
 #include "tandem/vocab/vocab_trainer.h"
 #include "test_support.h"
 #include "train/copy_task.h"
@@ -87,40 +86,6 @@ TEST(TrainerTest, KeepsBestCheckpointsPerMetricAndTheLastOne) {
   int lines = 0;
   for (std::string line; std::getline(in, line);) ++lines;
   EXPECT_EQ(lines, 2);
-}
-
-// --valid-normalize: valid.output is what tandem-translate --normalize gives with the
-// validated weights (here the last checkpoint's), not what the unnormalized search gives.
-TEST(TrainerTest, ValidationTranslatesWithTheGivenLengthNormalization) {
-  const std::string dir = test::temp_dir();
-  auto o = copy_task(dir);
-  std::string sources;
-  for (const auto& line : test::sample_sentences()) sources += line + "\n";
-  test::write_file(dir + "/valid.src", sources);
-  test::write_file(dir + "/valid.tgt", sources);
-  o.after_updates = 400;  // half-trained: the hypotheses' lengths vary, and normalization changes some
-  o.valid_freq = 400;     // one validation, of the weights saved last
-  o.valid_normalize = 1.0;
-  Trainer(o).run();
-  std::ifstream in(o.model_dir + "/valid.output");
-  std::vector<std::string> validated;
-  for (std::string line; std::getline(in, line);) validated.push_back(line);
-
-  auto translator = Translator::load({o.model_dir + "/model.ckpt"}, torch::kCPU);
-  TranslateOptions options;
-  options.search.beam_size = o.valid_beam_size;
-  for (const double alpha : {1.0, 0.0}) {
-    options.search.normalize = alpha;
-    std::vector<std::string> translated;
-    for (auto& result : translator.translate(test::sample_sentences(), options)) {
-      translated.push_back(result.texts.front());
-    }
-    if (alpha > 0) {
-      EXPECT_EQ(validated, translated);
-    } else {
-      EXPECT_NE(validated, translated);  // the option reaches the search
-    }
-  }
 }
 
 TEST(TrainerTest, StopsAfterEpochs) {

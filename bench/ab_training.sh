@@ -40,13 +40,14 @@ run() {  # BIN NAME ENV SIZES...
     --model "$OUT/m" --train-sets "$W/train.en" "$W/train.de" --vocabs "$W/joint8k.spm" "$@" \
     --learn-rate 3e-4 --after-updates "${UPDATES:-25}" --disp-freq 1 "${VALIDATION[@]}" --cpu-threads 1 --seed 1 \
     --data-cache none 2> "$OUT/$name.log"
-  python3 - "$OUT/m/train.log.jsonl" "$name" "${VALID:-5}" "$OUT/time" <<'PY'
+  python3 - "$OUT/m/train.log.jsonl" "$name" "${VALID:-0}" "$OUT/time" <<'PY'
 import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if '"train"' in l]
-start, every = int(sys.argv[3]), int(sys.argv[3])
+every = int(sys.argv[3])  # VALID, 0 when there are no validations
+start = every or 5        # after the first validation, or after 5 warm-up updates
 tokens = seconds = 0.0
 for before, row in zip(rows[start:], rows[start + 1:]):  # each update's own time: validations left out
-    if every > 5 and (row["update"] - 1) % every == 0:
+    if every and (row["update"] - 1) % every == 0:
         continue  # this update's display window holds a validation
     tokens += row["target_tokens"] - before["target_tokens"]
     seconds += (row["target_tokens"] - before["target_tokens"]) / row["target_tokens_per_second"]

@@ -112,6 +112,27 @@ class GruStep : public torch::autograd::Function<GruStep> {
   }
 };
 
+class RnnStep : public torch::autograd::Function<RnnStep> {
+ public:
+  static variable_list forward(AutogradContext* ctx, const torch::Tensor& gi, const torch::Tensor& gh) {
+    auto h_next = torch::empty_like(gi);
+    TANDEM_DISPATCH(rnn_forward, RnnForward{gi.data_ptr<float>(), gh.data_ptr<float>(), h_next.data_ptr<float>()},
+                    gi.size(0), gi.size(1));
+    ctx->save_for_backward({h_next});  // an output: tanh's gradient needs only it
+    return {h_next};
+  }
+
+  static variable_list backward(AutogradContext* ctx, variable_list grads) {
+    const auto h_next = ctx->get_saved_variables()[0];
+    const auto dh_next = grads[0].contiguous();
+    auto dgates = torch::empty_like(h_next);
+    TANDEM_DISPATCH(rnn_backward,
+                    RnnBackward{dh_next.data_ptr<float>(), h_next.data_ptr<float>(), dgates.data_ptr<float>()},
+                    h_next.size(0), h_next.size(1));
+    return {dgates, dgates};  // gi and gh are summed: one gradient for both
+  }
+};
+
 // Whether the environment variable `name` is "0" (the A/B switches).
 bool set_to_zero(const char* name) {
   const char* v = std::getenv(name);
@@ -237,6 +258,12 @@ std::pair<torch::Tensor, torch::Tensor> lstm(const torch::Tensor& gi, const torc
 
 torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h) {
   return GruStep::apply(float32(gi), float32(gh), float32(h))[0];
+}
+
+torch::Tensor rnn(const torch::Tensor& gi, const torch::Tensor& gh) {
+  TORCH_CHECK(gi.sizes() == gh.sizes(), "fused RNN step: input products ", gi.sizes(), " and recurrent products ",
+              gh.sizes(), " differ");
+  return RnnStep::apply(float32(gi), float32(gh))[0];
 }
 
 bool cross_entropy_applies(const torch::Tensor& logits) {

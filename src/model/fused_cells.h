@@ -1,4 +1,4 @@
-// GRU and LSTM steps with their element-wise work fused (issue 29): one pass over
+// GRU, LSTM and tanh RNN steps with their element-wise work fused (issue 29): one pass over
 // the step's rows forward (gates, nonlinearities, state update) and one backward,
 // with ATen's vectorized types at the CPU's widest capability, instead of about
 // ten of LibTorch's element-wise kernels forward and twenty backward. Gradients
@@ -25,6 +25,9 @@ std::pair<torch::Tensor, torch::Tensor> lstm(const torch::Tensor& gi, const torc
 
 /// GRU: input and recurrent products gi, gh [B, 3H] (r, z, n), state h [B, H] -> h_next.
 torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h);
+
+/// Tanh RNN: input and recurrent products gi, gh [B, H] -> h_next = tanh(gi + gh).
+torch::Tensor rnn(const torch::Tensor& gi, const torch::Tensor& gh);
 
 /// Whether fused::cross_entropy takes these logits (CPU, float32 or bfloat16, not turned off).
 bool cross_entropy_applies(const torch::Tensor& logits);

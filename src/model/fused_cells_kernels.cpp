@@ -142,6 +142,26 @@ void gru_backward(const GruBackward& a, int64_t rows, int64_t H) {
   });
 }
 
+void rnn_forward(const RnnForward& a, int64_t rows, int64_t H) {
+  rows_of(rows, H, [&](int64_t b) {
+    const int64_t row = b * H;
+    columns(H, [&](int64_t j, int n) {
+      store((load(a.gi + row + j, n) + load(a.gh + row + j, n)).tanh(), a.h_next + row + j, n);
+    });
+  });
+}
+
+void rnn_backward(const RnnBackward& a, int64_t rows, int64_t H) {
+  const Vec one(1.0f);
+  rows_of(rows, H, [&](int64_t b) {
+    const int64_t row = b * H;
+    columns(H, [&](int64_t j, int n) {
+      const Vec h = load(a.h_next + row + j, n);
+      store(load(a.dh_next + row + j, n) * (one - h * h), a.dgates + row + j, n);
+    });
+  });
+}
+
 namespace {
 
 // Largest element of x[0, n).

@@ -46,6 +46,18 @@ struct GruBackward {
   float* dh;             // [rows, H] out
 };
 
+struct RnnForward {
+  const float* gi;  // [rows, H] input products and bias
+  const float* gh;  // [rows, H] recurrent products and bias
+  float* h_next;    // [rows, H] out: tanh(gi + gh)
+};
+
+struct RnnBackward {
+  const float* dh_next;  // [rows, H]
+  const float* h_next;   // as the forward step wrote it
+  float* dgates;         // [rows, H] out: the gradient of gi and of gh (they are summed)
+};
+
 // Softmax cross entropy over rows of `classes` logits (train/loss.h). A row whose
 // target is `pad` predicts nothing: loss and nll 0, gradient 0.
 struct CrossEntropyForward {
@@ -108,6 +120,8 @@ struct MaskedSoftmaxBackward {
   void lstm_backward(const LstmBackward& a, int64_t rows, int64_t hidden);                \
   void gru_forward(const GruForward& a, int64_t rows, int64_t hidden);                    \
   void gru_backward(const GruBackward& a, int64_t rows, int64_t hidden);                  \
+  void rnn_forward(const RnnForward& a, int64_t rows, int64_t hidden);                    \
+  void rnn_backward(const RnnBackward& a, int64_t rows, int64_t hidden);                  \
   void cross_entropy_forward(const CrossEntropyForward& a, int64_t rows, int64_t classes); \
   void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t classes); \
   void additive_attention_forward(const AdditiveAttentionForward& a, int64_t sentences, int64_t group, \

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "tandem/error.h"
+#include "tandem/util/cpu_kernels.h"
 
 namespace tandem::model {
 namespace {
@@ -145,7 +146,14 @@ torch::Tensor linear(const torch::Tensor& x, const torch::Tensor& weight, const 
   auto rows = x.reshape({-1, x.size(-1)});
   const int64_t n = rows.size(0);
   if (bucket(n) > n) rows = torch::constant_pad_nd(rows, {0, 0, 0, bucket(n) - n});
-  torch::jit::Stack stack{rows.contiguous(), params, /*reduce_range=*/false};
+  // Without VNNI (AVX2, AVX-512 before Cascade Lake, Zen 3) oneDNN multiplies the
+  // unsigned 8-bit activations by the signed 8-bit weights with vpmaddubsw, which
+  // adds each pair of products in 16 bits and saturates (255 * 127 * 2 passes
+  // 32,767): products came out 10-60% wrong on a Zen 3. There the activations get 7
+  // bits (reduce_range, as PyTorch quantizes for fbgemm on such CPUs): a pair stays
+  // within 16 bits. With VNNI the pairs are summed in 32 bits.
+  static const bool reduce_range = !util::cpu_vector_features().vnni;
+  torch::jit::Stack stack{rows.contiguous(), params, reduce_range};
   op.callBoxed(&stack);
   sizes.back() = weight.size(0);
   return stack.at(0).toTensor().narrow(0, 0, n).reshape(sizes);

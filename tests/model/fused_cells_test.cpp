@@ -1,4 +1,4 @@
-// The fused GRU and LSTM steps against LibTorch's element-wise ops.
+// The fused GRU, LSTM and tanh RNN steps against LibTorch's element-wise ops.
 #include "model/fused_cells.h"
 
 #include <gtest/gtest.h>
@@ -82,6 +82,29 @@ TEST_P(FusedCellTest, GruStepAndGradientsEqualLibTorchsOps) {
   expect_close(fused_grads[0], ops_grads[0], "d gi");
   expect_close(fused_grads[1], ops_grads[1], "d gh");
   expect_close(fused_grads[2], ops_grads[2], "d h");
+}
+
+TEST_P(FusedCellTest, RnnStepAndGradientsEqualLibTorchsOps) {
+  const int64_t hidden = GetParam();
+  torch::manual_seed(hidden + 2);
+  const auto gi = (3 * torch::randn({9, hidden})).requires_grad_();
+  const auto gh = torch::randn({9, hidden}).requires_grad_();
+  const auto h = torch::randn({9, hidden});
+  ASSERT_TRUE(fused::applies(gi, gh, h));
+  const auto fused_h = fused::rnn(gi, gh);
+  const auto ops_h = torch::tanh(gi + gh);
+  expect_close(fused_h, ops_h, "h");
+  const auto w = torch::randn({9, hidden});
+  const auto fused_grads = torch::autograd::grad({(fused_h * w).sum()}, {gi, gh});
+  const auto ops_grads = torch::autograd::grad({(ops_h * w).sum()}, {gi, gh});
+  expect_close(fused_grads[0], ops_grads[0], "d gi");
+  expect_close(fused_grads[1], ops_grads[1], "d gh");
+  // bfloat16 products (autocast) are widened and give a float32 state.
+  const auto low = gi.detach().to(torch::kBFloat16);
+  const auto out = fused::rnn(low, low);
+  EXPECT_EQ(out.scalar_type(), torch::kFloat32);
+  expect_close(out, torch::tanh(2 * low.to(torch::kFloat32)), "bfloat16 products");
+  EXPECT_THROW(fused::rnn(gi, gh.narrow(1, 0, hidden - 1)), c10::Error);
 }
 
 INSTANTIATE_TEST_SUITE_P(Hidden, FusedCellTest, ::testing::Values(13, 16, 37, 512));

@@ -16,6 +16,7 @@
 #include "tandem/model/checkpoint.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/train/loss.h"
+#include "tandem/util/cpu_kernels.h"
 #include "test_support.h"
 
 namespace tandem::model {
@@ -128,9 +129,12 @@ TEST_P(PrecisionCellTest, Int8SearchIsCloseToFloat32) {
   };
   const auto [memory, logits] = run(Precision::kFloat32);
   const auto [memory8, logits8] = run(Precision::kInt8);
+  // Without VNNI the activations have 7 bits (model/int8.cpp): twice their rounding,
+  // which the layer-normalized deep transitions carry further (0.07 seen on a Zen 3).
+  const double bound = util::cpu_vector_features().vnni ? 0.05 : 0.1;
   EXPECT_GT(relative_gap(memory8, memory), 0.0);
-  EXPECT_LT(relative_gap(memory8, memory), 0.05);
-  EXPECT_LT(relative_gap(logits8, logits), 0.05);
+  EXPECT_LT(relative_gap(memory8, memory), bound);
+  EXPECT_LT(relative_gap(logits8, logits), bound);
   EXPECT_TRUE(torch::equal(memory8.eq(0), memory.eq(0))) << "padding stays zero";
   // A shortlist's logits in int8: the full int8 layer's columns, close to float32's.
   const auto rows = torch::tensor({0, 4, 9, 22}, torch::kLong);
@@ -206,6 +210,20 @@ TEST(Int8Test, LinearIsCloseInsideAScopeAndExactOutside) {
     }
   }
   EXPECT_FALSE(int8_products());
+}
+
+// Products whose pairs of terms pass 16 bits: activations at the top of their range
+// times weights at the top of theirs. oneDNN without VNNI adds each pair in 16 bits
+// and saturates; with 8-bit activations these came out about half as large on a Zen 3.
+TEST(Int8Test, ProductsOfTheLargestValuesDoNotSaturate) {
+  const auto weight = torch::ones({8, 64});
+  const auto x = torch::ones({4, 64});
+  torch::NoGradGuard no_grad;
+  Int8Scope int8;
+  const auto low = model::linear(x, weight);
+  EXPECT_LT(relative_gap(low, torch::full({4, 8}, 64.0)), 0.01) << low[0][0].item<float>() << " for 64";
+  const auto mixed = model::linear(x, torch::cat({weight, -weight}, /*dim=*/0));
+  EXPECT_LT(relative_gap(mixed.narrow(1, 8, 8), torch::full({4, 8}, -64.0)), 0.01) << "negative weights";
 }
 
 // The packed weights are kept while the tensor is unchanged: a weight changed in

@@ -116,7 +116,8 @@ class RnnStep : public torch::autograd::Function<RnnStep> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& gi, const torch::Tensor& gh) {
     auto h_next = torch::empty_like(gi);
-    TANDEM_DISPATCH(rnn_forward, RnnForward{gi.data_ptr<float>(), gh.data_ptr<float>(), h_next.data_ptr<float>()},
+    TANDEM_DISPATCH(rnn_forward,
+                    RnnForward{gi.data_ptr<float>(), gh.data_ptr<float>(), h_next.data_ptr<float>()},
                     gi.size(0), gi.size(1));
     ctx->save_for_backward({h_next});  // an output: tanh's gradient needs only it
     return {h_next};
@@ -126,9 +127,10 @@ class RnnStep : public torch::autograd::Function<RnnStep> {
     const auto h_next = ctx->get_saved_variables()[0];
     const auto dh_next = grads[0].contiguous();
     auto dgates = torch::empty_like(h_next);
-    TANDEM_DISPATCH(rnn_backward,
-                    RnnBackward{dh_next.data_ptr<float>(), h_next.data_ptr<float>(), dgates.data_ptr<float>()},
-                    h_next.size(0), h_next.size(1));
+    TANDEM_DISPATCH(
+        rnn_backward,
+        RnnBackward{dh_next.data_ptr<float>(), h_next.data_ptr<float>(), dgates.data_ptr<float>()},
+        h_next.size(0), h_next.size(1));
     return {dgates, dgates};  // gi and gh are summed: one gradient for both
   }
 };
@@ -261,8 +263,8 @@ torch::Tensor gru(const torch::Tensor& gi, const torch::Tensor& gh, const torch:
 }
 
 torch::Tensor rnn(const torch::Tensor& gi, const torch::Tensor& gh) {
-  TORCH_CHECK(gi.sizes() == gh.sizes(), "fused RNN step: input products ", gi.sizes(), " and recurrent products ",
-              gh.sizes(), " differ");
+  TORCH_CHECK(gi.sizes() == gh.sizes(), "fused RNN step: input products ", gi.sizes(),
+              " and recurrent products ", gh.sizes(), " differ");
   return RnnStep::apply(float32(gi), float32(gh))[0];
 }
 

@@ -114,22 +114,23 @@ struct MaskedSoftmaxBackward {
   float* dscores;         // [B, G, S] out
 };
 
-#define TANDEM_FUSED_KERNELS(capability)                                                   \
-  namespace capability {                                                                   \
-  void lstm_forward(const LstmForward& a, int64_t rows, int64_t hidden);                  \
-  void lstm_backward(const LstmBackward& a, int64_t rows, int64_t hidden);                \
-  void gru_forward(const GruForward& a, int64_t rows, int64_t hidden);                    \
-  void gru_backward(const GruBackward& a, int64_t rows, int64_t hidden);                  \
-  void rnn_forward(const RnnForward& a, int64_t rows, int64_t hidden);                    \
-  void rnn_backward(const RnnBackward& a, int64_t rows, int64_t hidden);                  \
-  void cross_entropy_forward(const CrossEntropyForward& a, int64_t rows, int64_t classes); \
-  void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t classes); \
-  void additive_attention_forward(const AdditiveAttentionForward& a, int64_t sentences, int64_t group, \
-                                  int64_t positions, int64_t width);                        \
+#define TANDEM_FUSED_KERNELS(capability)                                                                 \
+  namespace capability {                                                                                 \
+  void lstm_forward(const LstmForward& a, int64_t rows, int64_t hidden);                                 \
+  void lstm_backward(const LstmBackward& a, int64_t rows, int64_t hidden);                               \
+  void gru_forward(const GruForward& a, int64_t rows, int64_t hidden);                                   \
+  void gru_backward(const GruBackward& a, int64_t rows, int64_t hidden);                                 \
+  void rnn_forward(const RnnForward& a, int64_t rows, int64_t hidden);                                   \
+  void rnn_backward(const RnnBackward& a, int64_t rows, int64_t hidden);                                 \
+  void cross_entropy_forward(const CrossEntropyForward& a, int64_t rows, int64_t classes);               \
+  void cross_entropy_backward(const CrossEntropyBackward& a, int64_t rows, int64_t classes);             \
+  void additive_attention_forward(const AdditiveAttentionForward& a, int64_t sentences, int64_t group,   \
+                                  int64_t positions, int64_t width);                                     \
   void additive_attention_backward(const AdditiveAttentionBackward& a, int64_t sentences, int64_t group, \
-                                   int64_t positions, int64_t width);                       \
-  void masked_softmax_forward(const MaskedSoftmaxForward& a, int64_t sentences, int64_t group, int64_t positions); \
-  void masked_softmax_backward(const MaskedSoftmaxBackward& a, int64_t rows, int64_t positions); \
+                                   int64_t positions, int64_t width);                                    \
+  void masked_softmax_forward(const MaskedSoftmaxForward& a, int64_t sentences, int64_t group,           \
+                              int64_t positions);                                                        \
+  void masked_softmax_backward(const MaskedSoftmaxBackward& a, int64_t rows, int64_t positions);         \
   }
 TANDEM_FUSED_KERNELS(DEFAULT)
 TANDEM_FUSED_KERNELS(AVX2)

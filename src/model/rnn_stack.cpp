@@ -45,8 +45,8 @@ torch::Tensor run_direction(const torch::nn::LSTM&, const torch::Tensor& x, cons
 // (products and biases), as LibTorch's cells compute it: every cell through
 // the fused kernels where they apply (model/fused_cells.h). `c` in: the LSTM's
 // memory cell, out: the next one.
-torch::Tensor cell_step(const torch::nn::RNN&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h,
-                        torch::Tensor*) {
+torch::Tensor cell_step(const torch::nn::RNN&, const torch::Tensor& gi, const torch::Tensor& gh,
+                        const torch::Tensor& h, torch::Tensor*) {
   if (fused::applies(gi, gh, h) && gi.sizes() == gh.sizes()) return fused::rnn(gi, gh);
   return torch::tanh(gi + gh);
 }

@@ -44,7 +44,8 @@ CpuVectorFeatures cpu_vector_features() {
              __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
              __builtin_cpu_supports("avx512vl");
   f.avx512_bf16 = f.avx512 && __builtin_cpu_supports("avx512bf16");
-  f.vnni = (f.avx512 && __builtin_cpu_supports("avx512vnni")) || (f.avx2_fma && __builtin_cpu_supports("avxvnni"));
+  f.vnni =
+      (f.avx512 && __builtin_cpu_supports("avx512vnni")) || (f.avx2_fma && __builtin_cpu_supports("avxvnni"));
 #endif
   return f;
 }

@@ -1,7 +1,6 @@
 // --precision bfloat16: matrix products in bfloat16 on float32 weights; --precision
 // int8 (translation): int8 weights, activations quantized per product (model/int8.h).
 #include "tandem/model/precision.h"
-#include "tandem/model/int8.h"
 
 #include <ATen/autocast_mode.h>
 #include <gtest/gtest.h>
@@ -14,6 +13,7 @@
 #include "tandem/data/batch.h"
 #include "tandem/error.h"
 #include "tandem/model/checkpoint.h"
+#include "tandem/model/int8.h"
 #include "tandem/model/seq2seq.h"
 #include "tandem/train/loss.h"
 #include "tandem/util/cpu_kernels.h"

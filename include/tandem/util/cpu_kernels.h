@@ -39,7 +39,7 @@ struct CpuVectorFeatures {
   bool avx2_fma = false;  ///< AVX2 and FMA (OpenBLAS's Haswell kernels)
   bool avx512 = false;    ///< AVX-512 F, CD, BW, DQ and VL (its SkylakeX kernels, LibTorch's avx512)
   bool avx512_bf16 = false;  ///< and AVX512-BF16 (its Cooperlake kernels)
-  bool vnni = false;  ///< AVX512-VNNI or AVX-VNNI: int8 pairs of products summed in 32 bits, not 16
+  bool vnni = false;         ///< AVX512-VNNI or AVX-VNNI: int8 pairs of products summed in 32 bits, not 16
 };
 
 /// This CPU's features (with the operating system's support for their registers).

@@ -44,6 +44,10 @@ echo "== bfloat16"
 bf16=$(measure bfloat16)
 echo "$bf16"
 for result in "$own" "$bf16"; do
+  if [[ "$result" == *"in float32 on this CPU"* ]]; then
+    echo "bfloat16: Tandem's programs run --precision bfloat16 in float32 on this CPU (no AVX-512): nothing to choose"
+    continue
+  fi
   share=$(sed -n 's/^peak .*: \([0-9.]*\)% of the peak$/\1/p' <<< "$result")
   [[ -n "$share" ]] || { echo "no peak line in tandem-bench's output" >&2; exit 1; }
   if awk -v s="$share" -v t="$TOLERANCE" 'BEGIN { exit !(s < 100 - t) }'; then
@@ -51,5 +55,5 @@ for result in "$own" "$bf16"; do
     status=1
   fi
 done
-[[ $status == 0 ]] && echo "ok: Tandem's own choice is the fastest candidate within $TOLERANCE%, float32 and bfloat16"
+[[ $status == 0 ]] && echo "ok: Tandem's own choice is the fastest candidate within $TOLERANCE%"
 exit $status

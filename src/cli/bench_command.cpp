@@ -103,9 +103,13 @@ void mm_candidates(const torch::Tensor& a, const torch::Tensor& b, double second
     for (auto& c : candidates) c.in_use = c.name == "OpenBLAS " + in_use;
     if (in_use.empty()) candidates.push_back({"LibTorch's BLAS", [] { return true; }, mm, true});
   } else {
-    candidates.push_back({"oneDNN (torch::mm)", [] { return true; }, mm, true});
+    // LibTorch's bfloat16 product: oneDNN's with AVX-512, a generic loop without.
+    const bool onednn = util::cpu_vector_features().avx512;
+    candidates.push_back(
+        {onednn ? "oneDNN (torch::mm)" : "LibTorch's loop (torch::mm)", [] { return true; }, mm, onednn});
   }
-  if (at::hasMKLDNN()) {
+  // oneDNN's bfloat16 products need AVX-512 (mkldnn_linear refuses them without it).
+  if (at::hasMKLDNN() && (float32 || util::cpu_vector_features().avx512)) {
     // oneDNN's inner-product primitive on a oneDNN tensor: a x b^T, the same work.
     const auto a_onednn = a.to_mkldnn();
     candidates.push_back({"oneDNN (mkldnn_linear)", [] { return true; },
@@ -135,6 +139,12 @@ void mm_candidates(const torch::Tensor& a, const torch::Tensor& b, double second
     } else {
       std::printf("  %-26s %8.1f GFLOP/s%s\n", c.name.c_str(), c.best, c.in_use ? "  <- Tandem's programs" : "");
     }
+  }
+  if (used == candidates.end()) {  // model::usable_precision
+    std::printf("peak %s %.1f GFLOP/s (%s); Tandem's programs run --precision bfloat16 in float32 on this CPU "
+                "(no AVX-512)\n",
+                type.c_str(), peak.best, peak.name.c_str());
+    return;
   }
   std::printf("peak %s %.1f GFLOP/s (%s); in use %s: %.1f%% of the peak\n", type.c_str(), peak.best, peak.name.c_str(),
               used->name.c_str(), 100 * used->best / peak.best);

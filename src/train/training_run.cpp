@@ -18,6 +18,7 @@
 #include "tandem/eval/score_format.h"
 #include "tandem/io/folder_lock.h"
 #include "tandem/io/json_log.h"
+#include "tandem/util/cpu_kernels.h"
 #include "tandem/util/progress_line.h"
 #include "tandem/util/splitmix64.h"
 #include "tandem/train/loss.h"
@@ -65,6 +66,16 @@ bool improves(eval::Metric metric, double value, const std::map<eval::Metric, do
 }
 
 
+// --precision as this machine runs it (model::usable_precision: bfloat16 in float32
+// on a CPU without AVX-512), said once by rank 0. The options' fingerprint, which the
+// workers compare, keeps --precision as given.
+model::Precision run_precision(const TrainOptions& o, bool leader, std::ostream& log) {
+  std::string why;
+  const auto precision = model::usable_precision(o.precision, o.device, util::cpu_vector_features(), &why);
+  if (leader && !why.empty()) log << "tandem-train: " << why << "\n";
+  return precision;
+}
+
 // The model folder, created and checked writable now (not at the first
 // checkpoint hours later).
 void make_model_folder(const fs::path& dir) {
@@ -92,6 +103,7 @@ TrainingRun::TrainingRun(const TrainOptions& o, dist::Communicator& comm)
       dir_(o.model_dir),
       last_path_((dir_ / "model.ckpt").string()),
       device_(o.device),
+      precision_(run_precision(o, leader_, log_)),
       scheduler_(o.lr),
       progress_(log_, o.progress && leader_) {
   if (leader_) {
@@ -123,7 +135,7 @@ TrainingRun::TrainingRun(const TrainOptions& o, dist::Communicator& comm)
                              : std::make_unique<Validator>(language_model_ ? "" : o.valid_sets.front(),
                                                            o.valid_sets.back(), source_tok, target_tok,
                                                            o.valid_mini_batch, o.valid_beam_size);
-    validator_->set_precision(o.precision);
+    validator_->set_precision(precision_);
     validator_->set_normalize(o.valid_normalize);
   }
   with_bleu_ = std::any_of(o.valid_metrics.begin(), o.valid_metrics.end(), eval::needs_translations);
@@ -290,7 +302,7 @@ TrainingRun::Outcome TrainingRun::update() {
   UpdateSums mine;
   for (int64_t k = 0; k < o_.optimizer_delay; ++k) {
     if (k == o_.optimizer_delay - 1) gradient_sum_->arm();  // the last backward starts the gradients' sums
-    const auto [result, sentences] = data_->next(model_, device_, o_.precision, o_.label_smoothing);
+    const auto [result, sentences] = data_->next(model_, device_, precision_, o_.label_smoothing);
     const double loss_sum = result.loss.item<double>();
     mine.tokens += static_cast<double>(result.tokens);
     mine.sentences += static_cast<double>(sentences);

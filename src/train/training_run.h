@@ -59,6 +59,7 @@ class TrainingRun {
   const std::filesystem::path dir_;
   const std::string last_path_;
   const torch::Device device_;
+  const model::Precision precision_;  // --precision as this machine runs it (model::usable_precision)
   std::optional<io::FolderLock> folder_lock_;  // held until the run ends
   model::CheckpointMeta meta_;
   model::Seq2Seq model_{nullptr};

@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "tandem/data/batch.h"
@@ -28,6 +29,31 @@ data::Batch sample_batch() {
 
 double relative_gap(const torch::Tensor& a, const torch::Tensor& b) {
   return (a - b).abs().max().item<double>() / std::max(b.abs().max().item<double>(), 1e-6);
+}
+
+// bfloat16 on a CPU without AVX-512 runs in float32 (LibTorch's bfloat16 products
+// there are a generic loop, 16x slower than float32), with a line saying why; on a
+// GPU, with AVX-512, and for the other precisions, the request stands.
+TEST(PrecisionTest, BFloat16RunsInFloat32OnACpuWithoutAvx512) {
+  util::CpuVectorFeatures avx2;
+  avx2.avx2_fma = true;
+  util::CpuVectorFeatures avx512 = avx2;
+  avx512.avx512 = true;
+  std::string why;
+  EXPECT_EQ(usable_precision(Precision::kBFloat16, torch::kCPU, avx2, &why), Precision::kFloat32);
+  EXPECT_NE(why.find("runs in float32"), std::string::npos) << why;
+  EXPECT_NE(why.find("AVX-512"), std::string::npos) << why;
+  EXPECT_EQ(usable_precision(Precision::kBFloat16, torch::kCPU, avx2, nullptr), Precision::kFloat32);
+  for (const auto& [precision, device, cpu] :
+       std::vector<std::tuple<Precision, torch::Device, util::CpuVectorFeatures>>{
+           {Precision::kBFloat16, torch::kCPU, avx512},
+           {Precision::kBFloat16, torch::Device(torch::kCUDA, 0), avx2},
+           {Precision::kInt8, torch::kCPU, avx2},
+           {Precision::kFloat32, torch::kCPU, avx2}}) {
+    std::string none;
+    EXPECT_EQ(usable_precision(precision, device, cpu, &none), precision) << precision_name(precision);
+    EXPECT_TRUE(none.empty()) << none;
+  }
 }
 
 TEST(PrecisionTest, NamesParseAndTheScopeRestoresAutocast) {

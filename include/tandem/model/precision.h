@@ -20,6 +20,8 @@
 #include <memory>
 #include <string>
 
+#include "tandem/util/cpu_kernels.h"
+
 namespace tandem::model {
 
 class Int8Scope;
@@ -29,6 +31,17 @@ enum class Precision { kFloat32, kBFloat16, kInt8 };
 /// "float32", "bfloat16" or "int8"; throws tandem::Error naming the choices otherwise.
 Precision parse_precision(const std::string& name);
 std::string precision_name(Precision precision);
+
+/// The precision a program runs when `requested` is asked for on `device`: the
+/// same, except bfloat16 on a CPU without AVX-512 (F, BW, VL, DQ), which runs in
+/// float32. There oneDNN has no bfloat16 products and LibTorch multiplies bfloat16
+/// with a generic loop about 16 times slower than float32 (4.6 against 76.4
+/// GFLOP/s, 512^3 on one thread of a Zen 3), so bfloat16 would make training and
+/// translation several times slower, not faster (as CTranslate2 falls back to a
+/// compute type the device supports). `why`, when not null, gets a line saying
+/// so, or stays empty.
+Precision usable_precision(Precision requested, torch::Device device, const util::CpuVectorFeatures& cpu,
+                           std::string* why);
 
 /// Autocast to bfloat16 on `device` for the scope's lifetime (nothing for float32;
 /// for int8, an Int8Scope: int8 products through model::linear, CPU only, no

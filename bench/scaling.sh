@@ -84,14 +84,13 @@ PY
       # of the kernel in use, and dividing by it overstated the share (issue 29). On a GPU,
       # torch::mm's rate.
       # Where Tandem runs --precision bfloat16 in float32 (a CPU without AVX-512), its
-      # training is divided by the float32 peak.
+      # training is divided by the float32 peak measured just before.
       for precision in float32 bfloat16; do
         if [[ "$DEVICE" == cpu ]]; then
           peak_line=$("$BIN/tandem-bench" mm --candidates --rounds 2 --dtype "$precision" --cpu-threads "$THREADS" \
             2> /dev/null | grep '^peak')
-          [[ "$peak_line" == *"in float32 on this CPU"* ]] &&
-            peak_line=$("$BIN/tandem-bench" mm --candidates --rounds 2 --dtype float32 --cpu-threads "$THREADS" \
-              2> /dev/null | grep '^peak')
+          [[ "$precision" == float32 ]] && float32_peak_line=$peak_line
+          [[ "$peak_line" == *"in float32 on this CPU"* ]] && peak_line=$float32_peak_line
           peak=$(awk '{print $3}' <<< "$peak_line")
         else
           peak=$("$BIN/tandem-bench" mm --dtype "$precision" --cpu-threads "$THREADS" --device "$DEVICE" 2> /dev/null |

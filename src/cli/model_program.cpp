@@ -1,12 +1,10 @@
 #include "cli/model_program.h"
 
 #include <iostream>
-#include <string>
 
 #include "cli/option_parsers.h"
 #include "tandem/model/precision.h"
 #include "tandem/util/allocator.h"
-#include "tandem/util/cpu_kernels.h"
 #include "tandem/util/cpu_threads.h"
 
 namespace tandem::cli {
@@ -27,10 +25,7 @@ Translator start_translator(const std::string& program, const ModelProgramOption
   if (keep_freed_memory) util::keep_freed_memory();
   util::set_torch_threads(announce_cpu_threads(program, c.threads, c.quiet), c.quiet);
   const auto device = parse_device(c.device);
-  std::string why;
-  const auto precision =
-      model::usable_precision(model::parse_precision(c.precision), device, util::cpu_vector_features(), &why);
-  if (!why.empty()) std::cerr << program << ": " << why << "\n";
+  const auto precision = model::usable_precision(model::parse_precision(c.precision), device, program, &std::cerr);
   // int8's requirements (the CPU, oneDNN's quantized engine) checked before the model loads.
   if (precision == model::Precision::kInt8) model::PrecisionScope check(precision, device);
   auto translator = Translator::load(c.models, device, c.weights);

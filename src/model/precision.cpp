@@ -36,6 +36,14 @@ Precision usable_precision(Precision requested, torch::Device device, const util
   return Precision::kFloat32;
 }
 
+Precision usable_precision(Precision requested, torch::Device device, const std::string& program,
+                           std::ostream* notice) {
+  std::string why;
+  const auto precision = usable_precision(requested, device, util::cpu_vector_features(), &why);
+  if (notice != nullptr && !why.empty()) *notice << program << ": " << why << "\n";
+  return precision;
+}
+
 PrecisionScope::PrecisionScope(Precision precision, torch::Device device) {
   if (precision == Precision::kInt8) {
     if (!device.is_cpu()) throw Error("--precision int8 runs on the CPU; on " + device.str() + " use bfloat16");

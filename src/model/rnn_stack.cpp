@@ -47,7 +47,7 @@ torch::Tensor run_direction(const torch::nn::LSTM&, const torch::Tensor& x, cons
 // memory cell, out: the next one.
 torch::Tensor cell_step(const torch::nn::RNN&, const torch::Tensor& gi, const torch::Tensor& gh,
                         const torch::Tensor& h, torch::Tensor*) {
-  if (fused::applies(gi, gh, h) && gi.sizes() == gh.sizes()) return fused::rnn(gi, gh);
+  if (fused::applies(gi, gh, h)) return fused::rnn(gi, gh);
   return torch::tanh(gi + gh);
 }
 torch::Tensor cell_step(const torch::nn::GRU&, const torch::Tensor& gi, const torch::Tensor& gh, const torch::Tensor& h,

@@ -18,7 +18,6 @@
 #include "tandem/eval/score_format.h"
 #include "tandem/io/folder_lock.h"
 #include "tandem/io/json_log.h"
-#include "tandem/util/cpu_kernels.h"
 #include "tandem/util/progress_line.h"
 #include "tandem/util/splitmix64.h"
 #include "tandem/train/loss.h"
@@ -65,17 +64,6 @@ bool improves(eval::Metric metric, double value, const std::map<eval::Metric, do
   return eval::lower_is_better(metric) ? value < it->second : value > it->second;
 }
 
-
-// --precision as this machine runs it (model::usable_precision: bfloat16 in float32
-// on a CPU without AVX-512), said once by rank 0. The options' fingerprint, which the
-// workers compare, keeps --precision as given.
-model::Precision run_precision(const TrainOptions& o, bool leader, std::ostream& log) {
-  std::string why;
-  const auto precision = model::usable_precision(o.precision, o.device, util::cpu_vector_features(), &why);
-  if (leader && !why.empty()) log << "tandem-train: " << why << "\n";
-  return precision;
-}
-
 // The model folder, created and checked writable now (not at the first
 // checkpoint hours later).
 void make_model_folder(const fs::path& dir) {
@@ -103,7 +91,7 @@ TrainingRun::TrainingRun(const TrainOptions& o, dist::Communicator& comm)
       dir_(o.model_dir),
       last_path_((dir_ / "model.ckpt").string()),
       device_(o.device),
-      precision_(run_precision(o, leader_, log_)),
+      precision_(model::usable_precision(o.precision, o.device, "tandem-train", leader_ ? &log_ : nullptr)),
       scheduler_(o.lr),
       progress_(log_, o.progress && leader_) {
   if (leader_) {

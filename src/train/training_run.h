@@ -59,7 +59,9 @@ class TrainingRun {
   const std::filesystem::path dir_;
   const std::string last_path_;
   const torch::Device device_;
-  const model::Precision precision_;  // --precision as this machine runs it (model::usable_precision)
+  // --precision as this machine runs it (model::usable_precision, said by rank 0); the
+  // options' fingerprint, which the workers compare, keeps --precision as given.
+  const model::Precision precision_;
   std::optional<io::FolderLock> folder_lock_;  // held until the run ends
   model::CheckpointMeta meta_;
   model::Seq2Seq model_{nullptr};

@@ -18,6 +18,7 @@
 #include <torch/torch.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 
 #include "tandem/util/cpu_kernels.h"
@@ -42,6 +43,11 @@ std::string precision_name(Precision precision);
 /// so, or stays empty.
 Precision usable_precision(Precision requested, torch::Device device, const util::CpuVectorFeatures& cpu,
                            std::string* why);
+
+/// The same for this machine's CPU; the line, when there is one, goes to `notice`
+/// (when not null) as "PROGRAM: ...".
+Precision usable_precision(Precision requested, torch::Device device, const std::string& program,
+                           std::ostream* notice);
 
 /// Autocast to bfloat16 on `device` for the scope's lifetime (nothing for float32;
 /// for int8, an Int8Scope: int8 products through model::linear, CPU only, no

@@ -45,13 +45,13 @@ def main():
             stops = re.findall(r"stopped after (\d+) updates, ([\d.]+)s", open(text_log).read())
             if stops:
                 last["update"], last["seconds"] = int(stops[-1][0]), float(stops[-1][1])
-        print("| %s | %s | %.1f | %s | %s | %s | %.2f (%d) | %.2f | %.2f | %d | %d | %.0f min |" % (
-            direction, os.path.basename(run), bleu["score"], extra[0], extra[1], bleu["signature"].replace("|", "\\|"),
-            best.get("bleu", 0),
-            best.get("update", 0), best.get("perplexity", 0),
-            min((r["perplexity"] for r in valid), default=0), last.get("update", 0), last.get("epoch", 0),
-            last.get("seconds", 0) / 60))
-
+        # An ensemble (or a run scored elsewhere) has no training of its own: "-" there, not zeros.
+        best_cells = ("%.2f (%d)" % (best["bleu"], best["update"]), "%.2f" % best.get("perplexity", 0),
+                      "%.2f" % min(r["perplexity"] for r in valid)) if valid else ("-",) * 3
+        train_cells = ("%d" % last["update"], "%d" % last.get("epoch", 0),
+                       "%.0f min" % (last.get("seconds", 0) / 60)) if "update" in last else ("-",) * 3
+        print("| " + " | ".join((direction, os.path.basename(run), "%.1f" % bleu["score"], extra[0], extra[1],
+                                 bleu["signature"].replace("|", "\\|")) + best_cells + train_cells) + " |")
 
 if __name__ == "__main__":
     main()

@@ -95,6 +95,11 @@ TEST(Multi30kRecipeTest, AnEnsembleOfFinishedConfigurationsTranslatesTheTestSet)
   EXPECT_TRUE(fs::exists(ensemble + "/bleu.json"));
   EXPECT_TRUE(fs::exists(ensemble + "/chrf.json"));
   EXPECT_NE(r.out.find("| en -> de | ensemble-a+b |"), std::string::npos) << r.out;
+  // An ensemble has no training of its own: its summary row says so with "-", never zeros.
+  const auto row_start = r.out.find("| en -> de | ensemble-a+b |");
+  const std::string row = r.out.substr(row_start, r.out.find('\n', row_start) - row_start);
+  EXPECT_NE(row.find("| - | - | - | - | - | - |"), std::string::npos) << row;
+  EXPECT_EQ(row.find("0.00 (0)"), std::string::npos) << row;
   // The weights were chosen on val among equal, each member doubled and each member alone: the
   // chosen one scores at least as well there as every other try, each member alone included.
   const auto check_tries = [](const std::string& folder, const std::vector<std::string>& names) {

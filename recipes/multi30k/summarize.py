@@ -46,12 +46,15 @@ def main():
             if stops:
                 last["update"], last["seconds"] = int(stops[-1][0]), float(stops[-1][1])
         # An ensemble (or a run scored elsewhere) has no training of its own: "-" there, not zeros.
-        best_cells = ("%.2f (%d)" % (best["bleu"], best["update"]), "%.2f" % best.get("perplexity", 0),
-                      "%.2f" % min(r["perplexity"] for r in valid)) if valid else ("-",) * 3
+        perplexities = [r["perplexity"] for r in valid if "perplexity" in r]
+        best_cells = ("%.2f (%d)" % (best["bleu"], best["update"]) if "bleu" in best else "-",
+                      "%.2f" % best["perplexity"] if "perplexity" in best else "-",
+                      "%.2f" % min(perplexities) if perplexities else "-")
         train_cells = ("%d" % last["update"], "%d" % last.get("epoch", 0),
                        "%.0f min" % (last.get("seconds", 0) / 60)) if "update" in last else ("-",) * 3
         print("| " + " | ".join((direction, os.path.basename(run), "%.1f" % bleu["score"], extra[0], extra[1],
                                  bleu["signature"].replace("|", "\\|")) + best_cells + train_cells) + " |")
+
 
 if __name__ == "__main__":
     main()
